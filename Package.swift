@@ -1,0 +1,182 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The dependency graph is the architecture: the engine never sees NIO, the server never sees
+// the screening messages, and only the daemon assembles everything.
+let package = Package(
+    name: "DemandScreen",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "demandscreend", targets: ["demandscreend"]),
+        .executable(name: "demandscreen", targets: ["demandscreen"]),
+        .library(name: "ScreeningEngine", targets: ["ScreeningEngine"]),
+        .library(name: "DemandScreenClient", targets: ["DemandScreenClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+    ],
+    targets: [
+        // The contract's values: messages generated from Protos/demandscreen/v1/screening.proto
+        // and grpc/health/v1/health.proto.
+        .target(
+            name: "DemandScreenAPI",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // Frames, envelopes, status codes and call errors: bytes and method names only.
+        .target(
+            name: "DemandScreenWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The screening judgment: criteria, detectors, the four elements, the policy. No I/O.
+        .target(
+            name: "ScreeningEngine",
+            dependencies: [
+                "DemandScreenAPI",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/default-policy.yaml")]
+        ),
+        // Where the embedded default keeps its files and listens; shared by daemon and CLI.
+        .target(name: "EmbeddedDefaults"),
+        // The TLS TCP server: bootstrap, connection loop, limits, roles, method router.
+        .target(
+            name: "DemandScreenServer",
+            dependencies: [
+                "DemandScreenWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The Screening and Health handlers: decode, screen, encode.
+        .target(
+            name: "DemandScreenService",
+            dependencies: [
+                "DemandScreenServer",
+                "DemandScreenWire",
+                "DemandScreenAPI",
+                "ScreeningEngine",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A TLS client with pipelining, for the CLI, tests and benchmarks.
+        .target(
+            name: "DemandScreenClient",
+            dependencies: [
+                "DemandScreenWire",
+                "DemandScreenAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // Configuration, the development PKI and assembly of the daemon's services.
+        .target(
+            name: "DemandScreenDaemon",
+            dependencies: [
+                "DemandScreenServer",
+                "DemandScreenService",
+                "ScreeningEngine",
+                "EmbeddedDefaults",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "demandscreend",
+            dependencies: [
+                "DemandScreenDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "demandscreen",
+            dependencies: [
+                "DemandScreenClient",
+                "DemandScreenAPI",
+                "ScreeningEngine",
+                "EmbeddedDefaults",
+                "DemandScreenWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "DemandScreenWireTests",
+            dependencies: [
+                "DemandScreenWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ScreeningEngineTests",
+            dependencies: ["ScreeningEngine", "DemandScreenAPI"],
+            resources: [.copy("Corpus")]
+        ),
+        .testTarget(
+            name: "DemandScreenServerTests",
+            dependencies: [
+                "DemandScreenServer",
+                "DemandScreenService",
+                "DemandScreenClient",
+                "DemandScreenDaemon",
+                "DemandScreenWire",
+                "DemandScreenAPI",
+                "ScreeningEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "demandscreend",
+                "demandscreen",
+                "DemandScreenAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+    ]
+)
+
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

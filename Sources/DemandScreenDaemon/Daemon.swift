@@ -1,0 +1,157 @@
+import DemandScreenServer
+import DemandScreenService
+import Foundation
+public import Logging
+import ScreeningEngine
+import ServiceLifecycle
+import UnixSignals
+
+/// Assembles the daemon from its configuration: TLS material, credentials, policy, the server
+/// and its services, run as one `ServiceGroup` that shuts down gracefully on SIGTERM or SIGINT
+/// and reloads the policy on SIGHUP.
+public struct Daemon {
+    let configuration: DaemonConfiguration
+    let logger: Logger
+
+    public init(configuration: DaemonConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal; throws a `DaemonError` when it cannot start.
+    public func run() async throws {
+        let site = DevelopmentSite(directory: configuration.dataDirectory)
+        try site.prepareDirectory()
+
+        let transportSecurity: ServerConfiguration.TransportSecurity
+        var caForClients: String?
+        if configuration.insecurePlaintext {
+            transportSecurity = .insecurePlaintext
+        } else if let certificatePath = configuration.certificatePath, let keyPath = configuration.privateKeyPath {
+            transportSecurity = .tls(
+                .init(
+                    certificateChainPath: certificatePath, privateKeyPath: keyPath,
+                    clientCAPath: configuration.clientCAPath, minimumVersion: configuration.minimumTLSVersion))
+        } else {
+            if try site.ensureCertificates() {
+                logger.notice("created a development CA and a server certificate for localhost", metadata: ["folder": "\(site.directory)"])
+            }
+            caForClients = site.path("dev-ca.pem")
+            transportSecurity = .tls(
+                .init(
+                    certificateChainPath: site.path("server.pem"), privateKeyPath: site.path("server-key.pem"),
+                    clientCAPath: configuration.clientCAPath ?? caForClients,
+                    minimumVersion: configuration.minimumTLSVersion))
+        }
+
+        let tokens: [Authenticator.TokenEntry]
+        var tokenFiles: [String] = []
+        if let configured = configuration.tokens {
+            tokens = configured
+        } else {
+            tokens = try site.ensureTokens()
+            tokenFiles = [site.path("agent.token"), site.path("security.token")]
+        }
+
+        let policy = try Self.loadPolicy(file: configuration.policyFile)
+        let engines = EngineHolder(ScreeningEngine(policy: policy))
+        let servingState = ServingState()
+        var router = MethodRouter()
+        ScreeningService(engines: engines, servingState: servingState).register(on: &router)
+
+        let server = DemandScreenServer(
+            configuration: ServerConfiguration(
+                host: configuration.host,
+                port: configuration.port,
+                transportSecurity: transportSecurity,
+                maximumPayloadLength: configuration.maximumPayloadLength,
+                maximumConcurrentCallsPerConnection: configuration.maximumConcurrentCallsPerConnection),
+            router: router,
+            authenticator: Authenticator(tokens: tokens, certificateRoleAttribute: configuration.clientRoleAttribute),
+            logger: logger)
+
+        var readinessMetadata: Logger.Metadata = ["policy": "\(policy.version)", "data": "\(site.directory)"]
+        if let caForClients { readinessMetadata["ca"] = "\(caForClients)" }
+        if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
+        let readiness = Readiness(server: server, servingState: servingState, logger: logger, metadata: readinessMetadata)
+        let reloader = PolicyReloader(file: configuration.policyFile, engines: engines, logger: logger)
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: reloader),
+                .init(service: server),
+                .init(service: readiness),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.gracePeriodSeconds)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+
+    static func loadPolicy(file: String?) throws(DaemonError) -> ScreeningPolicy {
+        guard let file else { return ScreeningPolicy.builtIn() }
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw DaemonError("cannot read the policy file \(file): \(error.localizedDescription)")
+        }
+        do {
+            return try ScreeningPolicy(yaml: text)
+        } catch {
+            throw DaemonError("the policy file \(file) is invalid: \(error)")
+        }
+    }
+}
+
+/// Marks the daemon serving once the server listens (logging where everything is), and not
+/// serving as soon as shutdown begins.
+private struct Readiness: Service {
+    let server: DemandScreenServer
+    let servingState: ServingState
+    let logger: Logger
+    let metadata: Logger.Metadata
+
+    func run() async throws {
+        let address = try await server.boundAddress()
+        servingState.markServing()
+        var metadata = self.metadata
+        metadata["address"] = "\(address)"
+        logger.notice("demandscreend is ready", metadata: metadata)
+        try? await gracefulShutdown()
+        servingState.markNotServing("shutting down")
+    }
+}
+
+/// Reloads the policy file on SIGHUP. A broken file is refused, with its line, and the policy in
+/// force stays; calls in flight finish on the engine they started with.
+private struct PolicyReloader: Service {
+    let file: String?
+    let engines: EngineHolder
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskCancellationOrGracefulShutdownHandler {
+            for await _ in signals {
+                reload()
+            }
+        } onCancelOrGracefulShutdown: {}
+    }
+
+    func reload() {
+        guard let file else {
+            logger.notice("SIGHUP: no policy file is configured; the built-in policy stays in force")
+            return
+        }
+        do {
+            let policy = try Daemon.loadPolicy(file: file)
+            engines.replace(with: ScreeningEngine(policy: policy))
+            logger.notice("policy reloaded", metadata: ["policy": "\(policy.version)", "file": "\(file)"])
+        } catch {
+            logger.error(
+                "policy reload refused; the previous policy stays in force",
+                metadata: ["error": "\(error)", "policy": "\(engines.current.policy.version)"])
+        }
+    }
+}

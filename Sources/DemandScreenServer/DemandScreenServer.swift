@@ -1,0 +1,281 @@
+import DemandScreenWire
+import Foundation
+import SwiftProtobuf
+public import Logging
+public import NIOCore
+import NIOPosix
+import NIOSSL
+public import ServiceLifecycle
+import Synchronization
+
+/// The DemandScreen TCP server: TLS (or loopback-only plaintext), length-prefixed protobuf
+/// frames, pipelined calls answered in any order, deadlines, roles, and a graceful drain.
+///
+/// It routes bytes by method name and knows nothing of what the methods do.
+public final class DemandScreenServer: Service, Sendable {
+    private let configuration: ServerConfiguration
+    private let router: MethodRouter
+    private let authenticator: Authenticator
+    private let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+    private let bound: EventLoopPromise<SocketAddress>
+    private let connections = Mutex<[ObjectIdentifier: ConnectionState]>([:])
+
+    public init(
+        configuration: ServerConfiguration,
+        router: MethodRouter,
+        authenticator: Authenticator,
+        logger: Logger,
+        eventLoopGroup: (any EventLoopGroup)? = nil
+    ) {
+        self.configuration = configuration
+        self.router = router
+        self.authenticator = authenticator
+        self.logger = logger
+        let eventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        self.eventLoopGroup = eventLoopGroup
+        self.bound = eventLoopGroup.any().makePromise(of: SocketAddress.self)
+    }
+
+    /// The address the server listens on, once it does; throws if it could not bind.
+    public func boundAddress() async throws -> SocketAddress {
+        try await bound.futureResult.get()
+    }
+
+    /// Binds, serves until graceful shutdown, then stops accepting, lets the calls in flight
+    /// answer and closes every connection.
+    public func run() async throws {
+        let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            listener = try await bind()
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        let address = listener.channel.localAddress!
+        bound.succeed(address)
+        let security =
+            switch configuration.transportSecurity {
+            case .tls(let tls): "TLS \(tls.minimumVersion == .tlsv12 ? "1.2+" : "1.3")"
+            case .insecurePlaintext: "INSECURE PLAINTEXT"
+            }
+        logger.info(
+            "listening",
+            metadata: ["address": "\(address)", "transport": "\(security)", "methods": "\(router.methods.count)"])
+
+        try await withGracefulShutdownHandler {
+            try await listener.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection: connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("draining: no new connections or calls; answering the calls in flight")
+            listener.channel.close(promise: nil)
+            for connection in self.connections.withLock({ Array($0.values) }) {
+                connection.drain()
+            }
+        }
+        logger.info("stopped")
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        let sslContext: NIOSSLContext?
+        switch configuration.transportSecurity {
+        case .tls(let tls):
+            sslContext = try tls.makeContext()
+        case .insecurePlaintext:
+            guard ServerConfiguration.isLoopback(host: configuration.host) else {
+                throw ServerStartError(
+                    "refusing to serve plaintext on \(configuration.host): --insecure-plaintext binds loopback only")
+            }
+            sslContext = nil
+        }
+        let maximumPayloadLength = configuration.maximumPayloadLength
+        do {
+            return try await ServerBootstrap(group: eventLoopGroup)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: configuration.host, port: configuration.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        if let sslContext {
+                            try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
+                        }
+                        try pipeline.addHandler(
+                            ByteToMessageHandler(
+                                FrameDecoder(maximumPayloadLength: maximumPayloadLength),
+                                maximumBufferSize: maximumPayloadLength + FrameFormat.headerLength + 65536))
+                        try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw ServerStartError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+    }
+
+    private func serve(connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let state = ConnectionState(
+            channel: connection.channel, maximumInFlight: configuration.maximumConcurrentCallsPerConnection)
+        let key = ObjectIdentifier(state)
+        connections.withLock { $0[key] = state }
+        defer { _ = connections.withLock { $0.removeValue(forKey: key) } }
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(connection.channel.remoteAddress.map { "\($0)" } ?? "?")"
+        let connectionLogger = logger
+
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                try await withThrowingDiscardingTaskGroup { calls in
+                    var certificateIdentity: CallerIdentity??
+                    do {
+                        for try await payload in inbound {
+                            let request: Demandscreen_V1_RequestFrame
+                            do {
+                                request = try Demandscreen_V1_RequestFrame(serializedBytes: [UInt8](payload.readableBytesView))
+                            } catch {
+                                connectionLogger.debug("closing: unparseable envelope", metadata: ["error": "\(error)"])
+                                try? await outbound.write(
+                                    Self.encode(
+                                        callID: 0,
+                                        error: CallError(
+                                            .invalidArgument,
+                                            "frame payload is not a demandscreen.v1.RequestFrame: \(error)")))
+                                return
+                            }
+                            if certificateIdentity == nil {
+                                certificateIdentity = .some(await self.certificateIdentity(of: connection.channel))
+                            }
+                            guard await state.admit() else {
+                                try? await outbound.write(
+                                    Self.encode(
+                                        callID: request.callID,
+                                        error: CallError(.unavailable, "the server is shutting down; retry elsewhere")))
+                                continue
+                            }
+                            let identity = certificateIdentity ?? nil
+                            calls.addTask {
+                                defer { state.release() }
+                                let response = await self.respond(
+                                    to: request, certificateIdentity: identity, logger: connectionLogger)
+                                try? await outbound.write(response)
+                            }
+                        }
+                    } catch let error as FrameError {
+                        connectionLogger.debug("closing: bad frame", metadata: ["error": "\(error)"])
+                        let code: StatusCode =
+                            if case .payloadTooLarge = error.kind { .resourceExhausted } else { .invalidArgument }
+                        try? await outbound.write(Self.encode(callID: 0, error: CallError(code, error.description)))
+                    }
+                }
+            }
+        } catch {
+            connectionLogger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The identity proved by the connection's client certificate, if it presented a verified one.
+    private func certificateIdentity(of channel: any Channel) async -> CallerIdentity? {
+        guard case .tls(let tls) = configuration.transportSecurity, tls.clientCAPath != nil,
+            let certificate = try? await channel.nioSSL_peerCertificate().get(),
+            let der = try? certificate.toDERBytes()
+        else { return nil }
+        return authenticator.identity(certificateDER: der)
+    }
+
+    /// Runs one call through routing, authentication, the role check, its deadline and its
+    /// handler, and returns the response frame's payload.
+    private func respond(
+        to request: Demandscreen_V1_RequestFrame,
+        certificateIdentity: CallerIdentity?,
+        logger: Logger
+    ) async -> ByteBuffer {
+        let started = ContinuousClock.now
+        let deadline = request.timeoutMs > 0 ? started + .milliseconds(Int(request.timeoutMs)) : nil
+        var logger = logger
+        logger[metadataKey: "call"] = "\(request.callID)"
+        logger[metadataKey: "method"] = "\(request.method)"
+        do {
+            guard let route = router.route(for: request.method) else {
+                throw CallError(.unimplemented, "unknown method '\(request.method)'")
+            }
+            var caller: CallerIdentity?
+            if case .roles(let roles) = route.access {
+                let identity = try authenticator.identify(
+                    authorization: request.metadata["authorization"], certificateIdentity: certificateIdentity)
+                guard roles.contains(identity.role) else {
+                    throw CallError(
+                        .permissionDenied,
+                        "role '\(identity.role.rawValue)' may not call \(request.method); allowed: "
+                            + roles.map(\.rawValue).sorted().joined(separator: ", "))
+                }
+                caller = identity
+                logger[metadataKey: "caller"] = "\(identity)"
+            }
+            let context = CallContext(
+                callID: request.callID,
+                method: request.method,
+                metadata: request.metadata,
+                caller: caller,
+                deadline: deadline,
+                logger: logger)
+            let message = try await Self.run(route.handler, request: request.message, context: context)
+            var response = Demandscreen_V1_ResponseFrame()
+            response.callID = request.callID
+            response.message = message
+            logger.debug("ok", metadata: ["duration": "\(ContinuousClock.now - started)"])
+            return Self.encode(response)
+        } catch {
+            let callError = Self.callError(from: error)
+            if callError.code == .internal {
+                logger.error("call failed", metadata: ["error": "\(error)"])
+            } else {
+                logger.debug("call refused", metadata: ["status": "\(callError.code)", "reason": "\(callError.message)"])
+            }
+            return Self.encode(callID: request.callID, error: callError)
+        }
+    }
+
+    /// Runs a handler, racing it against the deadline when there is one.
+    private static func run(_ handler: @escaping MethodHandler, request: Data, context: CallContext) async throws -> Data {
+        guard let deadline = context.deadline else {
+            return try await handler(request, context)
+        }
+        return try await withThrowingTaskGroup(of: Data.self) { group in
+            group.addTask { try await handler(request, context) }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                throw CallError(.deadlineExceeded, "the call's deadline passed before it completed")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    private static func callError(from error: any Error) -> CallError {
+        switch error {
+        case let error as CallError: error
+        case let error as any CallErrorConvertible: error.callError
+        case is CancellationError: CallError(.cancelled, "the call was cancelled")
+        default: CallError(.internal, "internal error", cause: nil)
+        }
+    }
+
+    static func encode(callID: UInt64, error: CallError) -> ByteBuffer {
+        var response = Demandscreen_V1_ResponseFrame()
+        response.callID = callID
+        response.statusCode = error.code.rawValue
+        response.statusMessage = error.message
+        return encode(response)
+    }
+
+    static func encode(_ response: Demandscreen_V1_ResponseFrame) -> ByteBuffer {
+        // Serializing a message built here from valid fields cannot fail.
+        let bytes: [UInt8] = (try? response.serializedBytes()) ?? []
+        return ByteBuffer(bytes: bytes)
+    }
+}

@@ -1,0 +1,257 @@
+import DemandScreenAPI
+import Foundation
+import Yams
+
+/// Why a policy file was refused, with the line it is about.
+public struct PolicyError: Error, Sendable, CustomStringConvertible {
+    /// 1-based line in the YAML text, when known.
+    public var line: Int?
+    /// The path of the offending value, e.g. "lexicon[3].signal".
+    public var path: String
+    public var problem: String
+
+    public var description: String {
+        let place = line.map { "line \($0)" } ?? "policy"
+        return path.isEmpty ? "\(place): \(problem)" : "\(place) (\(path)): \(problem)"
+    }
+}
+
+extension ScreeningPolicy {
+    /// The policy that ships with the engine (`Resources/default-policy.yaml`).
+    public static func builtIn() -> ScreeningPolicy {
+        do {
+            return try ScreeningPolicy(yaml: builtInYAML())
+        } catch {
+            preconditionFailure("the built-in policy is invalid: \(error)")
+        }
+    }
+
+    /// The text of the built-in policy, for operators to start their own from.
+    public static func builtInYAML() -> String {
+        guard let url = Bundle.module.url(forResource: "default-policy", withExtension: "yaml"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else {
+            preconditionFailure("the built-in policy resource is missing from the ScreeningEngine bundle")
+        }
+        return text
+    }
+
+    /// Parses and checks a policy; every problem names its line.
+    public init(yaml: String) throws(PolicyError) {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw PolicyError(line: nil, path: "", problem: "the policy is empty")
+            }
+            root = node
+        } catch let error as PolicyError {
+            throw error
+        } catch let error as YamlError {
+            throw PolicyError(line: Self.line(of: error), path: "", problem: "not valid YAML: \(error)")
+        } catch {
+            throw PolicyError(line: nil, path: "", problem: "not valid YAML: \(error)")
+        }
+        var reader = PolicyReader(root: root)
+        self = try reader.read()
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return nil
+        }
+    }
+}
+
+/// Walks the composed YAML, converting and checking each value where it stands.
+private struct PolicyReader {
+    let root: Node
+
+    func fail(_ node: Node?, _ path: String, _ problem: String) -> PolicyError {
+        PolicyError(line: node?.mark?.line, path: path, problem: problem)
+    }
+
+    mutating func read() throws(PolicyError) -> ScreeningPolicy {
+        guard let top = root.mapping else { throw fail(root, "", "the policy must be a mapping of keys") }
+        let known: Set<String> = [
+            "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
+            "repeatedContact", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
+            "writtenStatementTerms", "elementCues",
+        ]
+        for (key, _) in top {
+            guard let name = key.string, known.contains(name) else {
+                throw fail(key, key.string ?? "", "unknown key; expected one of \(known.sorted().joined(separator: ", "))")
+            }
+        }
+        let version = try string(top["version"], "version")
+        guard !version.isEmpty else { throw fail(top["version"], "version", "must not be empty") }
+
+        var weights: [Criterion: Double] = [:]
+        let weightNames: [(String, Criterion)] = [
+            ("responsibility", .responsibility), ("causation", .causation), ("conduct", .conduct),
+            ("proportionality", .proportionality), ("relevance", .relevance),
+        ]
+        let weightsNode = try mapping(top["weights"], "weights")
+        for (name, criterion) in weightNames {
+            let value = try number(weightsNode[name], "weights.\(name)", in: 0...1)
+            weights[criterion] = value
+        }
+        guard weights.values.reduce(0, +) > 0 else {
+            throw fail(top["weights"], "weights", "at least one weight must be above 0")
+        }
+
+        let verdictNode = try mapping(top["verdict"], "verdict")
+        let legitimateAtLeast = try number(verdictNode["legitimateAtLeast"], "verdict.legitimateAtLeast", in: 0...1)
+        let unjustBelow = try number(verdictNode["unjustBelow"], "verdict.unjustBelow", in: 0...1)
+        let conductUnjustAtMost = try number(
+            verdictNode["conductUnjustAtMost"], "verdict.conductUnjustAtMost", in: 0...1)
+        guard unjustBelow < legitimateAtLeast else {
+            throw fail(verdictNode["unjustBelow"], "verdict.unjustBelow", "must be below verdict.legitimateAtLeast")
+        }
+
+        var conductPenalty: [Severity: Double] = [:]
+        let penaltyNode = try mapping(top["conductPenalty"], "conductPenalty")
+        for severity in [Severity.low, .medium, .high, .critical] {
+            conductPenalty[severity] = try number(
+                penaltyNode[severity.protoName], "conductPenalty.\(severity.protoName)", in: 0...1)
+        }
+
+        let proportionality = try mapping(top["proportionality"], "proportionality")
+        let proportionateRatio = try number(
+            proportionality["proportionateRatio"], "proportionality.proportionateRatio", in: 1...1000)
+        let excessiveRatio = try number(
+            proportionality["excessiveRatio"], "proportionality.excessiveRatio", in: proportionateRatio...1000)
+        let grossRatio = try number(
+            proportionality["grossRatio"], "proportionality.grossRatio", in: excessiveRatio...100000)
+
+        var prolonged: [(seconds: UInt32, severity: Severity)] = []
+        let prolongedNode = try mapping(top["prolongedContact"], "prolongedContact")
+        for (key, value) in prolongedNode {
+            let path = "prolongedContact.\(key.string ?? "?")"
+            guard let name = key.string, let severity = Severity(protoName: name), severity != .unspecified else {
+                throw fail(key, path, "must be a severity: SEVERITY_LOW, SEVERITY_MEDIUM, SEVERITY_HIGH or SEVERITY_CRITICAL")
+            }
+            prolonged.append((UInt32(try number(value, path, in: 1...86400 * 7)), severity))
+        }
+        prolonged.sort { $0.seconds < $1.seconds }
+
+        let repeated = try mapping(top["repeatedContact"], "repeatedContact")
+        let repeated24h = UInt32(try number(repeated["contacts24h"], "repeatedContact.contacts24h", in: 2...10000))
+        let repeated30d = UInt32(try number(repeated["contacts30d"], "repeatedContact.contacts30d", in: 2...100000))
+
+        var related: [IncidentCategory: Set<DemandKind>] = [:]
+        for (key, value) in try mapping(top["relatedDemands"], "relatedDemands") {
+            let path = "relatedDemands.\(key.string ?? "?")"
+            guard let name = key.string, let category = IncidentCategory(protoName: name) else {
+                throw fail(key, path, "unknown incident category; expected one of \(IncidentCategory.protoNames.joined(separator: ", "))")
+            }
+            related[category] = Set(try demandKinds(value, path))
+        }
+        let priceless = Set(try demandKinds(top["pricelessDemands"], "pricelessDemands"))
+
+        var lexicon: [ScreeningPolicy.LexiconEntry] = []
+        let lexiconNode = try sequence(top["lexicon"], "lexicon")
+        for (index, entryNode) in lexiconNode.enumerated() {
+            let path = "lexicon[\(index)]"
+            let entry = try mapping(entryNode, path)
+            let signalName = try string(entry["signal"], "\(path).signal")
+            guard let signal = SignalKind(protoName: signalName), signal != .signalUnspecified else {
+                throw fail(entry["signal"], "\(path).signal", "unknown signal '\(signalName)'; expected one of \(SignalKind.protoNames.dropFirst().joined(separator: ", "))")
+            }
+            let severityName = try string(entry["severity"], "\(path).severity")
+            guard let severity = Severity(protoName: severityName), severity != .unspecified else {
+                throw fail(entry["severity"], "\(path).severity", "unknown severity '\(severityName)'")
+            }
+            for term in try strings(entry["terms"], "\(path).terms") {
+                lexicon.append(.init(term: term, signal: signal, severity: severity))
+            }
+        }
+
+        var elementCues: [Element: [String]] = [:]
+        for (key, value) in try mapping(top["elementCues"], "elementCues") {
+            let path = "elementCues.\(key.string ?? "?")"
+            guard let name = key.string, let element = Element(protoName: name),
+                element != .unspecified, element != .fact
+            else {
+                throw fail(key, path, "must be ELEMENT_DEMAND, ELEMENT_DISSATISFACTION or ELEMENT_OPINION (facts have no cues)")
+            }
+            elementCues[element] = try strings(value, path)
+        }
+
+        return ScreeningPolicy(
+            weights: weights,
+            version: version,
+            legitimateAtLeast: legitimateAtLeast,
+            unjustBelow: unjustBelow,
+            conductUnjustAtMost: conductUnjustAtMost,
+            conductPenalty: conductPenalty,
+            proportionateRatio: proportionateRatio,
+            excessiveRatio: excessiveRatio,
+            grossRatio: grossRatio,
+            prolongedContactSeconds: prolonged,
+            repeatedContacts24h: repeated24h,
+            repeatedContacts30d: repeated30d,
+            relatedDemands: related,
+            pricelessDemands: priceless,
+            lexicon: lexicon,
+            exceptions: try strings(top["exceptions"], "exceptions"),
+            reportingCues: try strings(top["reportingCues"], "reportingCues"),
+            writtenStatementTerms: try strings(top["writtenStatementTerms"], "writtenStatementTerms"),
+            elementCues: elementCues)
+    }
+
+    func mapping(_ node: Node?, _ path: String) throws(PolicyError) -> Node.Mapping {
+        guard let node else { throw fail(nil, path, "missing") }
+        guard let mapping = node.mapping else { throw fail(node, path, "must be a mapping") }
+        return mapping
+    }
+
+    func sequence(_ node: Node?, _ path: String) throws(PolicyError) -> Node.Sequence {
+        guard let node else { throw fail(nil, path, "missing") }
+        guard let sequence = node.sequence else { throw fail(node, path, "must be a list") }
+        return sequence
+    }
+
+    func string(_ node: Node?, _ path: String) throws(PolicyError) -> String {
+        guard let node else { throw fail(nil, path, "missing") }
+        guard let scalar = node.scalar else { throw fail(node, path, "must be a single value") }
+        return scalar.string
+    }
+
+    func strings(_ node: Node?, _ path: String) throws(PolicyError) -> [String] {
+        var values: [String] = []
+        for (index, item) in try sequence(node, path).enumerated() {
+            let value = try string(item, "\(path)[\(index)]")
+            guard !value.trimmingCharacters(in: .whitespaces).isEmpty, !NormalizedText.fold(term: value).isEmpty else {
+                throw fail(item, "\(path)[\(index)]", "a term must have at least one letter or digit")
+            }
+            values.append(value)
+        }
+        return values
+    }
+
+    func number(_ node: Node?, _ path: String, in range: ClosedRange<Double>) throws(PolicyError) -> Double {
+        let text = try string(node, path)
+        guard let value = Double(text), value.isFinite else {
+            throw fail(node, path, "must be a number, got '\(text)'")
+        }
+        guard range.contains(value) else {
+            throw fail(node, path, "must be between \(range.lowerBound) and \(range.upperBound), got \(text)")
+        }
+        return value
+    }
+
+    func demandKinds(_ node: Node?, _ path: String) throws(PolicyError) -> [DemandKind] {
+        var kinds: [DemandKind] = []
+        for (index, item) in try sequence(node, path).enumerated() {
+            let name = try string(item, "\(path)[\(index)]")
+            guard let kind = DemandKind(protoName: name) else {
+                throw fail(item, "\(path)[\(index)]", "unknown demand kind '\(name)'")
+            }
+            kinds.append(kind)
+        }
+        return kinds
+    }
+}

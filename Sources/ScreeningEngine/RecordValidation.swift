@@ -1,0 +1,72 @@
+public import DemandScreenAPI
+
+/// A demand record that cannot be screened, naming the field and what is wrong with it.
+public struct RecordValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The field's path in protobuf JSON names, e.g. "utterances[2].speaker".
+    public var field: String
+    public var problem: String
+
+    public var description: String { "\(field): \(problem)" }
+}
+
+extension DemandRecord {
+    /// Limits that keep one record from tying up the engine.
+    public static let maximumUtterances = 5000
+    public static let maximumIdentifierLength = 256
+
+    /// Checks what the engine relies on; the first problem found is thrown.
+    public func validate() throws(RecordValidationError) {
+        try Self.checkIdentifier(recordID, field: "recordId")
+        try Self.checkIdentifier(claimantID, field: "claimantId")
+        if !language.isEmpty && language != "ja" && language != "en" {
+            throw RecordValidationError(field: "language", problem: "must be \"ja\", \"en\" or empty (detect), got \"\(language)\"")
+        }
+        if receivedAtUnixMs < 0 {
+            throw RecordValidationError(field: "receivedAtUnixMs", problem: "must not be negative")
+        }
+        guard utterances.count <= Self.maximumUtterances else {
+            throw RecordValidationError(field: "utterances", problem: "has \(utterances.count) entries; at most \(Self.maximumUtterances) are accepted")
+        }
+        for (index, utterance) in utterances.enumerated() {
+            switch utterance.speaker {
+            case .customer, .agent: break
+            default:
+                throw RecordValidationError(field: "utterances[\(index)].speaker", problem: "must be SPEAKER_CUSTOMER or SPEAKER_AGENT")
+            }
+        }
+        if case .UNRECOGNIZED(let value) = channel {
+            throw RecordValidationError(field: "channel", problem: "unknown value \(value)")
+        }
+        if case .UNRECOGNIZED(let value) = incident.category {
+            throw RecordValidationError(field: "incident.category", problem: "unknown value \(value)")
+        }
+        try Self.checkMoney(assessment.verifiedLoss, field: "assessment.verifiedLoss", present: assessment.hasVerifiedLoss)
+        for (index, demand) in demands.enumerated() {
+            if case .UNRECOGNIZED(let value) = demand.kind {
+                throw RecordValidationError(field: "demands[\(index)].kind", problem: "unknown value \(value)")
+            }
+            try Self.checkMoney(demand.amount, field: "demands[\(index)].amount", present: demand.hasAmount)
+        }
+    }
+
+    private static func checkIdentifier(_ value: String, field: String) throws(RecordValidationError) {
+        if value.isEmpty { throw RecordValidationError(field: field, problem: "is required") }
+        if value.utf8.count > maximumIdentifierLength {
+            throw RecordValidationError(field: field, problem: "is longer than \(maximumIdentifierLength) bytes")
+        }
+        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw RecordValidationError(field: field, problem: "must not contain control characters")
+        }
+    }
+
+    private static func checkMoney(_ money: Money, field: String, present: Bool) throws(RecordValidationError) {
+        guard present else { return }
+        if money.amountMinor < 0 {
+            throw RecordValidationError(field: "\(field).amountMinor", problem: "must not be negative")
+        }
+        let code = money.currencyCode
+        if code.count != 3 || !code.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+            throw RecordValidationError(field: "\(field).currencyCode", problem: "must be an ISO 4217 code such as \"JPY\", got \"\(code)\"")
+        }
+    }
+}

@@ -1,0 +1,406 @@
+public import DemandScreenAPI
+import Foundation
+
+/// The screening judgment: a demand record and the claimant's history in, a verdict with its
+/// criteria, signals, elements, risk and actions out. Pure and synchronous: no I/O, no clock,
+/// so the daemon, `demandscreen evaluate` and the benchmarks run the same code.
+public struct ScreeningEngine: Sendable {
+    public let policy: ScreeningPolicy
+    let matcher: PolicyMatcher
+
+    /// Compiles the policy's lexicons into one automaton; build once per policy.
+    public init(policy: ScreeningPolicy) {
+        self.policy = policy
+        self.matcher = PolicyMatcher(policy: policy)
+    }
+
+    /// Screens one record. The record should have passed `validate()`.
+    public func screen(_ record: DemandRecord, history: ClaimantHistory = .firstContact) -> ScreeningResult {
+        let language = Self.language(of: record)
+        var findings = Findings(language: language)
+
+        for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {
+            let analysis = UtteranceAnalysis(index: index, text: utterance.text, matcher: matcher)
+            for hit in analysis.hits { findings.add(hit.signal, hit.severity, evidence: hit.evidence) }
+            findings.demandsWrittenStatement = findings.demandsWrittenStatement || analysis.demandsWrittenStatement
+            var element = UtteranceElement()
+            element.utteranceIndex = UInt32(index)
+            element.element = analysis.element
+            findings.elements.append(element)
+        }
+
+        let concreteDemands = record.demands.filter { $0.kind != .demandUnspecified }
+        // 誠意を見せろ next to a concrete demand is emphasis; without one it hides the purpose.
+        if !concreteDemands.isEmpty {
+            findings.signals[.signalUnclearPurpose] = nil
+        } else if !record.demands.isEmpty {
+            findings.add(.signalUnclearPurpose, .medium, evidence: Self.fieldEvidence("demands", "DEMAND_UNSPECIFIED", record.demands[0].text))
+        }
+        if record.demands.contains(where: { $0.kind == .demandKneelingApology }) {
+            findings.add(.signalCoercion, .high, evidence: Self.demandEvidence(record, kind: .demandKneelingApology))
+        }
+        if record.demands.contains(where: { $0.kind == .demandWrittenApology }) {
+            findings.demandsWrittenStatement = true
+        }
+        addProlongedContact(record, to: &findings)
+        addRepeatedContact(record, history: history, to: &findings)
+
+        let responsibility = scoreResponsibility(record.assessment.companyFault, language)
+        let causation = scoreCausation(record.assessment.causation, language)
+        let proportionality = scoreProportionality(record, concreteDemands: concreteDemands, findings: &findings)
+        let relevance = scoreRelevance(record, concreteDemands: concreteDemands, findings: &findings)
+        let conduct = scoreConduct(findings)
+        let criteria = [responsibility, causation, conduct, proportionality, relevance]
+        let totalWeight = criteria.reduce(0) { $0 + $1.weight }
+        let legitimacy = criteria.reduce(0) { $0 + $1.score * $1.weight } / totalWeight
+
+        let factsUnknown = record.assessment.companyFault == .unknown || record.assessment.causation == .unknown
+        let credibleViolence = (findings.signals[.signalThreatViolence]?.severity.rawValue ?? 0) >= Severity.high.rawValue
+        let verdict = decideVerdict(
+            legitimacy: legitimacy, conduct: conduct.score, factsUnknown: factsUnknown,
+            credibleViolence: credibleViolence, findings: findings)
+        let risk = assessRisk(verdict: verdict, credibleViolence: credibleViolence, findings: findings, history: history)
+
+        var result = ScreeningResult()
+        result.recordID = record.recordID
+        result.verdict = verdict
+        result.riskLevel = risk
+        result.legitimacyScore = (legitimacy * 1000).rounded() / 1000
+        result.criteria = criteria
+        result.signals = findings.orderedSignals
+        result.elements = findings.elements
+        result.actions = decideActions(
+            verdict: verdict, risk: risk, factsUnknown: factsUnknown, credibleViolence: credibleViolence,
+            record: record, concreteDemands: concreteDemands, findings: findings)
+        result.policyVersion = policy.version
+        result.language = language
+        var claimant = ClaimantSummary()
+        claimant.contacts24H = history.contacts24h + 1
+        claimant.contacts30D = history.contacts30d + 1
+        claimant.riskLevel = max(risk, history.standingRisk, by: \.rawValue)
+        claimant.activeFlags = Array(Set(history.activeFlags + result.signals.map(\.kind))).sorted { $0.rawValue < $1.rawValue }
+        result.claimant = claimant
+        return result
+    }
+
+    /// "ja" or "en": the record's, or Japanese when customer text has kana or kanji.
+    public static func language(of record: DemandRecord) -> String {
+        if record.language == "ja" || record.language == "en" { return record.language }
+        for utterance in record.utterances {
+            for scalar in utterance.text.unicodeScalars
+            where (0x3040...0x30FF).contains(scalar.value) || (0x4E00...0x9FFF).contains(scalar.value) {
+                return "ja"
+            }
+        }
+        return (0x3040...0x9FFF).contains(record.incident.description_p.unicodeScalars.first?.value ?? 0) ? "ja" : "en"
+    }
+
+    // MARK: - Signals computed from the record
+
+    private func addProlongedContact(_ record: DemandRecord, to findings: inout Findings) {
+        guard let threshold = policy.prolongedContactSeconds.last(where: { record.contactDurationSeconds >= $0.seconds })
+        else { return }
+        let minutes = record.contactDurationSeconds / 60
+        findings.add(
+            .signalProlongedContact, threshold.severity,
+            evidence: Self.fieldEvidence("contactDurationSeconds", "≥ \(threshold.seconds / 60) min", "\(minutes) min"))
+    }
+
+    private func addRepeatedContact(_ record: DemandRecord, history: ClaimantHistory, to findings: inout Findings) {
+        let day = history.contacts24h + 1
+        let month = history.contacts30d + 1
+        guard day >= policy.repeatedContacts24h || month >= policy.repeatedContacts30d else { return }
+        // A follow-up on an open, legitimate claim is not harassment unless the pace is extreme.
+        let followUp = history.hasOpenLegitimateClaim && history.repeatedDemandContacts == 0
+        if followUp && day < policy.repeatedContacts24h * 2 { return }
+        let raised = history.repeatedDemandContacts >= 2 || day >= policy.repeatedContacts24h * 2
+        findings.add(
+            .signalRepeatedContact, raised ? .high : .medium,
+            evidence: Self.fieldEvidence("history", "contacts", "\(day) in 24 h, \(month) in 30 days"))
+    }
+
+    // MARK: - The five criteria
+
+    private func criterion(_ criterion: Criterion, _ score: Double, _ rationale: String) -> CriterionScore {
+        var value = CriterionScore()
+        value.criterion = criterion
+        value.score = (min(1, max(0, score)) * 1000).rounded() / 1000
+        value.weight = policy.weights[criterion] ?? 0
+        value.rationale = rationale
+        return value
+    }
+
+    private func scoreResponsibility(_ fault: Fault, _ language: String) -> CriterionScore {
+        let ja = language == "ja"
+        switch fault {
+        case .confirmed:
+            return criterion(.responsibility, 1, ja ? "当社の過失が確認されている。" : "The company's fault is confirmed.")
+        case .partial:
+            return criterion(.responsibility, 0.7, ja ? "当社に一部の過失が確認されている。" : "The company is partly at fault.")
+        case .none:
+            return criterion(.responsibility, 0, ja ? "当社の過失はないと確認されている。" : "The company is confirmed not at fault.")
+        default:
+            return criterion(
+                .responsibility, 0.5,
+                ja ? "責任の有無は未確認。事実確認なくして回答なし。" : "Fault is not established yet: no answer before the facts are checked.")
+        }
+    }
+
+    private func scoreCausation(_ causation: Causation, _ language: String) -> CriterionScore {
+        let ja = language == "ja"
+        switch causation {
+        case .confirmed:
+            return criterion(.causation, 1, ja ? "損害との因果関係が確認されている。" : "The incident is confirmed to have caused the damage.")
+        case .plausible:
+            return criterion(.causation, 0.75, ja ? "因果関係は妥当と考えられる。" : "The incident plausibly caused the damage.")
+        case .none:
+            return criterion(.causation, 0, ja ? "損害との因果関係は認められない。" : "The incident did not cause the claimed damage.")
+        default:
+            return criterion(.causation, 0.5, ja ? "因果関係は未確認。" : "Causation is not established yet.")
+        }
+    }
+
+    private func scoreConduct(_ findings: Findings) -> CriterionScore {
+        let ja = findings.language == "ja"
+        let conductSignals: [SignalKind] = [
+            .signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalRepeatedContact, .signalProlongedContact,
+        ]
+        var penalty = 0.0
+        var named: [String] = []
+        for kind in conductSignals {
+            guard let signal = findings.signals[kind] else { continue }
+            penalty += policy.conductPenalty[signal.severity] ?? 0
+            named.append(Self.label(kind, ja: ja))
+        }
+        if named.isEmpty {
+            return criterion(
+                .conduct, 1,
+                ja ? "脅迫・強要・暴言などはない。怒りや強い言葉だけでは不当ではない。"
+                    : "No threats, coercion or abuse; anger and strong words alone are not illegitimate.")
+        }
+        let list = named.joined(separator: ja ? "・" : ", ")
+        return criterion(
+            .conduct, 1 - penalty,
+            ja ? "要求行為に問題がある: \(list)。" : "The way of demanding is in question: \(list).")
+    }
+
+    private func scoreProportionality(
+        _ record: DemandRecord, concreteDemands: [Demand], findings: inout Findings
+    ) -> CriterionScore {
+        let ja = findings.language == "ja"
+        var score = 1.0
+        var reasons: [String] = []
+        if let priceless = concreteDemands.first(where: { policy.pricelessDemands.contains($0.kind) }) {
+            score = 0
+            findings.add(.signalExcessiveDemand, .high, evidence: Self.demandEvidence(record, kind: priceless.kind))
+            reasons.append(
+                ja ? "\(Self.label(priceless.kind, ja: true))は損害と対価関係に立たない要求。"
+                    : "\(Self.label(priceless.kind, ja: false)) has no price in any loss.")
+        }
+        let loss = record.assessment.hasVerifiedLoss ? record.assessment.verifiedLoss : nil
+        let moneyDemands = concreteDemands.filter { $0.hasAmount && $0.amount.amountMinor > 0 }
+        if !moneyDemands.isEmpty {
+            let currency = loss?.currencyCode ?? moneyDemands[0].amount.currencyCode
+            let sameCurrency = moneyDemands.filter { $0.amount.currencyCode == currency }
+            let demanded = sameCurrency.reduce(Int64(0)) { $0 &+ $1.amount.amountMinor }
+            if record.assessment.companyFault == .none {
+                score = min(score, 0.1)
+                findings.add(.signalExcessiveDemand, .medium, evidence: Self.fieldEvidence("demands", "money where fault is none", Self.format(demanded, currency)))
+                reasons.append(ja ? "当社に過失がないのに金銭を要求している。" : "Money is demanded although the company is not at fault.")
+            } else if let loss, loss.amountMinor > 0, sameCurrency.count == moneyDemands.count {
+                let ratio = Double(demanded) / Double(loss.amountMinor)
+                let amounts = "\(Self.format(demanded, currency)) / \(Self.format(loss.amountMinor, currency))"
+                if ratio <= policy.proportionateRatio {
+                    reasons.append(ja ? "要求額は確認済み損害に見合う(\(amounts))。" : "The amount matches the verified loss (\(amounts)).")
+                } else if ratio <= policy.excessiveRatio {
+                    score = min(score, 0.7)
+                    reasons.append(ja ? "要求額は確認済み損害をやや上回る(\(amounts))。" : "The amount is somewhat above the verified loss (\(amounts)).")
+                } else {
+                    let gross = ratio > policy.grossRatio
+                    score = min(score, gross ? 0 : 0.3)
+                    findings.add(.signalExcessiveDemand, gross ? .high : .medium, evidence: Self.fieldEvidence("demands", String(format: "%.1f× the verified loss", ratio), amounts))
+                    reasons.append(ja ? "要求額は確認済み損害の\(String(format: "%.1f", ratio))倍(\(amounts))。" : "The amount is \(String(format: "%.1f", ratio))× the verified loss (\(amounts)).")
+                }
+            } else {
+                score = min(score, 0.5)
+                reasons.append(ja ? "損害額が未確認のため対価性は判断できない。" : "The loss is not verified, so the amount cannot be weighed yet.")
+            }
+        }
+        if findings.signals[.signalExcessiveDemand] != nil && score > 0.2 {
+            score = 0.2
+            reasons.append(ja ? "過大な要求の発言がある。" : "The customer asks for something out of all proportion.")
+        }
+        if concreteDemands.isEmpty && findings.signals[.signalUnclearPurpose] != nil {
+            score = min(score, 0.4)
+            reasons.append(ja ? "具体的な要求がなく対価を量れない。" : "There is no concrete demand to weigh.")
+        }
+        if reasons.isEmpty {
+            reasons.append(
+                concreteDemands.isEmpty
+                    ? (ja ? "金銭などの要求はない。" : "Nothing of value is demanded.")
+                    : (ja ? "要求は損害に見合う範囲。" : "What is demanded stands in proportion to the incident."))
+        }
+        return criterion(.proportionality, score, reasons.joined(separator: ja ? "" : " "))
+    }
+
+    private func scoreRelevance(_ record: DemandRecord, concreteDemands: [Demand], findings: inout Findings) -> CriterionScore {
+        let ja = findings.language == "ja"
+        if concreteDemands.isEmpty {
+            if findings.signals[.signalUnclearPurpose] != nil {
+                return criterion(.relevance, 0.3, ja ? "何を求めているのか明らかでない。" : "What the customer wants is not stated.")
+            }
+            return criterion(.relevance, 0.8, ja ? "具体的な要求はまだ示されていない。" : "No concrete demand has been made yet.")
+        }
+        let related = policy.relatedDemands[record.incident.category] ?? policy.relatedDemands[.incidentUnspecified] ?? []
+        let unrelated = concreteDemands.filter { !related.contains($0.kind) }
+        let unrelatedKinds = Array(Set(unrelated.map(\.kind))).sorted { $0.rawValue < $1.rawValue }
+        if unrelatedKinds.isEmpty {
+            return criterion(.relevance, 1, ja ? "要求は事案の原因に関連している。" : "The demands relate to the cause of the incident.")
+        }
+        for kind in unrelatedKinds {
+            findings.add(.signalUnrelatedDemand, policy.pricelessDemands.contains(kind) ? .high : .medium, evidence: Self.demandEvidence(record, kind: kind))
+        }
+        let names = unrelatedKinds.map { Self.label($0, ja: ja) }.joined(separator: ja ? "・" : ", ")
+        let score = Double(concreteDemands.count - unrelated.count) / Double(concreteDemands.count) * 0.6
+        return criterion(
+            .relevance, score,
+            ja ? "事案(\(Self.label(record.incident.category, ja: true)))と関連しない要求: \(names)。"
+                : "Demands unrelated to the incident (\(Self.label(record.incident.category, ja: false))): \(names).")
+    }
+
+    // MARK: - Verdict, risk, actions
+
+    private func decideVerdict(
+        legitimacy: Double, conduct: Double, factsUnknown: Bool, credibleViolence: Bool, findings: Findings
+    ) -> Verdict {
+        if credibleViolence || conduct <= policy.conductUnjustAtMost || legitimacy < policy.unjustBelow {
+            return .unjustDemand
+        }
+        let grossDemand = findings.signals[.signalExcessiveDemand]?.severity == .high
+            || findings.signals[.signalUnrelatedDemand]?.severity == .high
+        let pressure = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
+            .contains { findings.signals[$0] != nil }
+        if grossDemand && pressure { return .unjustDemand }
+        let contentInDoubt = [SignalKind.signalExcessiveDemand, .signalUnrelatedDemand, .signalUnclearPurpose, .signalThreatExposure, .signalCoercion]
+            .contains { findings.signals[$0] != nil }
+        if legitimacy >= policy.legitimateAtLeast && !factsUnknown && !contentInDoubt {
+            return .legitimateClaim
+        }
+        return .needsReview
+    }
+
+    private func assessRisk(
+        verdict: Verdict, credibleViolence: Bool, findings: Findings, history: ClaimantHistory
+    ) -> RiskLevel {
+        if credibleViolence { return .riskCritical }
+        var risk = RiskLevel.riskLow
+        for signal in findings.signals.values where signal.kind != .signalRecurringIssue {
+            let level: RiskLevel =
+                switch signal.severity {
+                case .critical: .riskCritical
+                case .high: .riskHigh
+                case .medium: .riskElevated
+                default: .riskLow
+                }
+            risk = max(risk, level, by: \.rawValue)
+        }
+        let conductCount = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalRepeatedContact, .signalProlongedContact]
+            .filter { findings.signals[$0] != nil }.count
+        if conductCount >= 3 { risk = max(risk, .riskHigh, by: \.rawValue) }
+        if verdict == .unjustDemand { risk = max(risk, .riskElevated, by: \.rawValue) }
+        if verdict != .legitimateClaim { risk = max(risk, history.standingRisk, by: \.rawValue) }
+        return risk
+    }
+
+    private func decideActions(
+        verdict: Verdict, risk: RiskLevel, factsUnknown: Bool, credibleViolence: Bool,
+        record: DemandRecord, concreteDemands: [Demand], findings: Findings
+    ) -> [Action] {
+        var actions: [Action] = []
+        func add(_ action: Action) { if !actions.contains(action) { actions.append(action) } }
+        let leverage = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
+            .contains { findings.signals[$0] != nil }
+        switch verdict {
+        case .legitimateClaim:
+            add(.resolve)
+        case .needsReview:
+            if factsUnknown { add(.verifyFacts) }
+            if risk.rawValue >= RiskLevel.riskElevated.rawValue || findings.signals[.signalExcessiveDemand] != nil
+                || findings.signals[.signalUnrelatedDemand] != nil
+            {
+                add(.escalateSupervisor)
+            }
+            if actions.isEmpty { add(.verifyFacts) }
+        default:
+            add(.escalateSupervisor)
+            if factsUnknown && !credibleViolence { add(.verifyFacts) }
+            if risk.rawValue >= RiskLevel.riskHigh.rawValue { add(.notifySecurity) }
+            if credibleViolence { add(.contactPolice) }
+            let moneyUnderPressure = concreteDemands.contains { $0.hasAmount && $0.amount.amountMinor > 0 } && leverage
+            if credibleViolence || findings.signals[.signalThreatExposure] != nil
+                || findings.signals[.signalCoercion]?.severity.rawValue ?? 0 >= Severity.high.rawValue || moneyUnderPressure
+            {
+                add(.consultLegal)
+            }
+            if risk.rawValue >= RiskLevel.riskHigh.rawValue || findings.signals[.signalProlongedContact] != nil
+                || findings.signals[.signalRepeatedContact] != nil
+            {
+                add(.endContact)
+            }
+        }
+        if findings.demandsWrittenStatement && (verdict == .unjustDemand || leverage) {
+            add(.declineWrittenStatement)
+        }
+        return actions
+    }
+
+    // MARK: - Helpers
+
+    static func fieldEvidence(_ field: String, _ rule: String, _ excerpt: String) -> Evidence {
+        var evidence = Evidence()
+        evidence.rule = "\(field): \(rule)"
+        evidence.excerpt = excerpt
+        return evidence
+    }
+
+    static func demandEvidence(_ record: DemandRecord, kind: DemandKind) -> Evidence {
+        let index = record.demands.firstIndex { $0.kind == kind } ?? 0
+        return fieldEvidence("demands[\(index)]", kind.protoName, record.demands.indices.contains(index) ? record.demands[index].text : "")
+    }
+
+    static func format(_ amountMinor: Int64, _ currency: String) -> String {
+        switch currency {
+        case "JPY": return "¥\(amountMinor)"
+        case "USD": return String(format: "$%.2f", Double(amountMinor) / 100)
+        default: return "\(amountMinor) \(currency) (minor units)"
+        }
+    }
+}
+
+/// The signals found so far for one record, one per kind with the highest severity seen.
+struct Findings {
+    let language: String
+    var signals: [SignalKind: Signal] = [:]
+    var elements: [UtteranceElement] = []
+    var demandsWrittenStatement = false
+
+    init(language: String) {
+        self.language = language
+    }
+
+    mutating func add(_ kind: SignalKind, _ severity: Severity, evidence: Evidence) {
+        var signal = signals[kind] ?? Signal()
+        signal.kind = kind
+        if severity.rawValue > signal.severity.rawValue { signal.severity = severity }
+        signal.evidence.append(evidence)
+        signals[kind] = signal
+    }
+
+    var orderedSignals: [Signal] {
+        signals.values.sorted { $0.kind.rawValue < $1.kind.rawValue }
+    }
+}
+
+func max<T>(_ first: T, _ second: T, by key: KeyPath<T, Int>) -> T {
+    first[keyPath: key] >= second[keyPath: key] ? first : second
+}

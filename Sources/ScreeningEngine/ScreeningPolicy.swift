@@ -1,0 +1,57 @@
+public import DemandScreenAPI
+
+/// Everything the engine's judgment depends on, as operators configure it: weights, thresholds,
+/// lexicons and exceptions. Loaded from a versioned YAML file (`ScreeningPolicy(yaml:)`); the
+/// default ships with the engine (`ScreeningPolicy.builtIn()`).
+public struct ScreeningPolicy: Sendable {
+    /// A lexicon term that raises a signal where a customer says it.
+    public struct LexiconEntry: Sendable, Hashable {
+        public var term: String
+        public var signal: SignalKind
+        public var severity: Severity
+    }
+
+    /// The weight of each criterion in `legitimacy_score`.
+    public var weights: [Criterion: Double]
+    /// Says which policy judged a result (`policy_version`).
+    public var version: String
+    /// `legitimacy_score` at or above which a claim with known facts is legitimate.
+    public var legitimateAtLeast: Double
+    /// `legitimacy_score` below which a demand is unjust.
+    public var unjustBelow: Double
+    /// A conduct score at or below this makes the demand unjust whatever the other criteria say:
+    /// the means are unacceptable (coercion, threats, sustained abuse).
+    public var conductUnjustAtMost: Double
+    /// What each signal's severity takes off the conduct criterion's score.
+    public var conductPenalty: [Severity: Double]
+    /// Demanded money up to this multiple of the verified loss is proportionate.
+    public var proportionateRatio: Double
+    /// Beyond this multiple, SIGNAL_EXCESSIVE_DEMAND (medium).
+    public var excessiveRatio: Double
+    /// Beyond this multiple, SIGNAL_EXCESSIVE_DEMAND (high).
+    public var grossRatio: Double
+    /// Contact durations that raise SIGNAL_PROLONGED_CONTACT, low to high severity.
+    public var prolongedContactSeconds: [(seconds: UInt32, severity: Severity)]
+    /// Contacts in 24 hours from one claimant, this one included, that raise SIGNAL_REPEATED_CONTACT.
+    public var repeatedContacts24h: UInt32
+    /// Contacts in 30 days from one claimant that raise SIGNAL_REPEATED_CONTACT.
+    public var repeatedContacts30d: UInt32
+    /// The demands related to each kind of incident; others are unrelated (要求内容と原因の関連性).
+    public var relatedDemands: [IncidentCategory: Set<DemandKind>]
+    /// Demands that no loss can price (kneeling, dismissing staff): always out of proportion.
+    public var pricelessDemands: Set<DemandKind>
+    public var lexicon: [LexiconEntry]
+    /// Terms that cancel a lexicon match they overlap (殺虫剤, 虫を殺す, "dying to").
+    public var exceptions: [String]
+    /// Words that mark a quotation of what someone else said; a match inside quotation marks in
+    /// an utterance with one of these is not the customer's own.
+    public var reportingCues: [String]
+    /// Terms that demand a written statement (念書, 誓約書, "in writing").
+    public var writtenStatementTerms: [String]
+    /// Cue terms of the four elements; an utterance with none of them is a fact.
+    public var elementCues: [Element: [String]]
+
+    public static func == (lhs: ScreeningPolicy, rhs: ScreeningPolicy) -> Bool {
+        lhs.version == rhs.version
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import DemandScreenClient
+import EmbeddedDefaults
+import Foundation
+
+/// How to reach the daemon. Every option defaults to the embedded default run by this user.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "The server as host:port (default 127.0.0.1:7443).") var server: String?
+    @Option(help: "The CA certificate that signs the server's (default: the data folder's dev-ca.pem).") var ca: String?
+    @Option(help: "A bearer token (default: the data folder's token for the command's role).") var token: String?
+    @Option(help: "A client certificate (PEM) for mutual TLS, instead of a token.") var cert: String?
+    @Option(help: "The client certificate's private key (PEM).") var key: String?
+    @Flag(help: "Connect without TLS (to a daemon run with --insecure-plaintext).") var insecurePlaintext = false
+    @Option(help: "The data folder of the embedded default (default $DEMANDSCREEN_DATA_DIRECTORY, $XDG_DATA_HOME/demandscreen).")
+    var dataDirectory: String?
+    @Option(help: "Each call's deadline in milliseconds.") var timeoutMs: UInt32 = 10000
+
+    func validate() throws {
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+    }
+
+    /// The client configuration, reading the default token file named `tokenFile` if no
+    /// credential was given.
+    func clientConfiguration(tokenFile: String) throws -> ClientConfiguration {
+        let directory = dataDirectory ?? EmbeddedDefaults.dataDirectory()
+        var host = EmbeddedDefaults.host
+        var port = EmbeddedDefaults.port
+        if let server {
+            guard let colon = server.lastIndex(of: ":"), let parsed = Int(server[server.index(after: colon)...]),
+                (1...65535).contains(parsed)
+            else {
+                throw ValidationError("--server must be host:port, got '\(server)'")
+            }
+            host = String(server[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            port = parsed
+        }
+        var bearer = token
+        if bearer == nil && cert == nil {
+            let path = EmbeddedDefaults.path(tokenFile, in: directory)
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                bearer = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        let security: ClientConfiguration.TransportSecurity =
+            insecurePlaintext
+            ? .insecurePlaintext
+            : .tls(
+                caPath: ca ?? EmbeddedDefaults.path(EmbeddedDefaults.File.certificateAuthority, in: directory),
+                clientCertificatePath: cert, clientKeyPath: key)
+        return ClientConfiguration(host: host, port: port, transportSecurity: security, bearerToken: bearer)
+    }
+}
+
+/// Records read from a file: one JSON object, or JSON lines (`.jsonl` or `-` for standard input).
+enum RecordInput {
+    /// Each record's JSON text with the line it starts on.
+    static func read(_ path: String) throws -> [(line: Int, json: String)] {
+        let text: String
+        if path == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+            }
+        }
+        if path == "-" || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson") {
+            return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                return trimmed.isEmpty ? nil : (index + 1, trimmed)
+            }
+        }
+        return [(1, text)]
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import DemandScreenAPI
+import DemandScreenClient
+import DemandScreenWire
+import EmbeddedDefaults
+import Foundation
+import SwiftProtobuf
+
+/// `demandscreen screen`: sends records, pipelined, and prints each result as it arrives.
+struct Screen: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Screen demand records on the server.",
+        discussion: "Prints one ScreeningResult per record as protobuf JSON on one line, in the order the answers arrive.")
+
+    @Argument(help: "A DemandRecord as JSON, or a .jsonl file (or - for standard input) with one per line.")
+    var file: String
+    @Option(help: "json (default) or text.") var format: OutputFormat = .json
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let inputs = try RecordInput.read(file)
+        var records: [(line: Int, record: DemandRecord)] = []
+        var failed = false
+        for input in inputs {
+            do {
+                records.append((input.line, try DemandRecord(jsonString: input.json)))
+            } catch {
+                printError("\(file):\(input.line): not a DemandRecord in protobuf JSON: \(error)")
+                failed = true
+            }
+        }
+        let configuration = try connection.clientConfiguration(tokenFile: EmbeddedDefaults.File.agentToken)
+        let timeout = connection.timeoutMs
+        let format = self.format
+        let file = self.file
+        let anyCallFailed: Bool
+        do {
+            anyCallFailed = try await DemandScreenConnection.withConnection(to: configuration) { client in
+                try await withThrowingTaskGroup(of: (Int, String, DemandScreenConnection.Response).self) { group in
+                    for (line, record) in records {
+                        let payload = try record.serializedBytes() as Data
+                        group.addTask {
+                            (line, record.recordID, try await client.call(MethodName.screen, message: payload, timeoutMilliseconds: timeout))
+                        }
+                    }
+                    var failed = false
+                    for try await (line, recordID, response) in group {
+                        guard response.status == .ok else {
+                            printError("\(file):\(line): record '\(recordID)': \(response.status.name): \(response.statusMessage)")
+                            failed = true
+                            continue
+                        }
+                        let result = try ScreeningResult(serializedBytes: response.message)
+                        print(try format.render(result))
+                    }
+                    return failed
+                }
+            }
+        } catch let error as ClientError {
+            printError("demandscreen: \(error)")
+            throw ExitStatus.unreachable
+        }
+        if failed || anyCallFailed { throw ExitStatus.callFailed }
+    }
+}
+
+/// How results are printed.
+enum OutputFormat: String, ExpressibleByArgument, Sendable {
+    case json
+    case text
+
+    func render(_ result: ScreeningResult) throws -> String {
+        switch self {
+        case .json:
+            return try result.jsonString()
+        case .text:
+            let signals = result.signals.map { "\($0.kind.protoName)(\($0.severity.protoName.dropFirst(9)))" }
+            let actions = result.actions.map(\.protoName)
+            return "\(result.recordID): \(result.verdict.protoName) \(result.riskLevel.protoName) "
+                + "score=\(String(format: "%.3f", result.legitimacyScore)) "
+                + "signals=[\(signals.joined(separator: ", "))] actions=[\(actions.joined(separator: ", "))]"
+        }
+    }
+}
+
+/// `demandscreen health`: asks the standard gRPC health check.
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check whether the server is serving (exit 0) or not (exit 1).")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let configuration = try connection.clientConfiguration(tokenFile: EmbeddedDefaults.File.agentToken)
+        let timeout = connection.timeoutMs
+        let status: HealthCheckResponse.ServingStatus
+        do {
+            status = try await DemandScreenConnection.withConnection(to: configuration) { client in
+                try await client.unary(MethodName.healthCheck, HealthCheckRequest(), as: HealthCheckResponse.self, timeoutMilliseconds: timeout).status
+            }
+        } catch let error as ClientError {
+            printError("demandscreen: \(error)")
+            throw ExitStatus.unreachable
+        } catch let error as CallError {
+            printError("demandscreen: \(error)")
+            throw ExitStatus.callFailed
+        }
+        switch status {
+        case .serving:
+            print("SERVING")
+        default:
+            print("NOT_SERVING")
+            throw ExitStatus.callFailed
+        }
+    }
+}
