@@ -137,12 +137,16 @@ let package = Package(
                 "DemandScreenWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "ScreeningEngineTests",
-            dependencies: ["ScreeningEngine", "DemandScreenAPI"],
-            resources: [.copy("Corpus")]
+            dependencies: [
+                "ScreeningEngine",
+                "DemandScreenAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "DemandScreenServerTests",

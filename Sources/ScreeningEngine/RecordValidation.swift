@@ -6,6 +6,11 @@ public struct RecordValidationError: Error, Sendable, Hashable, CustomStringConv
     public var field: String
     public var problem: String
 
+    public init(field: String, problem: String) {
+        self.field = field
+        self.problem = problem
+    }
+
     public var description: String { "\(field): \(problem)" }
 }
 

@@ -1,0 +1,78 @@
+import DemandScreenAPI
+import ScreeningEngine
+import Testing
+
+@Suite struct DetectorTests {
+    static let engine = ScreeningEngine(policy: .builtIn())
+
+    func signals(_ line: String, demands: [(DemandKind, Int64?)] = []) -> Set<SignalKind> {
+        Set(Self.engine.screen(record([line], demands: demands)).signals.map(\.kind))
+    }
+
+    @Test(arguments: [
+        ("お前殺すぞ", SignalKind.signalThreatViolence),
+        ("ｺﾛｽぞ、わかってんのか", .signalThreatViolence),
+        ("こ ろ す ぞ", .signalThreatViolence),
+        ("ころしたるからな", .signalThreatViolence),
+        ("しばくぞーーー", .signalThreatViolence),
+        ("なめとったらいてまうぞ", .signalThreatViolence),
+        ("I know where you live.", .signalThreatViolence),
+        ("I'LL KILL YOU", .signalThreatViolence),
+        ("返金しないならネットに晒すぞ", .signalThreatExposure),
+        ("ＳＮＳで拡散してやるからな", .signalThreatExposure),
+        ("Everyone on Twitter will see your name.", .signalThreatExposure),
+        ("今すぐ土下座しろ", .signalCoercion),
+        ("今すぐ来い!", .signalCoercion),
+        ("念書を書け", .signalCoercion),
+        ("責任者を出せって言ってるだろ", .signalCoercion),
+        ("I'm not leaving until I get my money.", .signalCoercion),
+        ("お前はバカか", .signalAbusiveLanguage),
+        ("You are an incompetent idiot.", .signalAbusiveLanguage),
+        ("一生タダにしろ", .signalExcessiveDemand),
+    ])
+    func raises(line: String, expected: SignalKind) {
+        #expect(signals(line).contains(expected), "\(line) should raise \(expected.protoName)")
+    }
+
+    @Test func unclearPurposeOnlyWithoutAConcreteDemand() {
+        #expect(signals("誠意を見せろ。どうしてくれるんだ").contains(.signalUnclearPurpose))
+        #expect(!signals("誠意を見せろ。交換してくれ", demands: [(.demandReplacement, nil)]).contains(.signalUnclearPurpose))
+        #expect(signals("何とかしろ", demands: [(.demandUnspecified, nil)]).contains(.signalUnclearPurpose))
+    }
+
+    @Test(arguments: [
+        "殺虫剤がまったく効かないんです",
+        "虫を殺す薬のはずなのに",
+        "熱くて死ぬかと思った",
+        "This could kill a child, the lid comes off.",
+        "I'm dying to get this fixed.",
+        "店員さんに「殺すぞ」って言われたんです",
+        "消費者センターに相談します",
+        "弁護士に相談します",
+        "I will write an honest review about this.",
+        "バカ高い送料に驚きました",
+        "責任者の方とお話ししたいです",
+        "ふざけるな、本当に腹が立つ。最悪だ",
+    ])
+    func legitimateSpeechRaisesNothing(line: String) {
+        let found = signals(line)
+        #expect(found.isEmpty, "\(line) raised \(found.map(\.protoName))")
+    }
+
+    @Test func agentWordsNeverRaiseSignals() {
+        let result = Self.engine.screen(record(["届いた商品が壊れていました"], agent: ["殺すぞと言われても困ります"]))
+        #expect(result.signals.isEmpty)
+    }
+
+    @Test func evidencePointsAtTheOriginalText() throws {
+        let text = "あのさ、ｺ ﾛ ｽぞーー!"
+        let result = Self.engine.screen(record(["普通の話です", text]))
+        let threat = try #require(result.signals.first { $0.kind == .signalThreatViolence })
+        let evidence = try #require(threat.evidence.first)
+        #expect(evidence.utteranceIndex == 1)
+        let scalars = Array(text.unicodeScalars)
+        let excerpt = String(String.UnicodeScalarView(scalars[Int(evidence.start)..<Int(evidence.end)]))
+        #expect(excerpt == evidence.excerpt)
+        #expect(excerpt == "ｺ ﾛ ｽぞ")
+    }
+}

@@ -1,0 +1,81 @@
+import DemandScreenAPI
+import Foundation
+import ScreeningEngine
+import SwiftProtobuf
+import Testing
+
+@Suite struct PolicyTests {
+    @Test func builtInPolicyLoads() {
+        let policy = ScreeningPolicy.builtIn()
+        #expect(!policy.version.isEmpty)
+        #expect(policy.lexicon.count > 100)
+        #expect(policy.weights.count == 5)
+    }
+
+    @Test func aBrokenPolicyNamesTheLine() throws {
+        var lines = ScreeningPolicy.builtInYAML().components(separatedBy: "\n")
+        let index = try #require(lines.firstIndex { $0.contains("signal: SIGNAL_COERCION") })
+        lines[index] = "  - signal: SIGNAL_NOT_A_SIGNAL"
+        do {
+            _ = try ScreeningPolicy(yaml: lines.joined(separator: "\n"))
+            Issue.record("a policy with an unknown signal was accepted")
+        } catch {
+            #expect(error.line == index + 1)
+            #expect(error.description.contains("SIGNAL_NOT_A_SIGNAL"))
+        }
+    }
+
+    @Test func invalidYAMLNamesTheLine() {
+        do {
+            _ = try ScreeningPolicy(yaml: "version: \"x\"\nweights: [unclosed\n")
+            Issue.record("invalid YAML was accepted")
+        } catch {
+            #expect(error.line != nil)
+        }
+    }
+
+    @Test func outOfRangeWeightIsRefused() {
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "conduct: 0.30", with: "conduct: 3")
+        #expect(throws: PolicyError.self) { try ScreeningPolicy(yaml: yaml) }
+    }
+
+    @Test func enumNamesMatchTheJSONMapping() throws {
+        for kind in SignalKind.allCases {
+            var signal = Signal()
+            signal.kind = kind
+            signal.severity = .high
+            let json = try signal.jsonString()
+            if kind != .signalUnspecified { #expect(json.contains("\"\(kind.protoName)\"")) }
+            #expect(SignalKind(protoName: kind.protoName) == kind)
+        }
+        for kind in DemandKind.allCases where kind != .demandUnspecified {
+            var demand = Demand()
+            demand.kind = kind
+            #expect(try demand.jsonString().contains("\"\(kind.protoName)\""))
+        }
+        for verdict in Verdict.allCases where verdict != .unspecified {
+            var result = ScreeningResult()
+            result.verdict = verdict
+            #expect(try result.jsonString().contains("\"\(verdict.protoName)\""))
+        }
+        for category in IncidentCategory.allCases where category != .incidentUnspecified {
+            var incident = Incident()
+            incident.category = category
+            #expect(try incident.jsonString().contains("\"\(category.protoName)\""))
+        }
+        #expect(Action.declineWrittenStatement.protoName == "ACTION_DECLINE_WRITTEN_STATEMENT")
+        #expect(RiskLevel.riskCritical.protoName == "RISK_CRITICAL")
+        #expect(ContactChannel.inPerson.protoName == "CHANNEL_IN_PERSON")
+    }
+
+    @Test func recordValidationNamesTheField() {
+        var missing = record(["x"])
+        missing.recordID = ""
+        #expect(throws: RecordValidationError(field: "recordId", problem: "is required")) { try missing.validate() }
+        var noSpeaker = record(["x"])
+        noSpeaker.utterances[0].speaker = .unspecified
+        #expect(throws: RecordValidationError(field: "utterances[0].speaker", problem: "must be SPEAKER_CUSTOMER or SPEAKER_AGENT")) {
+            try noSpeaker.validate()
+        }
+    }
+}

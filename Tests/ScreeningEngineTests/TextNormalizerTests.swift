@@ -1,0 +1,46 @@
+import ScreeningEngine
+import Testing
+
+@Suite struct TextNormalizerTests {
+    func folded(_ text: String) -> String {
+        String(decoding: NormalizedText(text).bytes, as: UTF8.self)
+    }
+
+    @Test(arguments: [
+        ("コロス", "ころす"),  // katakana → hiragana
+        ("ｺﾛｽ", "ころす"),  // half-width katakana
+        ("ｶﾞｲﾄﾞ", "がいど"),  // half-width with voiced marks combine
+        ("ﾎﾟｲﾝﾄ", "ぽいんと"),
+        ("ＳＮＳで拡散", "snsで拡散"),  // full-width Latin, case
+        ("こ ろ す", "ころす"),  // spaces inside a Japanese word
+        ("殺.す", "殺す"),  // symbols inside a word
+        ("しばくぞーーー", "しばくぞ"),  // elongation marks
+        ("殺すぞ〜〜", "殺すぞ"),
+        ("ころすっっっ", "ころすっ"),  // runs of small っ
+        ("I'LL  KILL   you", "i'll kill you"),  // casing, runs of spaces between words
+        ("I’ll kill you", "i'll kill you"),  // typographic apostrophe
+        ("sooooo bad", "so bad"),  // runs of three or more
+        ("kill", "kill"),  // doubled letters stay
+    ])
+    func folds(input: String, expected: String) {
+        #expect(folded(input) == expected)
+    }
+
+    @Test func offsetsPointIntoTheOriginalText() {
+        let text = "はい、ｺ ﾛ ｽぞーー！"
+        let normalized = NormalizedText(text)
+        let target = Array("ころすぞ".utf8)
+        let bytes = normalized.bytes
+        let start = try! #require((0...(bytes.count - target.count)).first { Array(bytes[$0..<($0 + target.count)]) == target })
+        let range = normalized.sourceRange(ofBytes: start..<(start + target.count))
+        let scalars = Array(text.unicodeScalars)
+        let excerpt = String(String.UnicodeScalarView(scalars[range]))
+        #expect(excerpt == "ｺ ﾛ ｽぞ")
+    }
+
+    @Test func droppedElongationMarksMapToNothing() {
+        let text = "ぞーー"
+        let normalized = NormalizedText(text)
+        #expect(normalized.sourceRange(ofBytes: 0..<normalized.bytes.count) == 0..<1)
+    }
+}

@@ -1,0 +1,112 @@
+import DemandScreenAPI
+import ScreeningEngine
+import Testing
+
+@Suite struct VerdictTests {
+    let engine = ScreeningEngine(policy: .builtIn())
+
+    @Test func confirmedFaultWithAProportionateRemedyIsLegitimate() {
+        let result = engine.screen(
+            record(
+                ["指定日より前に届いてしまい困っています", "配送料を返金してください"],
+                category: .incidentDelivery, loss: 880, demands: [(.demandRefund, 880)]))
+        #expect(result.verdict == .legitimateClaim)
+        #expect(result.riskLevel == .riskLow)
+        #expect(result.actions == [.resolve])
+        #expect(result.legitimacyScore > 0.9)
+        #expect(result.criteria.map(\.criterion) == [.responsibility, .causation, .conduct, .proportionality, .relevance])
+        #expect(result.elements.map(\.element) == [.dissatisfaction, .demand])
+        #expect(result.policyVersion == engine.policy.version)
+        #expect(result.language == "ja")
+    }
+
+    @Test func unknownFactsNeedReviewNotUnjust() {
+        let result = engine.screen(
+            record(["買った電気ケトルが壊れていました", "交換してください"], fault: .unknown, causation: .unknown,
+                demands: [(.demandReplacement, nil)]))
+        #expect(result.verdict == .needsReview)
+        #expect(result.actions.contains(.verifyFacts))
+        #expect(!result.actions.contains(.notifySecurity))
+    }
+
+    @Test func credibleThreatOverridesEveryWeight() {
+        let result = engine.screen(
+            record(["返金しろ。しなかったら殺すぞ"], loss: 3000, demands: [(.demandRefund, 3000)]))
+        #expect(result.verdict == .unjustDemand)
+        #expect(result.riskLevel == .riskCritical)
+        #expect(result.actions.contains(.notifySecurity))
+        #expect(result.actions.contains(.contactPolice))
+    }
+
+    @Test func angerAloneDoesNotMakeAClaimUnjust() {
+        let result = engine.screen(
+            record(["ふざけるな、本当に腹が立つ", "すぐに交換してください"], demands: [(.demandReplacement, nil)]))
+        #expect(result.verdict == .legitimateClaim)
+    }
+
+    @Test func moneyOutOfProportionIsExcessive() throws {
+        let result = engine.screen(
+            record(["皿が欠けていた。慰謝料を払え"], loss: 3000, demands: [(.demandCompensation, 1_000_000)]))
+        let excessive = try #require(result.signals.first { $0.kind == .signalExcessiveDemand })
+        #expect(excessive.severity == .high)
+        #expect(result.verdict != .legitimateClaim)
+        let proportionality = try #require(result.criteria.first { $0.criterion == .proportionality })
+        #expect(proportionality.score == 0)
+    }
+
+    @Test func moneyWhereFaultIsNoneIsExcessive() {
+        let result = engine.screen(
+            record(["自分で落として割れたけど、お金を払ってほしい"], fault: .none, causation: .none,
+                demands: [(.demandCompensation, 50000)]))
+        #expect(result.signals.contains { $0.kind == .signalExcessiveDemand })
+        #expect(result.verdict != .legitimateClaim)
+    }
+
+    @Test func dismissingStaffForALateDeliveryIsUnrelatedAndPriceless() {
+        let result = engine.screen(
+            record(["配達が遅れた。あの配達員をクビにしろ"], category: .incidentDelivery,
+                demands: [(.demandStaffDiscipline, nil)]))
+        let kinds = Set(result.signals.map(\.kind))
+        #expect(kinds.isSuperset(of: [.signalUnrelatedDemand, .signalExcessiveDemand, .signalCoercion]))
+        #expect(result.verdict == .unjustDemand)
+    }
+
+    @Test func writtenApologyUnderPressureIsDeclined() {
+        let pressured = engine.screen(
+            record(["念書を書け。書かないならネットに晒す"], fault: .unknown, demands: [(.demandWrittenApology, nil)]))
+        #expect(pressured.actions.contains(.declineWrittenStatement))
+        let sincere = engine.screen(
+            record(["名前の誤りについて、書面で謝罪していただけますか"], demands: [(.demandWrittenApology, nil)]))
+        #expect(!sincere.actions.contains(.declineWrittenStatement))
+    }
+
+    @Test func prolongedContactRaisesASignal() {
+        let result = engine.screen(record(["まだ話は終わっていない"], duration: 7300))
+        let signal = result.signals.first { $0.kind == .signalProlongedContact }
+        #expect(signal?.severity == .high)
+    }
+
+    @Test func repeatedContactComesFromHistory() {
+        let history = ClaimantHistory(contacts24h: 4, contacts30d: 9, repeatedDemandContacts: 3)
+        let result = engine.screen(record(["また電話した。返金しろ"], demands: [(.demandRefund, 1000)]), history: history)
+        #expect(result.signals.contains { $0.kind == .signalRepeatedContact && $0.severity == .high })
+        #expect(result.claimant.contacts24H == 5)
+        let followUp = ClaimantHistory(contacts24h: 1, contacts30d: 2, hasOpenLegitimateClaim: true)
+        let legitimate = engine.screen(record(["先週の不具合、まだ直っていません"]), history: followUp)
+        #expect(!legitimate.signals.contains { $0.kind == .signalRepeatedContact })
+    }
+
+    @Test func englishRecordsAreJudgedInEnglish() throws {
+        let result = engine.screen(record(["I was charged twice. Please refund it."], loss: 4599, demands: [(.demandRefund, 4599)]))
+        #expect(result.language == "en")
+        #expect(result.verdict == .legitimateClaim)
+        let conduct = try #require(result.criteria.first { $0.criterion == .conduct })
+        #expect(conduct.rationale.contains("No threats"))
+    }
+
+    @Test func legitimacyIsTheWeightedCombination() {
+        let result = engine.screen(record(["壊れていました"], fault: .partial, causation: .plausible))
+        let weighted = result.criteria.reduce(0) { $0 + $1.score * $1.weight } / result.criteria.reduce(0) { $0 + $1.weight }
+        #expect(abs(result.legitimacyScore - weighted) < 0.001)
+    }
+}
