@@ -1,3 +1,5 @@
+public import NIOSSL
+
 /// Where and how a client connects: the server, how it is trusted, and the caller's credential.
 public struct ClientConfiguration: Sendable {
     public enum TransportSecurity: Sendable {
@@ -14,6 +16,8 @@ public struct ClientConfiguration: Sendable {
     /// Sent as "authorization: Bearer <token>" on every call, when set.
     public var bearerToken: String?
     public var maximumPayloadLength: Int
+    /// The newest TLS version offered; nil = the newest supported (1.3).
+    public var maximumTLSVersion: TLSVersion?
 
     public init(
         host: String,

@@ -155,6 +155,7 @@ public final class DemandScreenConnection: Sendable {
         if case .tls(let caPath, let certificatePath, let keyPath) = configuration.transportSecurity {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.minimumTLSVersion = .tlsv12
+            tls.maximumTLSVersion = configuration.maximumTLSVersion
             tls.certificateVerification = .fullVerification
             do {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caPath))
