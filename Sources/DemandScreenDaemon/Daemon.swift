@@ -132,11 +132,11 @@ private struct PolicyReloader: Service {
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        await withTaskCancellationOrGracefulShutdownHandler {
+        try await cancelWhenGracefulShutdown {
             for await _ in signals {
                 reload()
             }
-        } onCancelOrGracefulShutdown: {}
+        }
     }
 
     func reload() {

@@ -1,0 +1,156 @@
+import DemandScreenAPI
+import Foundation
+import SwiftProtobuf
+import Testing
+
+/// The real daemon and the real CLI, over TLS on loopback, as a user runs them.
+@Suite(.serialized) struct EndToEndTests {
+    @Test func screeningRoundTripWithTheRealCLI() async throws {
+        let data = try temporaryDirectory()
+        let daemon = try DaemonProcess(arguments: ["--port", "0"], dataDirectory: data)
+        let port = try #require(try await daemon.waitUntilReady(), "daemon did not start: \(daemon.output)")
+        let server = ["--server", "127.0.0.1:\(port)"]
+
+        // The CLI finds the CA and the token in the data folder by itself.
+        for file in ["dev-ca.pem", "agent.token", "security.token"] {
+            #expect(FileManager.default.fileExists(atPath: data + "/" + file))
+        }
+        let tokenMode = try FileManager.default.attributesOfItem(atPath: data + "/agent.token")[.posixPermissions] as? Int
+        #expect(tokenMode == 0o600)
+
+        let health = try runCLI(["health"] + server, dataDirectory: data)
+        #expect(health.status == 0, "\(health.stderr)")
+        #expect(health.stdout == "SERVING\n")
+
+        let legitimate = try runCLI(["screen", PackagePaths.example("gift-delivered-early.json")] + server, dataDirectory: data)
+        #expect(legitimate.status == 0, "\(legitimate.stderr)")
+        let legitimateResult = try ScreeningResult(jsonString: try #require(legitimate.lines.first))
+        #expect(legitimateResult.recordID == "rec-2026-12-01-0001")
+        #expect(legitimateResult.verdict == .legitimateClaim)
+        #expect(legitimateResult.criteria.count == 5)
+        #expect(legitimateResult.actions == [.resolve])
+
+        let unjust = try runCLI(["screen", PackagePaths.example("kneeling-and-exposure.json")] + server, dataDirectory: data)
+        #expect(unjust.status == 0, "\(unjust.stderr)")
+        let unjustResult = try ScreeningResult(jsonString: try #require(unjust.lines.first))
+        #expect(unjustResult.verdict == .unjustDemand)
+        let kinds = Set(unjustResult.signals.map(\.kind))
+        #expect(kinds.isSuperset(of: [.signalCoercion, .signalThreatExposure, .signalProlongedContact]))
+        #expect(unjustResult.actions.contains(.declineWrittenStatement))
+        #expect(unjustResult.actions.contains(.verifyFacts), "facts are unknown in this record")
+
+        // JSON lines from standard input, sent pipelined: one result line per record.
+        var lines: [String] = []
+        for name in ["gift-delivered-early.json", "kneeling-and-exposure.json", "billing-double-charge-en.json"] {
+            let record = try DemandRecord(jsonString: try String(contentsOfFile: PackagePaths.example(name), encoding: .utf8))
+            lines.append(try record.jsonString())
+        }
+        let batch = try runCLI(["screen", "-"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let ids = Set(try batch.lines.map { try ScreeningResult(jsonString: $0).recordID })
+        #expect(ids == ["rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003"])
+
+        let text = try runCLI(["screen", PackagePaths.example("billing-double-charge-en.json"), "--format", "text"] + server, dataDirectory: data)
+        #expect(text.stdout.hasPrefix("rec-2026-12-01-0003: VERDICT_LEGITIMATE_CLAIM"))
+
+        let wrongToken = try runCLI(["screen", PackagePaths.example("gift-delivered-early.json"), "--token", "nope"] + server, dataDirectory: data)
+        #expect(wrongToken.status == 1)
+        #expect(wrongToken.stderr.contains("UNAUTHENTICATED"))
+
+        let badRecord = try runCLI(["screen", "-"] + server, dataDirectory: data, stdin: #"{"recordId": "x", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "text": "hi"}]}"#)
+        #expect(badRecord.status == 1)
+        #expect(badRecord.stderr.contains("INVALID_ARGUMENT") && badRecord.stderr.contains("claimantId"))
+
+        let notJSON = try runCLI(["screen", "-"] + server, dataDirectory: data, stdin: "this is not json")
+        #expect(notJSON.status == 1)
+        #expect(notJSON.stderr.contains("-:1"))
+
+        #expect(try await daemon.stop() == 0, "\(daemon.output)")
+        let unreachable = try runCLI(["health"] + server, dataDirectory: data)
+        #expect(unreachable.status == 3)
+        #expect(unreachable.stderr.contains("cannot connect"))
+    }
+
+    @Test func embeddedDefaultNeedsNoFlags() async throws {
+        let data = try temporaryDirectory()
+        let daemon = try DaemonProcess(arguments: [], dataDirectory: data)
+        let port = try #require(try await daemon.waitUntilReady(), "daemon did not start: \(daemon.output)")
+        #expect(port == 7443)
+        let health = try runCLI(["health"], dataDirectory: data)
+        #expect(health.stdout == "SERVING\n", "\(health.stderr)")
+        let screen = try runCLI(["screen", PackagePaths.example("gift-delivered-early.json")], dataDirectory: data)
+        #expect(screen.status == 0, "\(screen.stderr)")
+        #expect(try await daemon.stop() == 0)
+        // A second start reuses the CA and tokens of the first.
+        let token = try String(contentsOfFile: data + "/agent.token", encoding: .utf8)
+        let again = try DaemonProcess(arguments: ["--port", "0"], dataDirectory: data)
+        _ = try #require(try await again.waitUntilReady())
+        #expect(try String(contentsOfFile: data + "/agent.token", encoding: .utf8) == token)
+        try await again.stop()
+    }
+
+    @Test func startupProblemsAreNamedAndFatal() async throws {
+        let data = try temporaryDirectory()
+        let plaintext = try DaemonProcess(arguments: ["--insecure-plaintext", "--host", "0.0.0.0", "--port", "0"], dataDirectory: data)
+        #expect(try await plaintext.waitForExit() == 1)
+        #expect(plaintext.output.contains("loopback"))
+
+        let brokenPolicy = data + "/broken.yaml"
+        try "version: \"x\"\nweights:\n  responsibility: lots\n".write(toFile: brokenPolicy, atomically: true, encoding: .utf8)
+        let policy = try DaemonProcess(arguments: ["--policy-file", brokenPolicy, "--port", "0"], dataDirectory: data)
+        #expect(try await policy.waitForExit() == 1)
+        #expect(policy.output.contains("line 3"), "\(policy.output)")
+
+        let badPort = try DaemonProcess(arguments: ["--port", "70000"], dataDirectory: data)
+        #expect(try await badPort.waitForExit() == 1)
+        #expect(badPort.output.contains("listen.port"))
+    }
+
+    @Test func policyReloadsOnSIGHUPAndABrokenOneIsRefused() async throws {
+        let data = try temporaryDirectory()
+        let policyFile = data + "/policy.yaml"
+        let defaultPolicy = try runCLI(["policy", "default"], dataDirectory: data).stdout
+        try defaultPolicy.write(toFile: policyFile, atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(arguments: ["--port", "0", "--policy-file", policyFile], dataDirectory: data)
+        let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
+        let server = ["--server", "127.0.0.1:\(port)"]
+        func version() throws -> String {
+            let output = try runCLI(["screen", PackagePaths.example("gift-delivered-early.json")] + server, dataDirectory: data)
+            return try ScreeningResult(jsonString: try #require(output.lines.first)).policyVersion
+        }
+        #expect(try version() == "builtin-2026.12.1")
+
+        let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.1\"", with: "version: \"site-2\"")
+        try renamed.write(toFile: policyFile, atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try await waitFor { daemon.output.contains("policy reloaded") }
+        #expect(try version() == "site-2")
+
+        try (renamed + "\nnot: [valid\n").write(toFile: policyFile, atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try await waitFor { daemon.output.contains("policy reload refused") }
+        #expect(try version() == "site-2")
+        #expect(try await daemon.stop() == 0)
+    }
+
+    @Test func evaluateRunsTheEngineWithoutAServer() throws {
+        let data = try temporaryDirectory()
+        var lines: [String] = []
+        for name in ["gift-delivered-early.json", "kneeling-and-exposure.json"] {
+            let record = try DemandRecord(jsonString: try String(contentsOfFile: PackagePaths.example(name), encoding: .utf8))
+            lines.append(try record.jsonString())
+        }
+        let file = data + "/records.jsonl"
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let output = try runCLI(["evaluate", file], dataDirectory: data)
+        #expect(output.status == 0, "\(output.stderr)")
+        let verdicts = try output.lines.map { try ScreeningResult(jsonString: $0).verdict }
+        #expect(verdicts == [.legitimateClaim, .unjustDemand])
+    }
+
+    func waitFor(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(condition())
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Synchronization
+
+/// Where the package's built executables and files are.
+enum PackagePaths {
+    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `$DEMANDSCREEN_BIN_DIR`, else the folder of the running test bundle, else `.build/debug`.
+    static let binaries: URL = {
+        if let configured = ProcessInfo.processInfo.environment["DEMANDSCREEN_BIN_DIR"] {
+            return URL(fileURLWithPath: configured)
+        }
+        var candidate = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<3 {
+            if FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("demandscreend").path) {
+                return candidate
+            }
+            candidate.deleteLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug")
+    }()
+
+    static func example(_ name: String) -> String { root.appendingPathComponent("Examples/\(name)").path }
+}
+
+/// A temporary data folder for one test.
+func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "demandscreen-e2e-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// What a finished CLI run printed and how it exited.
+struct CommandOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+/// Runs the real `demandscreen` CLI to completion.
+func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) throws -> CommandOutput {
+    let process = Process()
+    process.executableURL = PackagePaths.binaries.appendingPathComponent("demandscreen")
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["DEMANDSCREEN_DATA_DIRECTORY"] = dataDirectory
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let input = Pipe()
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandOutput(
+        status: process.terminationStatus,
+        stdout: String(decoding: stdoutData, as: UTF8.self),
+        stderr: String(decoding: stderrData, as: UTF8.self))
+}
+
+/// A running `demandscreend`, its log collected as it writes it.
+final class DaemonProcess: Sendable {
+    let process: Process
+    let dataDirectory: String
+    private let log = DaemonLog()
+
+    /// Starts the daemon and waits until it logs that it is ready (or exits).
+    init(arguments: [String], dataDirectory: String) throws {
+        self.dataDirectory = dataDirectory
+        let process = Process()
+        process.executableURL = PackagePaths.binaries.appendingPathComponent("demandscreend")
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DEMANDSCREEN_DATA_DIRECTORY"] = dataDirectory
+        process.environment = environment
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        self.process = process
+        let log = self.log
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
+        }
+        try process.run()
+    }
+
+    var output: String { log.text }
+
+    /// Waits for the ready line and returns the port it names; nil if the daemon exited first.
+    func waitUntilReady(timeout: Duration = .seconds(60)) async throws -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = output
+            if let line = text.split(separator: "\n").first(where: { $0.contains("demandscreend is ready") }),
+                let range = line.range(of: #"address=\S*:(\d+)"#, options: .regularExpression)
+            {
+                let match = line[range]
+                return Int(match[match.index(after: match.lastIndex(of: ":")!)...])
+            }
+            if !process.isRunning { return nil }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    /// Sends `signal` and, for SIGTERM and SIGINT, waits for the exit status.
+    @discardableResult
+    func stop(_ signal: Int32 = SIGTERM) async throws -> Int32 {
+        kill(process.processIdentifier, signal)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return -1
+        }
+        return process.terminationStatus
+    }
+
+    /// Waits for the daemon to exit by itself and returns its status.
+    func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+}
+
+/// What a daemon has written to standard error so far.
+final class DaemonLog: Sendable {
+    private let storage = Mutex("")
+    func append(_ text: String) { storage.withLock { $0 += text } }
+    var text: String { storage.withLock { $0 } }
+}
