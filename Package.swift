@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "demandscreend", targets: ["demandscreend"]),
         .executable(name: "demandscreen", targets: ["demandscreen"]),
         .library(name: "ScreeningEngine", targets: ["ScreeningEngine"]),
+        .library(name: "DemandScreenAPI", targets: ["DemandScreenAPI"]),
         .library(name: "DemandScreenClient", targets: ["DemandScreenClient"]),
     ],
     dependencies: [
@@ -146,7 +147,8 @@ let package = Package(
                 "ScreeningEngine",
                 "DemandScreenAPI",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ],
+            exclude: ["Corpus"]
         ),
         .testTarget(
             name: "DemandScreenServerTests",

@@ -90,8 +90,12 @@ private struct TextFolder {
                 index += consumed
                 continue
             }
-            for folded in Self.fold(scalar) {
+            if let folded = Self.foldSimple(scalar) {
                 emit(folded, from: index, to: index + 1, into: &output)
+            } else {
+                for folded in Self.foldCompatibility(scalar) {
+                    emit(folded, from: index, to: index + 1, into: &output)
+                }
             }
             index += 1
         }
@@ -167,24 +171,28 @@ private struct TextFolder {
         return .character(isWord: properties.isAlphabetic && value < 0x250)
     }
 
-    /// NFKC and case folding for one scalar, with fast paths for ASCII, full-width forms and kana.
-    private static func fold(_ scalar: Unicode.Scalar) -> [Unicode.Scalar] {
+    /// NFKC and case folding for the common scalars (ASCII, full-width forms, kana, kanji), which
+    /// fold to exactly one scalar; nil for the rest.
+    @inline(__always)
+    private static func foldSimple(_ scalar: Unicode.Scalar) -> Unicode.Scalar? {
         let value = scalar.value
         if value < 0x80 {
-            if value >= 0x41 && value <= 0x5A { return [Unicode.Scalar(value + 0x20)!] }
-            return [scalar]
+            return value >= 0x41 && value <= 0x5A ? Unicode.Scalar(value + 0x20)! : scalar
         }
         if value >= 0xFF01 && value <= 0xFF5E {  // full-width ASCII
-            return fold(Unicode.Scalar(value - 0xFEE0)!)
+            return foldSimple(Unicode.Scalar(value - 0xFEE0)!)
         }
-        if value == 0x2019 || value == 0x2018 || value == 0xFF07 { return ["'"] }  // ’ ‘ as apostrophes
-        if value == 0x3000 { return [" "] }
-        if (value >= 0x30A1 && value <= 0x30F6) || (value >= 0x3041 && value <= 0x309F)
-            || (value >= 0x4E00 && value <= 0x9FFF)
-        {
-            return [hiragana(scalar)]
+        switch value {
+        case 0x2019, 0x2018: return "'"  // typographic apostrophes
+        case 0x3000: return " "
+        case 0x30A1...0x30F6: return Unicode.Scalar(value - 0x60)!  // katakana → hiragana
+        case 0x3001...0x30A0, 0x30F7...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF: return scalar
+        default: return nil
         }
-        // The rare path: other compatibility characters (①, ㈱, ligatures, accented Latin).
+    }
+
+    /// The rare path: other compatibility characters (①, ㈱, ligatures, accented Latin).
+    private static func foldCompatibility(_ scalar: Unicode.Scalar) -> [Unicode.Scalar] {
         let folded = String(scalar).precomposedStringWithCompatibilityMapping.lowercased()
         return folded.unicodeScalars.map { hiragana($0) }
     }

@@ -53,8 +53,8 @@ struct ConnectionOptions: ParsableArguments {
 
 /// Records read from a file: one JSON object, or JSON lines (`.jsonl` or `-` for standard input).
 enum RecordInput {
-    /// Each record's JSON text with the line it starts on.
-    static func read(_ path: String) throws -> [(line: Int, json: String)] {
+    /// Each record's JSON text with the line it starts on; `asJSONLines` reads any file line by line.
+    static func read(_ path: String, asJSONLines: Bool = false) throws -> [(line: Int, json: String)] {
         let text: String
         if path == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -65,7 +65,7 @@ enum RecordInput {
                 throw ValidationError("cannot read \(path): \(error.localizedDescription)")
             }
         }
-        if path == "-" || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson") {
+        if asJSONLines || path == "-" || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson") {
             return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 return trimmed.isEmpty ? nil : (index + 1, trimmed)

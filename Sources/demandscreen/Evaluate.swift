@@ -8,42 +8,105 @@ import SwiftProtobuf
 struct Evaluate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Screen records in-process with a policy, to try it before deploying it.",
-        discussion: "Prints one ScreeningResult per record, in order, as protobuf JSON on one line.")
+        discussion: """
+            Prints one ScreeningResult per record, in order, as protobuf JSON on one line. With --labels, \
+            prints instead how the results compare with the labels: the verdict confusion matrix, verdict \
+            accuracy, the rate of legitimate claims judged unjust, threat recall, per-signal precision and \
+            recall, and every record that differs from its label.
+            """)
 
     @Argument(help: "A .jsonl file (or -) with one DemandRecord per line, or one JSON record.") var file: String
     @Option(help: "A policy YAML (default: the built-in policy).") var policy: String?
     @Option(help: "json (default) or text.") var format: OutputFormat = .json
+    @Option(
+        help: """
+            A JSON-lines file of {"recordId", "verdict", "signals"} labels, or "inline" when each input \
+            line is {"record": {…}, "label": {"verdict", "signals"}}.
+            """)
+    var labels: String?
 
     func run() async throws {
-        let screeningPolicy: ScreeningPolicy
-        if let policy {
-            do {
-                screeningPolicy = try ScreeningPolicy(yaml: try String(contentsOfFile: policy, encoding: .utf8))
-            } catch let error as PolicyError {
-                printError("\(policy): \(error)")
-                throw ExitStatus.badInput
-            } catch {
-                printError("cannot read \(policy): \(error.localizedDescription)")
-                throw ExitStatus.badInput
-            }
-        } else {
-            screeningPolicy = .builtIn()
-        }
-        let engine = ScreeningEngine(policy: screeningPolicy)
+        let engine = ScreeningEngine(policy: try loadPolicy())
+        var labelsByRecord = try labels.flatMap { $0 == "inline" ? nil : try Self.readLabels($0) } ?? [:]
+        var report = EvaluationReport()
         var failed = false
         for input in try RecordInput.read(file) {
             let record: DemandRecord
             do {
-                record = try DemandRecord(jsonString: input.json)
+                let (parsed, inlineLabel) = try Self.parse(input.json, inlineLabels: labels == "inline")
+                record = parsed
                 try record.validate()
+                if let inlineLabel { labelsByRecord[record.recordID] = inlineLabel }
             } catch {
                 printError("\(file):\(input.line): \(error)")
                 failed = true
                 continue
             }
-            print(try format.render(engine.screen(record)))
+            let result = engine.screen(record)
+            if labels == nil {
+                print(try format.render(result))
+            } else if let label = labelsByRecord[record.recordID] {
+                report.add(result, label: label)
+            } else {
+                printError("\(file):\(input.line): record '\(record.recordID)' has no label")
+                failed = true
+            }
+        }
+        if labels != nil {
+            print(report.text)
+            if !report.mismatches.isEmpty {
+                print("\ndiffering from their labels:")
+                for (label, result) in report.mismatches {
+                    let expected = label.signals.map(\.protoName).sorted().joined(separator: ",")
+                    let judged = result.signals.map(\.kind.protoName).sorted().joined(separator: ",")
+                    print("  \(label.recordID): expected \(label.verdict.protoName) [\(expected)], judged \(result.verdict.protoName) [\(judged)]")
+                }
+            }
         }
         if failed { throw ExitStatus.callFailed }
+    }
+
+    private func loadPolicy() throws -> ScreeningPolicy {
+        guard let policy else { return .builtIn() }
+        do {
+            return try ScreeningPolicy(yaml: try String(contentsOfFile: policy, encoding: .utf8))
+        } catch let error as PolicyError {
+            printError("\(policy): \(error)")
+            throw ExitStatus.badInput
+        } catch {
+            printError("cannot read \(policy): \(error.localizedDescription)")
+            throw ExitStatus.badInput
+        }
+    }
+
+    /// A record line, and its label when labels are inline.
+    static func parse(_ line: String, inlineLabels: Bool) throws -> (DemandRecord, RecordLabel?) {
+        guard inlineLabels else { return (try DemandRecord(jsonString: line), nil) }
+        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let recordObject = object["record"], let labelObject = object["label"] as? [String: Any]
+        else {
+            throw LabelError("with --labels inline each line must be {\"record\": {…}, \"label\": {…}}")
+        }
+        let recordJSON = String(decoding: try JSONSerialization.data(withJSONObject: recordObject), as: UTF8.self)
+        let record = try DemandRecord(jsonString: recordJSON)
+        return (record, try RecordLabel(json: labelObject, recordID: record.recordID))
+    }
+
+    static func readLabels(_ path: String) throws -> [String: RecordLabel] {
+        var labels: [String: RecordLabel] = [:]
+        for input in try RecordInput.read(path, asJSONLines: true) {
+            do {
+                guard let object = try JSONSerialization.jsonObject(with: Data(input.json.utf8)) as? [String: Any] else {
+                    throw LabelError("not a JSON object")
+                }
+                let label = try RecordLabel(json: object)
+                labels[label.recordID] = label
+            } catch {
+                printError("\(path):\(input.line): \(error)")
+                throw ExitStatus.badInput
+            }
+        }
+        return labels
     }
 }
 

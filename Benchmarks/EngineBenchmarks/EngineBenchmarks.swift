@@ -1,0 +1,79 @@
+import Benchmark
+import DemandScreenAPI
+import Foundation
+import ScreeningEngine
+import SwiftProtobuf
+
+/// Realistic records built from the labeled corpus: every customer utterance of the corpus, in
+/// order, packed into records of about `targetBytes` of transcript text.
+func corpusRecords(language: String, targetBytes: Int) -> [DemandRecord] {
+    let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Tests/ScreeningEngineTests/Corpus")
+    var utterances: [Utterance] = []
+    var templates: [DemandRecord] = []
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []
+    for file in files.sorted() where file.hasSuffix(".jsonl") {
+        let text = (try? String(contentsOf: corpus.appendingPathComponent(file), encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let recordObject = object["record"],
+                let data = try? JSONSerialization.data(withJSONObject: recordObject),
+                let record = try? DemandRecord(jsonString: String(decoding: data, as: UTF8.self)),
+                ScreeningEngine.language(of: record) == language
+            else { continue }
+            templates.append(record)
+            utterances += record.utterances
+        }
+    }
+    precondition(!templates.isEmpty, "no \(language) corpus records under \(corpus.path)")
+    var records: [DemandRecord] = []
+    var next = 0
+    for template in templates {
+        var record = template
+        record.utterances = []
+        var bytes = 0
+        while bytes < targetBytes {
+            let utterance = utterances[next % utterances.count]
+            next += 1
+            record.utterances.append(utterance)
+            bytes += utterance.text.utf8.count
+        }
+        records.append(record)
+    }
+    return records
+}
+
+func transcriptBytes(_ records: [DemandRecord]) -> Int {
+    records.reduce(0) { total, record in total + record.utterances.reduce(0) { $0 + $1.text.utf8.count } }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    let engine = ScreeningEngine(policy: .builtIn())
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .cpuTotal, .mallocCountTotal, .instructions],
+        warmupIterations: 10,
+        scalingFactor: .kilo,
+        maxDuration: .seconds(5),
+        maxIterations: 100_000)
+
+    for (language, size) in [("ja", 4096), ("ja", 1024), ("en", 4096), ("en", 1024)] {
+        let records = corpusRecords(language: language, targetBytes: size)
+        let bytes = transcriptBytes(records)
+        Benchmark("screen \(language) \(size / 1024) KB record (corpus of \(records.count), \(bytes / records.count) B avg)") { benchmark in
+            var index = 0
+            for _ in benchmark.scaledIterations {
+                blackHole(engine.screen(records[index]))
+                index = index == records.count - 1 ? 0 : index + 1
+            }
+        }
+    }
+
+    Benchmark(
+        "compile the built-in policy",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxIterations: 200)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(ScreeningEngine(policy: .builtIn()))
+        }
+    }
+}
