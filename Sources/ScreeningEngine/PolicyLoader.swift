@@ -77,7 +77,7 @@ private struct PolicyReader {
         guard let top = root.mapping else { throw fail(root, "", "the policy must be a mapping of keys") }
         let known: Set<String> = [
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
-            "repeatedContact", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
+            "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
             "writtenStatementTerms", "elementCues",
         ]
         for (key, _) in top {
@@ -141,6 +141,10 @@ private struct PolicyReader {
         let repeated24h = UInt32(try number(repeated["contacts24h"], "repeatedContact.contacts24h", in: 2...10000))
         let repeated30d = UInt32(try number(repeated["contacts30d"], "repeatedContact.contacts30d", in: 2...100000))
 
+        let abuse = try mapping(top["sustainedAbuse"], "sustainedAbuse")
+        let abuseHits = Int(try number(abuse["hits"], "sustainedAbuse.hits", in: 1...1000))
+        let abuseUtterances = Int(try number(abuse["utterances"], "sustainedAbuse.utterances", in: 1...1000))
+
         var related: [IncidentCategory: Set<DemandKind>] = [:]
         for (key, value) in try mapping(top["relatedDemands"], "relatedDemands") {
             let path = "relatedDemands.\(key.string ?? "?")"
@@ -191,6 +195,8 @@ private struct PolicyReader {
             excessiveRatio: excessiveRatio,
             grossRatio: grossRatio,
             prolongedContactSeconds: prolonged,
+            sustainedAbuseHits: abuseHits,
+            sustainedAbuseUtterances: abuseUtterances,
             repeatedContacts24h: repeated24h,
             repeatedContacts30d: repeated30d,
             relatedDemands: related,

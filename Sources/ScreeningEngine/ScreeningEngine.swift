@@ -29,6 +29,13 @@ public struct ScreeningEngine: Sendable {
             findings.elements.append(element)
         }
 
+        if let abuse = findings.signals[.signalAbusiveLanguage], abuse.severity.rawValue < Severity.high.rawValue {
+            let utterances = Set(abuse.evidence.map(\.utteranceIndex)).count
+            if abuse.evidence.count >= policy.sustainedAbuseHits || utterances >= policy.sustainedAbuseUtterances {
+                findings.signals[.signalAbusiveLanguage]?.severity = .high
+            }
+        }
+
         let concreteDemands = record.demands.filter { $0.kind != .demandUnspecified }
         // 誠意を見せろ next to a concrete demand is emphasis; without one it hides the purpose.
         if !concreteDemands.isEmpty {
@@ -55,7 +62,7 @@ public struct ScreeningEngine: Sendable {
         let legitimacy = criteria.reduce(0) { $0 + $1.score * $1.weight } / totalWeight
 
         let factsUnknown = record.assessment.companyFault == .unknown || record.assessment.causation == .unknown
-        let credibleViolence = (findings.signals[.signalThreatViolence]?.severity.rawValue ?? 0) >= Severity.high.rawValue
+        let credibleViolence = findings.signals[.signalThreatViolence]?.severity == .critical
         let verdict = decideVerdict(
             legitimacy: legitimacy, conduct: conduct.score, factsUnknown: factsUnknown,
             credibleViolence: credibleViolence, findings: findings)
@@ -214,6 +221,7 @@ public struct ScreeningEngine: Sendable {
                     reasons.append(ja ? "要求額は確認済み損害に見合う(\(amounts))。" : "The amount matches the verified loss (\(amounts)).")
                 } else if ratio <= policy.excessiveRatio {
                     score = min(score, 0.7)
+                    findings.amountAboveLoss = true
                     reasons.append(ja ? "要求額は確認済み損害をやや上回る(\(amounts))。" : "The amount is somewhat above the verified loss (\(amounts)).")
                 } else {
                     let gross = ratio > policy.grossRatio
@@ -223,6 +231,7 @@ public struct ScreeningEngine: Sendable {
                 }
             } else {
                 score = min(score, 0.5)
+                findings.amountAboveLoss = true
                 reasons.append(ja ? "損害額が未確認のため対価性は判断できない。" : "The loss is not verified, so the amount cannot be weighed yet.")
             }
         }
@@ -281,9 +290,15 @@ public struct ScreeningEngine: Sendable {
         let pressure = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
             .contains { findings.signals[$0] != nil }
         if grossDemand && pressure { return .unjustDemand }
+        // Hiding the purpose behind "sincerity" is itself an unacceptable way of demanding.
+        if findings.signals[.signalUnclearPurpose]?.severity == .high { return .unjustDemand }
         let contentInDoubt = [SignalKind.signalExcessiveDemand, .signalUnrelatedDemand, .signalUnclearPurpose, .signalThreatExposure, .signalCoercion]
             .contains { findings.signals[$0] != nil }
-        if legitimacy >= policy.legitimateAtLeast && !factsUnknown && !contentInDoubt {
+        // A contact long enough for SEVERITY_MEDIUM goes to a supervisor even when the claim is sound.
+        let longContact = (findings.signals[.signalProlongedContact]?.severity.rawValue ?? 0) >= Severity.medium.rawValue
+        if legitimacy >= policy.legitimateAtLeast && !factsUnknown && !contentInDoubt && !findings.amountAboveLoss
+            && !longContact
+        {
             return .legitimateClaim
         }
         return .needsReview
@@ -383,6 +398,8 @@ struct Findings {
     var signals: [SignalKind: Signal] = [:]
     var elements: [UtteranceElement] = []
     var demandsWrittenStatement = false
+    /// Money is demanded above the verified loss, or against a loss not verified yet.
+    var amountAboveLoss = false
 
     init(language: String) {
         self.language = language

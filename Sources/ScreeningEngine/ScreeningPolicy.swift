@@ -32,6 +32,9 @@ public struct ScreeningPolicy: Sendable {
     public var grossRatio: Double
     /// Contact durations that raise SIGNAL_PROLONGED_CONTACT, low to high severity.
     public var prolongedContactSeconds: [(seconds: UInt32, severity: Severity)]
+    /// Insults that make abuse sustained (SEVERITY_HIGH): this many, or in this many utterances.
+    public var sustainedAbuseHits: Int
+    public var sustainedAbuseUtterances: Int
     /// Contacts in 24 hours from one claimant, this one included, that raise SIGNAL_REPEATED_CONTACT.
     public var repeatedContacts24h: UInt32
     /// Contacts in 30 days from one claimant that raise SIGNAL_REPEATED_CONTACT.

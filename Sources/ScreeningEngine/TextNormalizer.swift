@@ -10,6 +10,7 @@ import Foundation
 /// - Katakana becomes hiragana, so コロス, ｺﾛｽ and ころす are one word.
 /// - Spaces, punctuation and symbols inside a word disappear between Japanese characters
 ///   (こ ろ す, 殺.す) and become a single space between Latin letters or digits.
+/// - Apostrophes disappear (I'll, Ill and I’ll are one word).
 /// - Elongation marks (ー, 〜, ~) disappear; a run of small っ becomes one, and a run of three
 ///   or more of the same character becomes one (ころすぞーーー, soooo).
 public struct NormalizedText: Sendable {
@@ -40,7 +41,7 @@ public struct NormalizedText: Sendable {
     public func isWordByte(at index: Int) -> Bool {
         guard index >= 0, index < bytes.count else { return false }
         let byte = bytes[index]
-        return (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x27
+        return (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
     }
 
     fileprivate mutating func append(_ scalar: Unicode.Scalar, from start: Int, to end: Int) {
@@ -149,8 +150,7 @@ private struct TextFolder {
         if value < 0x80 {
             switch value {
             case 0x61...0x7A, 0x30...0x39: return .character(isWord: true)
-            case 0x27: return .character(isWord: true)  // the apostrophe of contractions
-            case 0x7E: return .drop  // ~ as elongation
+            case 0x27, 0x7E: return .drop  // apostrophes (I'll = Ill = ill), ~ as elongation
             default: return .separator
             }
         }

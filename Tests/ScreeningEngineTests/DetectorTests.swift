@@ -18,6 +18,8 @@ import Testing
         ("なめとったらいてまうぞ", .signalThreatViolence),
         ("I know where you live.", .signalThreatViolence),
         ("I'LL KILL YOU", .signalThreatViolence),
+        ("ill kill u", .signalThreatViolence),
+        ("im not leaving until you pay", .signalCoercion),
         ("返金しないならネットに晒すぞ", .signalThreatExposure),
         ("ＳＮＳで拡散してやるからな", .signalThreatExposure),
         ("Everyone on Twitter will see your name.", .signalThreatExposure),
@@ -53,6 +55,9 @@ import Testing
         "バカ高い送料に驚きました",
         "責任者の方とお話ししたいです",
         "ふざけるな、本当に腹が立つ。最悪だ",
+        "買ったばかりなのにもう壊れた",
+        "食べかすがついたままの皿が出てきた",
+        "糸くずが入っていました",
     ])
     func legitimateSpeechRaisesNothing(line: String) {
         let found = signals(line)

@@ -17,8 +17,9 @@ import Testing
         ("しばくぞーーー", "しばくぞ"),  // elongation marks
         ("殺すぞ〜〜", "殺すぞ"),
         ("ころすっっっ", "ころすっ"),  // runs of small っ
-        ("I'LL  KILL   you", "i'll kill you"),  // casing, runs of spaces between words
-        ("I’ll kill you", "i'll kill you"),  // typographic apostrophe
+        ("I'LL  KILL   you", "ill kill you"),  // casing, runs of spaces between words
+        ("I’ll kill you", "ill kill you"),  // typographic apostrophe
+        ("Im not leaving", "im not leaving"),  // a contraction typed without its apostrophe
         ("sooooo bad", "so bad"),  // runs of three or more
         ("kill", "kill"),  // doubled letters stay
     ])
