@@ -6,7 +6,7 @@ let package = Package(
     name: "DemandScreenBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: "../"),
+        .package(name: "DemandScreen", path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],

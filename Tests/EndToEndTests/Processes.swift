@@ -38,14 +38,20 @@ struct CommandOutput {
     var lines: [String] { stdout.split(separator: "\n").map(String.init) }
 }
 
-/// Runs the real `demandscreen` CLI to completion.
-func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) throws -> CommandOutput {
+/// A process of one of the package's executables, with the data folder in its environment.
+func packageProcess(_ executable: String, arguments: [String], dataDirectory: String) -> Process {
     let process = Process()
-    process.executableURL = PackagePaths.binaries.appendingPathComponent("demandscreen")
+    process.executableURL = PackagePaths.binaries.appendingPathComponent(executable)
     process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["DEMANDSCREEN_DATA_DIRECTORY"] = dataDirectory
     process.environment = environment
+    return process
+}
+
+/// Runs the real `demandscreen` CLI to completion.
+func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) throws -> CommandOutput {
+    let process = packageProcess("demandscreen", arguments: arguments, dataDirectory: dataDirectory)
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -73,12 +79,7 @@ final class DaemonProcess: Sendable {
     /// Starts the daemon and waits until it logs that it is ready (or exits).
     init(arguments: [String], dataDirectory: String) throws {
         self.dataDirectory = dataDirectory
-        let process = Process()
-        process.executableURL = PackagePaths.binaries.appendingPathComponent("demandscreend")
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["DEMANDSCREEN_DATA_DIRECTORY"] = dataDirectory
-        process.environment = environment
+        let process = packageProcess("demandscreend", arguments: arguments, dataDirectory: dataDirectory)
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
