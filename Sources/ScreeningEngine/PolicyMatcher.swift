@@ -22,6 +22,8 @@ struct PolicyMatcher: Sendable {
 
     let automaton: PatternAutomaton
     let patterns: [Pattern]
+    /// `patterns[i].wholeWord`, kept apart so that the scan touches no strings.
+    private let wholeWord: [Bool]
 
     init(policy: ScreeningPolicy) {
         var patterns: [Pattern] = []
@@ -43,19 +45,18 @@ struct PolicyMatcher: Sendable {
             for cue in cues { add(cue, .element(element)) }
         }
         self.patterns = patterns
+        self.wholeWord = patterns.map(\.wholeWord)
         self.automaton = PatternAutomaton(patterns: folded)
     }
 
-    /// Every whole-word-respecting match in one folded utterance.
-    func matches(in text: NormalizedText) -> [(pattern: Pattern, range: Range<Int>)] {
-        var found: [(pattern: Pattern, range: Range<Int>)] = []
+    /// Every whole-word-respecting match in one folded utterance, appended to `found`.
+    func matches(in text: NormalizedText, into found: inout [PatternAutomaton.Match]) {
+        found.removeAll(keepingCapacity: true)
         automaton.forEachMatch(in: text.bytes) { match in
-            let pattern = patterns[match.pattern]
-            if pattern.wholeWord && (text.isWordByte(at: match.start - 1) || text.isWordByte(at: match.end)) {
+            if wholeWord[match.pattern] && (text.isWordByte(at: match.start - 1) || text.isWordByte(at: match.end)) {
                 return
             }
-            found.append((pattern, match.start..<match.end))
+            found.append(match)
         }
-        return found
     }
 }

@@ -18,9 +18,11 @@ public struct ScreeningEngine: Sendable {
     public func screen(_ record: DemandRecord, history: ClaimantHistory = .firstContact) -> ScreeningResult {
         let language = Self.language(of: record)
         var findings = Findings(language: language)
+        var scratch = UtteranceAnalysis.Scratch()
+        findings.elements.reserveCapacity(record.utterances.count)
 
         for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {
-            let analysis = UtteranceAnalysis(index: index, text: utterance.text, matcher: matcher)
+            let analysis = UtteranceAnalysis(index: index, text: utterance.text, matcher: matcher, scratch: &scratch)
             for hit in analysis.hits { findings.add(hit.signal, hit.severity, evidence: hit.evidence) }
             findings.demandsWrittenStatement = findings.demandsWrittenStatement || analysis.demandsWrittenStatement
             var element = UtteranceElement()

@@ -22,6 +22,14 @@ public struct NormalizedText: Sendable {
     public fileprivate(set) var sourceEnd: [Int32] = []
 
     public init(_ text: String) {
+        refold(text)
+    }
+
+    /// Folds `text` into this value, reusing its storage.
+    public mutating func refold(_ text: String) {
+        bytes.removeAll(keepingCapacity: true)
+        sourceStart.removeAll(keepingCapacity: true)
+        sourceEnd.removeAll(keepingCapacity: true)
         var folder = TextFolder()
         folder.fold(text, into: &self)
     }
@@ -72,23 +80,25 @@ private struct TextFolder {
     private var pendingSeparator: Int?
 
     mutating func fold(_ text: String, into output: inout NormalizedText) {
-        let scalars = Array(text.unicodeScalars)
-        output.bytes.reserveCapacity(scalars.count * 2)
-        output.sourceStart.reserveCapacity(scalars.count * 2)
-        output.sourceEnd.reserveCapacity(scalars.count * 2)
+        let capacity = text.utf8.count + 8
+        output.bytes.reserveCapacity(capacity)
+        output.sourceStart.reserveCapacity(capacity)
+        output.sourceEnd.reserveCapacity(capacity)
+        var scalars = text.unicodeScalars.makeIterator()
+        var lookahead = scalars.next()
         var index = 0
-        while index < scalars.count {
-            let scalar = scalars[index]
+        while let scalar = lookahead {
+            lookahead = scalars.next()
             // Half-width katakana with a following (half-width) voiced or semi-voiced mark.
             if let base = Self.halfWidthKatakana(scalar) {
-                var folded = base
-                var consumed = 1
-                if index + 1 < scalars.count, let voiced = Self.voiced(base, mark: scalars[index + 1]) {
-                    folded = voiced
-                    consumed = 2
+                if let mark = lookahead, let voiced = Self.voiced(base, mark: mark) {
+                    emit(Self.hiragana(voiced), from: index, to: index + 2, into: &output)
+                    lookahead = scalars.next()
+                    index += 2
+                } else {
+                    emit(Self.hiragana(base), from: index, to: index + 1, into: &output)
+                    index += 1
                 }
-                emit(Self.hiragana(folded), from: index, to: index + consumed, into: &output)
-                index += consumed
                 continue
             }
             if let folded = Self.foldSimple(scalar) {
@@ -156,7 +166,9 @@ private struct TextFolder {
         }
         switch value {
         case 0x30FC, 0x301C, 0x2015, 0x2014: return .drop  // ー 〜 ― —: elongation and dashes
-        case 0x3041...0x309F, 0x4E00...0x9FFF, 0x3400...0x4DBF, 0xF900...0xFAFF, 0x3005:
+        case 0x3005: return .character(isWord: false)  // 々
+        case 0x3000...0x303F, 0x30FB, 0xFF61...0xFF65: return .separator  // CJK and half-width punctuation
+        case 0x3041...0x309F, 0x4E00...0x9FFF, 0x3400...0x4DBF, 0xF900...0xFAFF:
             return .character(isWord: false)
         default:
             break

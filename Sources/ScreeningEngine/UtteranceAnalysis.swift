@@ -13,44 +13,55 @@ struct UtteranceAnalysis {
     var demandsWrittenStatement = false
     var element: Element = .fact
 
-    init(index: Int, text: String, matcher: PolicyMatcher) {
-        let folded = NormalizedText(text)
-        let matches = matcher.matches(in: folded)
-        let exceptionRanges = matches.filter { $0.pattern.meaning == .exception }.map(\.range)
-        let reports = matches.contains { $0.pattern.meaning == .reportingCue }
-        let quotations = reports ? Self.quotationRanges(in: text) : []
-        var elements: Set<Element> = []
-        var scalars: [Unicode.Scalar]?
+    /// Buffers reused from one utterance to the next, so that screening a record allocates little.
+    struct Scratch {
+        var folded = NormalizedText("")
+        var matches: [PatternAutomaton.Match] = []
+    }
 
-        for (pattern, range) in matches {
-            switch pattern.meaning {
-            case .signal(let kind, let severity):
-                if exceptionRanges.contains(where: { $0.overlaps(range) }) { continue }
-                let source = folded.sourceRange(ofBytes: range)
-                if quotations.contains(where: { $0.contains(source.lowerBound) }) { continue }
-                if scalars == nil { scalars = Array(text.unicodeScalars) }
-                var evidence = Evidence()
-                evidence.utteranceIndex = UInt32(index)
-                evidence.start = UInt32(source.lowerBound)
-                evidence.end = UInt32(source.upperBound)
-                evidence.excerpt = String(String.UnicodeScalarView(scalars![source]))
-                evidence.rule = pattern.term
-                hits.append(Hit(signal: kind, severity: severity, evidence: evidence))
-            case .writtenStatement:
-                demandsWrittenStatement = true
-            case .element(let element):
-                elements.insert(element)
-            case .exception, .reportingCue:
-                break
+    init(index: Int, text: String, matcher: PolicyMatcher, scratch: inout Scratch) {
+        scratch.folded.refold(text)
+        matcher.matches(in: scratch.folded, into: &scratch.matches)
+        var exceptionRanges: [Range<Int>] = []
+        var reports = false
+        var demand = false
+        var dissatisfaction = false
+        var opinion = false
+        for match in scratch.matches {
+            switch matcher.patterns[match.pattern].meaning {
+            case .exception: exceptionRanges.append(match.start..<match.end)
+            case .reportingCue: reports = true
+            case .writtenStatement: demandsWrittenStatement = true
+            case .element(.demand): demand = true
+            case .element(.dissatisfaction): dissatisfaction = true
+            case .element(_): opinion = true
+            case .signal: break
             }
         }
+        let quotations = reports ? Self.quotationRanges(in: text) : []
+        var scalars: [Unicode.Scalar]?
+        for match in scratch.matches {
+            guard case .signal(let kind, let severity) = matcher.patterns[match.pattern].meaning else { continue }
+            let range = match.start..<match.end
+            if exceptionRanges.contains(where: { $0.overlaps(range) }) { continue }
+            let source = scratch.folded.sourceRange(ofBytes: range)
+            if quotations.contains(where: { $0.contains(source.lowerBound) }) { continue }
+            if scalars == nil { scalars = Array(text.unicodeScalars) }
+            var evidence = Evidence()
+            evidence.utteranceIndex = UInt32(index)
+            evidence.start = UInt32(source.lowerBound)
+            evidence.end = UInt32(source.upperBound)
+            evidence.excerpt = String(String.UnicodeScalarView(scalars![source]))
+            evidence.rule = matcher.patterns[match.pattern].term
+            hits.append(Hit(signal: kind, severity: severity, evidence: evidence))
+        }
         // Keep the longest hit where hits of one signal overlap (殺すぞ inside ぶっ殺すぞ).
-        hits = Self.longestPerOverlap(hits)
-        if elements.contains(.demand) || hits.contains(where: { $0.signal == .signalCoercion }) {
+        if hits.count > 1 { hits = Self.longestPerOverlap(hits) }
+        if demand || hits.contains(where: { $0.signal == .signalCoercion }) {
             element = .demand
-        } else if elements.contains(.dissatisfaction) || hits.contains(where: { $0.signal == .signalAbusiveLanguage }) {
+        } else if dissatisfaction || hits.contains(where: { $0.signal == .signalAbusiveLanguage }) {
             element = .dissatisfaction
-        } else if elements.contains(.opinion) {
+        } else if opinion {
             element = .opinion
         }
     }
