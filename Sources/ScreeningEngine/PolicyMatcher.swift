@@ -3,30 +3,37 @@ import DemandScreenAPI
 /// The policy's terms compiled into one automaton, so that one pass over an utterance finds its
 /// signals, exceptions, quotation cues, written-statement terms and element cues together.
 struct PolicyMatcher: Sendable {
-    /// What a pattern stands for.
-    enum Meaning: Sendable, Hashable {
-        case signal(SignalKind, Severity)
-        case exception
-        case reportingCue
-        case writtenStatement
-        case element(Element)
-    }
+    /// What a pattern stands for: a plain struct, so that the per-match dispatch is a byte compare.
+    struct Meaning: Sendable {
+        enum Kind: UInt8, Sendable {
+            case signal, exception, reportingCue, writtenStatement, element
+        }
+        var kind: Kind
+        var signal: SignalKind = .signalUnspecified
+        var severity: Severity = .unspecified
+        var element: Element = .unspecified
 
-    struct Pattern: Sendable {
-        var term: String
-        var meaning: Meaning
-        /// Latin terms match whole words only.
-        var wholeWord: Bool
-        var foldedLength: Int
+        static func signal(_ signal: SignalKind, _ severity: Severity) -> Meaning {
+            Meaning(kind: .signal, signal: signal, severity: severity)
+        }
+        static func element(_ element: Element) -> Meaning { Meaning(kind: .element, element: element) }
+        static let exception = Meaning(kind: .exception)
+        static let reportingCue = Meaning(kind: .reportingCue)
+        static let writtenStatement = Meaning(kind: .writtenStatement)
     }
 
     let automaton: PatternAutomaton
-    let patterns: [Pattern]
-    /// `patterns[i].wholeWord`, kept apart so that the scan touches no strings.
+    /// The policy's term behind each pattern, for evidence.
+    let terms: [String]
+    /// What each pattern stands for; kept apart from the terms so that the scan touches no strings.
+    let meanings: [Meaning]
+    /// Latin terms match whole words only.
     private let wholeWord: [Bool]
 
     init(policy: ScreeningPolicy) {
-        var patterns: [Pattern] = []
+        var terms: [String] = []
+        var meanings: [Meaning] = []
+        var wholeWord: [Bool] = []
         var folded: [[UInt8]] = []
         func add(_ term: String, _ meaning: Meaning) {
             let bytes = NormalizedText.fold(term: term)
@@ -34,7 +41,9 @@ struct PolicyMatcher: Sendable {
             let first = bytes[0]
             let last = bytes[bytes.count - 1]
             let isLatin: (UInt8) -> Bool = { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
-            patterns.append(Pattern(term: term, meaning: meaning, wholeWord: isLatin(first) || isLatin(last), foldedLength: bytes.count))
+            terms.append(term)
+            meanings.append(meaning)
+            wholeWord.append(isLatin(first) || isLatin(last))
             folded.append(bytes)
         }
         for entry in policy.lexicon { add(entry.term, .signal(entry.signal, entry.severity)) }
@@ -44,8 +53,9 @@ struct PolicyMatcher: Sendable {
         for (element, cues) in policy.elementCues.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             for cue in cues { add(cue, .element(element)) }
         }
-        self.patterns = patterns
-        self.wholeWord = patterns.map(\.wholeWord)
+        self.terms = terms
+        self.meanings = meanings
+        self.wholeWord = wholeWord
         self.automaton = PatternAutomaton(patterns: folded)
     }
 

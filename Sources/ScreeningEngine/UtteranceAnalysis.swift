@@ -28,20 +28,25 @@ struct UtteranceAnalysis {
         var dissatisfaction = false
         var opinion = false
         for match in scratch.matches {
-            switch matcher.patterns[match.pattern].meaning {
+            let meaning = matcher.meanings[match.pattern]
+            switch meaning.kind {
             case .exception: exceptionRanges.append(match.start..<match.end)
             case .reportingCue: reports = true
             case .writtenStatement: demandsWrittenStatement = true
-            case .element(.demand): demand = true
-            case .element(.dissatisfaction): dissatisfaction = true
-            case .element(_): opinion = true
+            case .element:
+                switch meaning.element {
+                case .demand: demand = true
+                case .dissatisfaction: dissatisfaction = true
+                default: opinion = true
+                }
             case .signal: break
             }
         }
         let quotations = reports ? Self.quotationRanges(in: text) : []
         var scalars: [Unicode.Scalar]?
         for match in scratch.matches {
-            guard case .signal(let kind, let severity) = matcher.patterns[match.pattern].meaning else { continue }
+            let meaning = matcher.meanings[match.pattern]
+            guard meaning.kind == .signal else { continue }
             let range = match.start..<match.end
             if exceptionRanges.contains(where: { $0.overlaps(range) }) { continue }
             let source = scratch.folded.sourceRange(ofBytes: range)
@@ -52,8 +57,8 @@ struct UtteranceAnalysis {
             evidence.start = UInt32(source.lowerBound)
             evidence.end = UInt32(source.upperBound)
             evidence.excerpt = String(String.UnicodeScalarView(scalars![source]))
-            evidence.rule = matcher.patterns[match.pattern].term
-            hits.append(Hit(signal: kind, severity: severity, evidence: evidence))
+            evidence.rule = matcher.terms[match.pattern]
+            hits.append(Hit(signal: meaning.signal, severity: meaning.severity, evidence: evidence))
         }
         // Keep the longest hit where hits of one signal overlap (殺すぞ inside ぶっ殺すぞ).
         if hits.count > 1 { hits = Self.longestPerOverlap(hits) }
