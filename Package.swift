@@ -127,9 +127,9 @@ let package = Package(
                 "ScreeningEngine",
                 "EmbeddedDefaults",
                 "DemandScreenWire",
+                "DemandScreenServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import DemandScreenServer
 import DemandScreenService
+import EmbeddedDefaults
 import Foundation
 public import Logging
 import ScreeningEngine
@@ -36,10 +37,11 @@ public struct Daemon {
             if try site.ensureCertificates() {
                 logger.notice("created a development CA and a server certificate for localhost", metadata: ["folder": "\(site.directory)"])
             }
-            caForClients = site.path("dev-ca.pem")
+            caForClients = site.path(EmbeddedDefaults.File.certificateAuthority)
             transportSecurity = .tls(
                 .init(
-                    certificateChainPath: site.path("server.pem"), privateKeyPath: site.path("server-key.pem"),
+                    certificateChainPath: site.path(EmbeddedDefaults.File.serverCertificate),
+                    privateKeyPath: site.path(EmbeddedDefaults.File.serverKey),
                     clientCAPath: configuration.clientCAPath ?? caForClients,
                     minimumVersion: configuration.minimumTLSVersion))
         }
@@ -50,7 +52,7 @@ public struct Daemon {
             tokens = configured
         } else {
             tokens = try site.ensureTokens()
-            tokenFiles = [site.path("agent.token"), site.path("security.token")]
+            tokenFiles = [EmbeddedDefaults.File.agentToken, EmbeddedDefaults.File.securityToken].map(site.path)
         }
 
         let policy = try Self.loadPolicy(file: configuration.policyFile)

@@ -65,7 +65,7 @@ struct DevelopmentSite {
             let tokenPath = path(file)
             var token = (try? String(contentsOfFile: tokenPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             if token?.isEmpty ?? true {
-                let newToken = Self.newToken()
+                let newToken = Authenticator.newToken()
                 do {
                     try write(newToken + "\n", to: tokenPath, mode: 0o600)
                 } catch {
@@ -76,13 +76,6 @@ struct DevelopmentSite {
             entries.append(.init(name: "dev-\(role.rawValue)", role: role, sha256: Authenticator.hash(token: token!)))
         }
         return entries
-    }
-
-    /// 32 random bytes as 64 hex digits, prefixed so that a leaked token is recognisable.
-    static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return "ds_" + bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     private func write(_ text: String, to path: String, mode: Int) throws {

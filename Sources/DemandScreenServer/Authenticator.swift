@@ -52,11 +52,21 @@ public struct Authenticator: Sendable {
         self.certificateRoleAttribute = certificateRoleAttribute
     }
 
+    /// A new token: 32 random bytes as 64 hex digits, prefixed so that a leaked one is recognisable.
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "ds_" + hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
     /// The lower-case hex SHA-256 of a token, as the configuration stores it.
     public static func hash(token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
+        hex(Array(SHA256.hash(data: Array(token.utf8))))
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { byte in
+            let digits = String(byte, radix: 16)
+            return byte < 16 ? "0" + digits : digits
         }.joined()
     }
 

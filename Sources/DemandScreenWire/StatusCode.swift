@@ -53,8 +53,3 @@ public struct CallError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code.name): \(message)" }
 }
-
-/// A domain error that knows which status it ends a call with.
-public protocol CallErrorConvertible: Error {
-    var callError: CallError { get }
-}

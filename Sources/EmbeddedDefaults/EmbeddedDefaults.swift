@@ -5,8 +5,6 @@ public import Foundation
 public enum EmbeddedDefaults {
     public static let host = "127.0.0.1"
     public static let port = 7443
-    /// The ops HTTP port (health and metrics), when the daemon serves it.
-    public static let opsPort = 7080
 
     /// Files the daemon creates in its data folder on first start.
     public enum File {

@@ -21,8 +21,6 @@ public struct PatternAutomaton: Sendable {
     private let outputs: [Int32]
     private let patternLengths: [Int]
 
-    public var stateCount: Int { outputStart.count }
-
     /// Compiles the patterns; an empty pattern never matches.
     public init(patterns: [[UInt8]]) {
         // Byte classes: one per distinct byte used, 0 for the rest.
@@ -102,13 +100,7 @@ public struct PatternAutomaton: Sendable {
     }
 
     /// Calls `body` for every occurrence, in order of where it ends.
-    @inlinable
     public func forEachMatch(in bytes: [UInt8], _ body: (Match) -> Void) {
-        scan(bytes, body)
-    }
-
-    @usableFromInline
-    func scan(_ bytes: [UInt8], _ body: (Match) -> Void) {
         var state = 0
         bytes.withUnsafeBufferPointer { text in
             transitions.withUnsafeBufferPointer { table in

@@ -92,16 +92,16 @@ public struct ScreeningEngine: Sendable {
         return result
     }
 
-    /// "ja" or "en": the record's, or Japanese when customer text has kana or kanji.
+    /// "ja" or "en": the record's, else "ja" when the transcript or the incident description
+    /// has kana or kanji, else "en".
     public static func language(of record: DemandRecord) -> String {
         if record.language == "ja" || record.language == "en" { return record.language }
-        for utterance in record.utterances {
-            for scalar in utterance.text.unicodeScalars
-            where (0x3040...0x30FF).contains(scalar.value) || (0x4E00...0x9FFF).contains(scalar.value) {
-                return "ja"
-            }
-        }
-        return (0x3040...0x9FFF).contains(record.incident.description_p.unicodeScalars.first?.value ?? 0) ? "ja" : "en"
+        let texts = record.utterances.lazy.map(\.text) + [record.incident.description_p]
+        return texts.contains(where: hasKanaOrKanji) ? "ja" : "en"
+    }
+
+    private static func hasKanaOrKanji(_ text: String) -> Bool {
+        text.unicodeScalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) }
     }
 
     // MARK: - Signals computed from the record

@@ -8,13 +8,14 @@ struct DemandScreenCommand: AsyncParsableCommand {
         commandName: "demandscreen",
         abstract: "Screen demand records, check health and try policies against a DemandScreen daemon.",
         discussion: """
-            Exit codes: 0 success; 1 a record or call failed (the reason is on stderr); 2 bad usage or \
-            unreadable input; 3 the server could not be reached or the connection failed.
+            Exit codes: 0 success; 1 a record or call failed (the reason is on stderr); 2 an invalid policy \
+            or labels file; 3 the server could not be reached or the connection failed; 64 bad usage or an \
+            unreadable input file.
             """,
         subcommands: [Screen.self, Health.self, Evaluate.self, PolicyCommand.self, TokenCommand.self])
 }
 
-/// Exit codes the CLI documents.
+/// Exit codes the CLI documents (bad usage exits with swift-argument-parser's 64).
 enum ExitStatus {
     static let callFailed = ExitCode(1)
     static let badInput = ExitCode(2)

@@ -1,6 +1,5 @@
 import ArgumentParser
-import Crypto
-import Foundation
+import DemandScreenServer
 
 /// `demandscreen token new`: a new bearer token and the hash the daemon's configuration keeps.
 struct TokenCommand: ParsableCommand {
@@ -14,16 +13,14 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "agent, security or ops.") var role: String
 
         func validate() throws {
-            guard ["agent", "security", "ops"].contains(role) else { throw ValidationError("--role must be agent, security or ops") }
+            guard Role(rawValue: role) != nil else { throw ValidationError("--role must be agent, security or ops") }
             guard !name.isEmpty, !name.contains(":") else { throw ValidationError("--name must be non-empty and contain no ':'") }
         }
 
         func run() {
-            var generator = SystemRandomNumberGenerator()
-            let token = "ds_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-            let hash = SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+            let token = Authenticator.newToken()
             print("token: \(token)")
-            print("auth.tokens entry: \(name):\(role):\(hash)")
+            print("auth.tokens entry: \(name):\(role):\(Authenticator.hash(token: token))")
         }
     }
 }
