@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The contract's values: messages generated from Protos/demandscreen/v1/screening.proto
@@ -50,6 +52,21 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Resources/default-policy.yaml")]
+        ),
+        // The record of every contact, claimant history, risk flags and notes: one protocol,
+        // SQLite (embedded default) and PostgreSQL (shared by many daemons).
+        .target(
+            name: "DemandScreenStorage",
+            dependencies: [
+                "DemandScreenAPI",
+                "ScreeningEngine",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // Where the embedded default keeps its files and listens; shared by daemon and CLI.
         .target(name: "EmbeddedDefaults"),
@@ -77,6 +94,7 @@ let package = Package(
                 "DemandScreenWire",
                 "DemandScreenAPI",
                 "ScreeningEngine",
+                "DemandScreenStorage",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -99,6 +117,7 @@ let package = Package(
             dependencies: [
                 "DemandScreenServer",
                 "DemandScreenService",
+                "DemandScreenStorage",
                 "ScreeningEngine",
                 "EmbeddedDefaults",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -26,6 +26,21 @@ public typealias UtteranceElement = Demandscreen_V1_UtteranceElement
 public typealias Action = Demandscreen_V1_Action
 public typealias WrittenResponse = Demandscreen_V1_WrittenResponse
 public typealias ClaimantSummary = Demandscreen_V1_ClaimantSummary
+public typealias GetClaimantRiskRequest = Demandscreen_V1_GetClaimantRiskRequest
+public typealias ClaimantRisk = Demandscreen_V1_ClaimantRisk
+public typealias RiskFlag = Demandscreen_V1_RiskFlag
+public typealias Contact = Demandscreen_V1_Contact
+public typealias ClaimantNote = Demandscreen_V1_ClaimantNote
+public typealias ListRiskFlagsRequest = Demandscreen_V1_ListRiskFlagsRequest
+public typealias ListRiskFlagsResponse = Demandscreen_V1_ListRiskFlagsResponse
+public typealias FlaggedClaimant = Demandscreen_V1_FlaggedClaimant
+public typealias ListRecurringIssuesRequest = Demandscreen_V1_ListRecurringIssuesRequest
+public typealias ListRecurringIssuesResponse = Demandscreen_V1_ListRecurringIssuesResponse
+public typealias RecurringIssue = Demandscreen_V1_RecurringIssue
+public typealias AddClaimantNoteRequest = Demandscreen_V1_AddClaimantNoteRequest
+public typealias AddClaimantNoteResponse = Demandscreen_V1_AddClaimantNoteResponse
+public typealias PurgeClaimantRequest = Demandscreen_V1_PurgeClaimantRequest
+public typealias PurgeClaimantResponse = Demandscreen_V1_PurgeClaimantResponse
 public typealias HealthCheckRequest = Grpc_Health_V1_HealthCheckRequest
 public typealias HealthCheckResponse = Grpc_Health_V1_HealthCheckResponse
 
@@ -36,5 +51,6 @@ public enum MethodName {
     public static let listRiskFlags = "/demandscreen.v1.Screening/ListRiskFlags"
     public static let listRecurringIssues = "/demandscreen.v1.Screening/ListRecurringIssues"
     public static let addClaimantNote = "/demandscreen.v1.Screening/AddClaimantNote"
+    public static let purgeClaimant = "/demandscreen.v1.Screening/PurgeClaimant"
     public static let healthCheck = "/grpc.health.v1.Health/Check"
 }

@@ -1,5 +1,6 @@
 import DemandScreenServer
 import DemandScreenService
+import DemandScreenStorage
 import EmbeddedDefaults
 import Foundation
 public import Logging
@@ -58,8 +59,17 @@ public struct Daemon {
         let policy = try Self.loadPolicy(file: configuration.policyFile)
         let engines = EngineHolder(ScreeningEngine(policy: policy))
         let servingState = ServingState()
+        let location: StorageLocation
+        let store: ContactStore?
+        do {
+            location = try StorageLocation(url: configuration.storageURL)
+            store = try await location.open(groupCommit: configuration.groupCommit, logger: logger)
+        } catch {
+            throw DaemonError("storage: \(error)")
+        }
+        let storage = store.map { StorageWatch(store: $0, servingState: servingState, logger: logger) }
         var router = MethodRouter()
-        ScreeningService(engines: engines, servingState: servingState).register(on: &router)
+        ScreeningService(engines: engines, servingState: servingState, storage: storage).register(on: &router)
 
         let server = DemandScreenServer(
             configuration: ServerConfiguration(
@@ -72,14 +82,21 @@ public struct Daemon {
             authenticator: Authenticator(tokens: tokens, certificateRoleAttribute: configuration.clientRoleAttribute),
             logger: logger)
 
-        var readinessMetadata: Logger.Metadata = ["policy": "\(policy.version)", "data": "\(site.directory)"]
+        var readinessMetadata: Logger.Metadata = [
+            "policy": "\(policy.version)", "data": "\(site.directory)", "storage": "\(location)",
+        ]
         if let caForClients { readinessMetadata["ca"] = "\(caForClients)" }
         if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
         let readiness = Readiness(server: server, servingState: servingState, logger: logger, metadata: readinessMetadata)
         let reloader = PolicyReloader(file: configuration.policyFile, engines: engines, logger: logger)
 
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let store {
+            // First in, last out: the store closes after the server has drained.
+            services.append(.init(service: StoreKeeper(store: store, engines: engines, logger: logger)))
+        }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [
+            services: services + [
                 .init(service: reloader),
                 .init(service: server),
                 .init(service: readiness),
@@ -122,6 +139,37 @@ private struct Readiness: Service {
         logger.notice("demandscreend is ready", metadata: metadata)
         try? await gracefulShutdown()
         servingState.markNotServing("shutting down")
+    }
+}
+
+/// Keeps the store for the daemon's lifetime: applies the policy's transcript retention at start
+/// and every hour, and closes the store when the daemon stops.
+private struct StoreKeeper: Service {
+    let store: ContactStore
+    let engines: EngineHolder
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await applyRetention()
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+        await store.close()
+    }
+
+    func applyRetention() async {
+        let days = engines.current.policy.transcriptRetentionDays
+        let before = Int64(Date().timeIntervalSince1970 * 1000) - Int64(days) * 86_400_000
+        do {
+            let purged = try await store.purgeTranscripts(before: before)
+            if purged > 0 {
+                logger.notice("retention: transcripts purged", metadata: ["contacts": "\(purged)", "olderThanDays": "\(days)"])
+            }
+        } catch {
+            logger.error("retention purge failed; will try again in an hour", metadata: ["error": "\(error)"])
+        }
     }
 }
 

@@ -21,6 +21,10 @@ import SystemPackage
 /// - `auth.tokens` (list of `NAME:ROLE:SHA256HEX`): unset = the data folder's agent.token and security.token.
 /// - `limits.maxFrameBytes` (int, default 4194304), `limits.maxConcurrentCallsPerConnection` (int, default 256).
 /// - `policy.file` (path): a screening policy YAML; unset = the built-in policy.
+/// - `storage.url`: where the history lives: `sqlite:PATH` (default `sqlite:<dataDirectory>/demandscreen.sqlite`;
+///   `?synchronous=normal` to skip the sync per commit), `postgresql://user[:password]@host:port/db`, or `none`.
+/// - `storage.groupCommit` (bool, default true): one transaction for the calls that arrive together;
+///   false writes one transaction per call (for comparison only).
 /// - `log.level` (`trace` … `critical`, default `info`).
 /// - `shutdown.gracePeriodSeconds` (int, default 30): how long calls in flight may take to finish.
 public struct DaemonConfiguration: Sendable {
@@ -37,6 +41,8 @@ public struct DaemonConfiguration: Sendable {
     public var maximumPayloadLength: Int
     public var maximumConcurrentCallsPerConnection: Int
     public var policyFile: String?
+    public var storageURL: String
+    public var groupCommit: Bool
     public var logLevel: Logger.Level
     public var gracePeriodSeconds: Int
 
@@ -79,6 +85,10 @@ public struct DaemonConfiguration: Sendable {
         maximumPayloadLength = try settings.int("limits.maxFrameBytes", in: 1024...(64 << 20)) ?? (4 << 20)
         maximumConcurrentCallsPerConnection = try settings.int("limits.maxConcurrentCallsPerConnection", in: 1...65536) ?? 256
         policyFile = settings.string("policy.file")
+        storageURL =
+            settings.string("storage.url")
+            ?? "sqlite:" + EmbeddedDefaults.path(EmbeddedDefaults.File.database, in: dataDirectory)
+        groupCommit = try settings.bool("storage.groupCommit") ?? true
         let level = settings.string("log.level") ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw DaemonError("log.level must be one of trace, debug, info, notice, warning, error, critical; got '\(level)'")

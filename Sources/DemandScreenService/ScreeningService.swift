@@ -1,5 +1,6 @@
 import DemandScreenAPI
 public import DemandScreenServer
+import DemandScreenStorage
 import DemandScreenWire
 import Foundation
 import Logging
@@ -11,10 +12,13 @@ import SwiftProtobuf
 public struct ScreeningService: Sendable {
     private let engines: EngineHolder
     private let servingState: ServingState
+    private let storage: StorageWatch?
 
-    public init(engines: EngineHolder, servingState: ServingState) {
+    /// - Parameter storage: the store and its watch; nil runs screening only (`--storage-url none`).
+    public init(engines: EngineHolder, servingState: ServingState, storage: StorageWatch?) {
         self.engines = engines
         self.servingState = servingState
+        self.storage = storage
     }
 
     /// Adds every method of the contract to `router`.
@@ -23,13 +27,53 @@ public struct ScreeningService: Sendable {
             try await screen(request, context)
         }
         let security = MethodRouter.Access.roles([.security])
-        for method in [
-            MethodName.getClaimantRisk, MethodName.listRiskFlags, MethodName.listRecurringIssues,
-            MethodName.addClaimantNote,
-        ] {
-            router.register(method, access: security) { _, _ in
-                throw CallError(.unimplemented, "\(method) needs the claimant history store, which this version does not have yet")
+        router.register(MethodName.getClaimantRisk, access: security) { request, _ in
+            let query = try decode(GetClaimantRiskRequest.self, from: request)
+            guard !query.claimantID.isEmpty else { throw CallError(.invalidArgument, "claimant_id: is required") }
+            let engine = engines.current
+            let risk = try await withStore { store in
+                try await store.claimantRisk(query.claimantID, now: Self.now(), policy: engine.policy)
             }
+            guard let risk else { throw CallError(.notFound, "claimant_id: nothing is stored about '\(query.claimantID)'") }
+            return try risk.serializedBytes()
+        }
+        router.register(MethodName.listRiskFlags, access: security) { request, _ in
+            let query = try decode(ListRiskFlagsRequest.self, from: request)
+            let engine = engines.current
+            return try await withStore { store in
+                try await store.riskFlags(query, now: Self.now(), policy: engine.policy)
+            }.serializedBytes()
+        }
+        router.register(MethodName.listRecurringIssues, access: security) { request, _ in
+            let query = try decode(ListRecurringIssuesRequest.self, from: request)
+            let engine = engines.current
+            var response = ListRecurringIssuesResponse()
+            response.issues = try await withStore { store in
+                try await store.recurringIssues(since: query.sinceUnixMs, now: Self.now(), policy: engine.policy)
+            }
+            return try response.serializedBytes()
+        }
+        router.register(MethodName.addClaimantNote, access: security) { request, context in
+            let query = try decode(AddClaimantNoteRequest.self, from: request)
+            var response = AddClaimantNoteResponse()
+            response.note = try await withStore { store in
+                try await store.addNote(
+                    claimantID: query.claimantID, text: query.text, author: context.caller?.description ?? "unknown",
+                    at: Self.now())
+            }
+            context.logger.notice("claimant note added", metadata: ["claimant": "\(query.claimantID)", "author": "\(response.note.author)"])
+            return try response.serializedBytes()
+        }
+        router.register(MethodName.purgeClaimant, access: security) { request, context in
+            let query = try decode(PurgeClaimantRequest.self, from: request)
+            let response = try await withStore { store in try await store.purge(claimantID: query.claimantID) }
+            context.logger.notice(
+                "claimant purged",
+                metadata: [
+                    "claimant": "\(query.claimantID)", "by": "\(context.caller?.description ?? "unknown")",
+                    "contacts": "\(response.contactsRemoved)", "flags": "\(response.flagsRemoved)", "notes": "\(response.notesRemoved)",
+                ])
+            return try response.serializedBytes()
         }
         router.register(MethodName.healthCheck, access: .anyone) { request, _ in
             try check(request)
@@ -44,7 +88,25 @@ public struct ScreeningService: Sendable {
             throw CallError(.invalidArgument, "invalid DemandRecord: \(error)")
         }
         try Task.checkCancellation()
-        let result = engines.current.screen(record)
+        let engine = engines.current
+        var result: ScreeningResult
+        if storage == nil {
+            result = engine.screen(record)
+        } else {
+            let at = record.receivedAtUnixMs > 0 ? record.receivedAtUnixMs : Self.now()
+            let preparation = try await withStore { store in try await store.prepare(record, at: at, policy: engine.policy) }
+            switch preparation {
+            case .alreadyScreened(let stored):
+                context.logger.info("already screened; answering with the stored result", metadata: ["record": "\(record.recordID)"])
+                return try stored.serializedBytes()
+            case .newContact(let history):
+                result = engine.screen(record, history: history)
+            }
+            let contact = ContactStore.ScreenedContact(
+                record: record, result: result, receivedAtUnixMs: at, client: context.caller?.description ?? "unknown",
+                maskPersonalData: engine.policy.maskPersonalData)
+            result = try await withStore { store in try await store.commit(contact) }
+        }
         context.logger.info(
             "screened",
             metadata: [
@@ -52,6 +114,32 @@ public struct ScreeningService: Sendable {
                 "risk": "\(result.riskLevel.protoName)", "signals": "\(result.signals.map(\.kind.protoName))",
             ])
         return try result.serializedBytes()
+    }
+
+    /// Runs `body` on the store, turning its errors into call errors: a store failure is
+    /// UNAVAILABLE (and marks the daemon not serving until the store works again); a refused
+    /// request is INVALID_ARGUMENT or NOT_FOUND.
+    private func withStore<T>(_ body: (ContactStore) async throws -> T) async throws -> T {
+        guard let storage else {
+            throw CallError(.failedPrecondition, "this daemon runs with --storage-url none: it records no history")
+        }
+        if let problem = storage.problem {
+            throw CallError(.unavailable, "storage unavailable: \(problem)")
+        }
+        do {
+            return try await body(storage.store)
+        } catch let error as StoreRequestError {
+            throw CallError(error.kind == .notFound ? .notFound : .invalidArgument, error.description)
+        } catch let error as StorageError {
+            storage.reportFailure(error)
+            throw CallError(.unavailable, "storage unavailable: \(error)")
+        } catch let error as CallError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw CallError(.internal, "stored data could not be read: \(error)")
+        }
     }
 
     func check(_ request: Data) throws -> Data {
@@ -63,6 +151,8 @@ public struct ScreeningService: Sendable {
         response.status = servingState.current.serving ? .serving : .notServing
         return try response.serializedBytes()
     }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     private func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from bytes: Data) throws -> M {
         do {

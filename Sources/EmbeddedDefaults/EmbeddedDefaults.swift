@@ -16,6 +16,8 @@ public enum EmbeddedDefaults {
         public static let serverKey = "server-key.pem"
         public static let agentToken = "agent.token"
         public static let securityToken = "security.token"
+        /// The SQLite history: every contact, flags and notes.
+        public static let database = "demandscreen.sqlite"
     }
 
     /// `$DEMANDSCREEN_DATA_DIRECTORY`, else `$XDG_DATA_HOME/demandscreen`, else

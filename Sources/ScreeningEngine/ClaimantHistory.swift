@@ -16,6 +16,8 @@ public struct ClaimantHistory: Sendable, Hashable {
     public var standingRisk: RiskLevel
     /// Flags raised on earlier contacts and still active.
     public var activeFlags: [SignalKind]
+    /// Other claimants who raised the same complaint in the recurring-issue window.
+    public var otherClaimantsWithSameComplaint: UInt32
 
     public init(
         contacts24h: UInt32 = 0,
@@ -23,7 +25,8 @@ public struct ClaimantHistory: Sendable, Hashable {
         repeatedDemandContacts: UInt32 = 0,
         hasOpenLegitimateClaim: Bool = false,
         standingRisk: RiskLevel = .riskLow,
-        activeFlags: [SignalKind] = []
+        activeFlags: [SignalKind] = [],
+        otherClaimantsWithSameComplaint: UInt32 = 0
     ) {
         self.contacts24h = contacts24h
         self.contacts30d = contacts30d
@@ -31,6 +34,7 @@ public struct ClaimantHistory: Sendable, Hashable {
         self.hasOpenLegitimateClaim = hasOpenLegitimateClaim
         self.standingRisk = standingRisk
         self.activeFlags = activeFlags
+        self.otherClaimantsWithSameComplaint = otherClaimantsWithSameComplaint
     }
 
     /// A claimant never seen before.

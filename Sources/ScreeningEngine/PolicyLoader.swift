@@ -78,7 +78,7 @@ private struct PolicyReader {
         let known: Set<String> = [
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
             "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
-            "writtenStatementTerms", "elementCues",
+            "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData",
         ]
         for (key, _) in top {
             guard let name = key.string, known.contains(name) else {
@@ -184,7 +184,7 @@ private struct PolicyReader {
             elementCues[element] = try strings(value, path)
         }
 
-        return ScreeningPolicy(
+        var policy = ScreeningPolicy(
             weights: weights,
             version: version,
             legitimateAtLeast: legitimateAtLeast,
@@ -206,6 +206,37 @@ private struct PolicyReader {
             reportingCues: try strings(top["reportingCues"], "reportingCues"),
             writtenStatementTerms: try strings(top["writtenStatementTerms"], "writtenStatementTerms"),
             elementCues: elementCues)
+        try readHistorySettings(top, into: &policy)
+        return policy
+    }
+
+    /// The optional sections on history and personal data; a policy without them keeps the
+    /// defaults of `ScreeningPolicy`.
+    func readHistorySettings(_ top: Node.Mapping, into policy: inout ScreeningPolicy) throws(PolicyError) {
+        if let node = top["recurringIssue"] {
+            let section = try mapping(node, "recurringIssue")
+            policy.recurringIssueClaimants = UInt32(try number(section["claimants"], "recurringIssue.claimants", in: 2...10000))
+            policy.recurringIssueWindowDays = UInt32(try number(section["windowDays"], "recurringIssue.windowDays", in: 1...3650))
+            policy.recurringIssueSimilarity = try number(section["similarity"], "recurringIssue.similarity", in: 0.05...1)
+        }
+        if let node = top["riskFlags"] {
+            let section = try mapping(node, "riskFlags")
+            policy.riskFlagActiveDays = UInt32(try number(section["activeDays"], "riskFlags.activeDays", in: 1...36500))
+        }
+        if let node = top["personalData"] {
+            let section = try mapping(node, "personalData")
+            policy.maskPersonalData = try boolean(section["maskInStorage"], "personalData.maskInStorage")
+            policy.transcriptRetentionDays = UInt32(
+                try number(section["transcriptRetentionDays"], "personalData.transcriptRetentionDays", in: 1...36500))
+        }
+    }
+
+    func boolean(_ node: Node?, _ path: String) throws(PolicyError) -> Bool {
+        guard let node else { throw fail(nil, path, "missing") }
+        guard let value = node.scalar.flatMap({ Bool.construct(from: $0) }) else {
+            throw fail(node, path, "must be true or false")
+        }
+        return value
     }
 
     func mapping(_ node: Node?, _ path: String) throws(PolicyError) -> Node.Mapping {

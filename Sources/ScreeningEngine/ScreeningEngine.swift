@@ -53,6 +53,7 @@ public struct ScreeningEngine: Sendable {
         }
         addProlongedContact(record, to: &findings)
         addRepeatedContact(record, history: history, to: &findings)
+        addRecurringIssue(history: history, to: &findings)
 
         let responsibility = scoreResponsibility(record.assessment.companyFault, language)
         let causation = scoreCausation(record.assessment.causation, language)
@@ -126,6 +127,18 @@ public struct ScreeningEngine: Sendable {
         findings.add(
             .signalRepeatedContact, raised ? .high : .medium,
             evidence: Self.fieldEvidence("history", "contacts", "\(day) in 24 h, \(month) in 30 days"))
+    }
+
+    /// The same complaint from several claimants: an alert that the business has a defect to look
+    /// into. It never counts against the claimant.
+    private func addRecurringIssue(history: ClaimantHistory, to findings: inout Findings) {
+        let claimants = history.otherClaimantsWithSameComplaint + 1
+        guard claimants >= policy.recurringIssueClaimants else { return }
+        findings.add(
+            .signalRecurringIssue, .low,
+            evidence: Self.fieldEvidence(
+                "history", "recurring issue",
+                "\(claimants) claimants in \(policy.recurringIssueWindowDays) days"))
     }
 
     // MARK: - The five criteria

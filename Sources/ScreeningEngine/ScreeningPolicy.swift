@@ -39,6 +39,19 @@ public struct ScreeningPolicy: Sendable {
     public var repeatedContacts24h: UInt32
     /// Contacts in 30 days from one claimant that raise SIGNAL_REPEATED_CONTACT.
     public var repeatedContacts30d: UInt32
+    /// Claimants (this one included) raising the same complaint within `recurringIssueWindowDays`
+    /// that raise SIGNAL_RECURRING_ISSUE.
+    public var recurringIssueClaimants: UInt32 = 3
+    public var recurringIssueWindowDays: UInt32 = 30
+    /// How alike two descriptions must be (Dice coefficient of folded bigrams, 0..1) to be the
+    /// same complaint when neither names a product key.
+    public var recurringIssueSimilarity: Double = 0.5
+    /// How long a risk flag counts toward its claimant's standing risk.
+    public var riskFlagActiveDays: UInt32 = 90
+    /// Whether phone numbers, e-mail addresses and card numbers are masked in what is stored.
+    public var maskPersonalData = true
+    /// Transcripts older than this are purged from storage; counts and flags stay.
+    public var transcriptRetentionDays: UInt32 = 365
     /// The demands related to each kind of incident; others are unrelated (要求内容と原因の関連性).
     public var relatedDemands: [IncidentCategory: Set<DemandKind>]
     /// Demands that no loss can price (kneeling, dismissing staff): always out of proportion.

@@ -27,6 +27,8 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "The oldest TLS version accepted: 1.3 (default) or 1.2. Key: tls.minimumVersion.") var tlsMinimumVersion: String?
     @Flag(help: "Serve without TLS; refused on anything but loopback. Key: insecurePlaintext.") var insecurePlaintext = false
     @Option(help: "A screening policy YAML (default: the built-in policy). Key: policy.file.") var policyFile: String?
+    @Option(help: "Where the history lives: sqlite:PATH (default in the data folder), postgresql://user@host:port/db, or none. Key: storage.url.")
+    var storageUrl: String?
     @Option(help: "trace, debug, info (default), notice, warning, error or critical. Key: log.level.") var logLevel: String?
 
     func run() async throws {
@@ -41,6 +43,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         flags["insecurePlaintext"] = insecurePlaintext ? "true" : nil
         flags["policy.file"] = policyFile
         flags["log.level"] = logLevel
+        flags["storage.url"] = storageUrl
         let configuration: DaemonConfiguration
         do {
             let reader = try await DaemonConfiguration.reader(

@@ -32,13 +32,13 @@ import Testing
         (.token(TestTokens.ops), MethodName.screen, .permissionDenied),
         (.token(TestTokens.agent), MethodName.getClaimantRisk, .permissionDenied),
         (.token(TestTokens.agent), MethodName.listRiskFlags, .permissionDenied),
-        (.token(TestTokens.security), MethodName.getClaimantRisk, .unimplemented),
+        (.token(TestTokens.security), MethodName.getClaimantRisk, .invalidArgument),
         (Credential.none, MethodName.getClaimantRisk, .unauthenticated),
         (Credential.none, MethodName.healthCheck, .ok),
         (.token(TestTokens.ops), MethodName.healthCheck, .ok),
         (.certificate(role: "agent"), MethodName.screen, .ok),
         (.certificate(role: "agent"), MethodName.getClaimantRisk, .permissionDenied),
-        (.certificate(role: "security"), MethodName.getClaimantRisk, .unimplemented),
+        (.certificate(role: "security"), MethodName.getClaimantRisk, .invalidArgument),
         (.certificate(role: "intruder"), MethodName.screen, .unauthenticated),
     ])
     func access(credential: Credential, method: String, expected: StatusCode) async throws {

@@ -65,7 +65,7 @@ enum TestTokens {
 /// in its request, then echoes it) and `/test.Echo/Fast` (echoes at once).
 func testRouter(servingState: ServingState = ServingState()) -> MethodRouter {
     var router = MethodRouter()
-    ScreeningService(engines: EngineHolder(ScreeningEngine(policy: .builtIn())), servingState: servingState).register(on: &router)
+    ScreeningService(engines: EngineHolder(ScreeningEngine(policy: .builtIn())), servingState: servingState, storage: nil).register(on: &router)
     router.register("/test.Echo/Slow", access: .roles([.agent])) { request, _ in
         let milliseconds = Int(String(decoding: request, as: UTF8.self)) ?? 0
         try await Task.sleep(for: .milliseconds(milliseconds))

@@ -1317,6 +1317,37 @@ public nonisolated struct Demandscreen_V1_AddClaimantNoteResponse: Sendable {
   fileprivate var _note: Demandscreen_V1_ClaimantNote? = nil
 }
 
+public nonisolated struct Demandscreen_V1_PurgeClaimantRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var claimantID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What was removed.
+public nonisolated struct Demandscreen_V1_PurgeClaimantResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var claimantID: String = String()
+
+  public var contactsRemoved: UInt32 = 0
+
+  public var flagsRemoved: UInt32 = 0
+
+  public var notesRemoved: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "demandscreen.v1"
@@ -2601,6 +2632,81 @@ nonisolated extension Demandscreen_V1_AddClaimantNoteResponse: SwiftProtobuf.Mes
 
   public static func ==(lhs: Demandscreen_V1_AddClaimantNoteResponse, rhs: Demandscreen_V1_AddClaimantNoteResponse) -> Bool {
     if lhs._note != rhs._note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Demandscreen_V1_PurgeClaimantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PurgeClaimantRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}claimant_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.claimantID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.claimantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.claimantID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Demandscreen_V1_PurgeClaimantRequest, rhs: Demandscreen_V1_PurgeClaimantRequest) -> Bool {
+    if lhs.claimantID != rhs.claimantID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Demandscreen_V1_PurgeClaimantResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PurgeClaimantResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}claimant_id\0\u{3}contacts_removed\0\u{3}flags_removed\0\u{3}notes_removed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.claimantID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.contactsRemoved) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.flagsRemoved) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.notesRemoved) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.claimantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.claimantID, fieldNumber: 1)
+    }
+    if self.contactsRemoved != 0 {
+      try visitor.visitSingularUInt32Field(value: self.contactsRemoved, fieldNumber: 2)
+    }
+    if self.flagsRemoved != 0 {
+      try visitor.visitSingularUInt32Field(value: self.flagsRemoved, fieldNumber: 3)
+    }
+    if self.notesRemoved != 0 {
+      try visitor.visitSingularUInt32Field(value: self.notesRemoved, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Demandscreen_V1_PurgeClaimantResponse, rhs: Demandscreen_V1_PurgeClaimantResponse) -> Bool {
+    if lhs.claimantID != rhs.claimantID {return false}
+    if lhs.contactsRemoved != rhs.contactsRemoved {return false}
+    if lhs.flagsRemoved != rhs.flagsRemoved {return false}
+    if lhs.notesRemoved != rhs.notesRemoved {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,393 @@
+public import DemandScreenAPI
+import Foundation
+public import ScreeningEngine
+import SwiftProtobuf
+
+/// The record of every contact and the claimant history built from it, over either SQL backend:
+/// the append-only audit trail of screened records, per-claimant contacts, risk flags with their
+/// evidence, and security staff's notes. Writes go through group commit; a call is answered only
+/// after the transaction holding its contact has committed.
+public final class ContactStore: Sendable {
+    /// What the store knows about a record about to be screened.
+    public enum Preparation: Sendable {
+        /// The record id was screened before: answer with the stored result, store nothing.
+        case alreadyScreened(ScreeningResult)
+        /// A new contact: screen it with this history.
+        case newContact(ClaimantHistory)
+    }
+
+    /// A screened contact on its way to storage.
+    public struct ScreenedContact: Sendable {
+        public var record: DemandRecord
+        public var result: ScreeningResult
+        /// The contact's time: `received_at_unix_ms`, or the arrival time when that was 0.
+        public var receivedAtUnixMs: Int64
+        /// The authenticated client that sent it.
+        public var client: String
+        /// Whether personal data is masked before it is stored (the policy's `personalData`).
+        public var maskPersonalData: Bool
+
+        public init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64, client: String, maskPersonalData: Bool) {
+            self.record = record
+            self.result = result
+            self.receivedAtUnixMs = receivedAtUnixMs
+            self.client = client
+            self.maskPersonalData = maskPersonalData
+        }
+    }
+
+    public let database: any SQLDatabase
+    private let committer: GroupCommitter<Submission, ScreeningResult>
+
+    struct Submission: Sendable {
+        var contact: ScreenedContact
+        var commitID: String
+        var storedAtUnixMs: Int64
+    }
+
+    /// The most contacts written in one transaction.
+    public static let maximumBatch = 256
+    /// The most notes' characters.
+    public static let maximumNoteLength = 4000
+
+    /// Wraps an open database, bringing its schema up to date. With `groupCommit` false every
+    /// contact gets its own transaction (for comparison in benchmarks).
+    public init(database: any SQLDatabase, groupCommit: Bool = true) async throws(StorageError) {
+        self.database = database
+        try await Schema.migrate(database, now: Self.now())
+        let batch = groupCommit ? Self.maximumBatch : 1
+        committer = GroupCommitter(maximumBatch: batch) { submissions in
+            try await Self.write(submissions, to: database)
+        }
+    }
+
+    public var name: String { database.name }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: - Screening
+
+    /// The stored result when `record` was screened before, else the history to screen it with.
+    public func prepare(_ record: DemandRecord, at: Int64, policy: ScreeningPolicy) async throws -> Preparation {
+        let complaint = Complaint(record.incident)
+        let claimantSince = at - HistoryWindows.claimantWindowMs
+        var statements = [
+            SQLStatement("SELECT result FROM contacts WHERE record_id = ?", [.text(record.recordID)]),
+            SQLStatement(
+                "SELECT \(Self.pastContactColumns) FROM contacts WHERE claimant_id = ? AND received_at_ms > ? AND received_at_ms <= ? ORDER BY received_at_ms DESC LIMIT 1000",
+                [.text(record.claimantID), .integer(claimantSince), .integer(at)]),
+            SQLStatement(
+                "SELECT kind, MAX(risk_level) FROM risk_flags WHERE claimant_id = ? AND raised_at_ms > ? AND raised_at_ms <= ? GROUP BY kind",
+                [.text(record.claimantID), .integer(at - HistoryWindows.flagActiveMs(policy)), .integer(at)]),
+        ]
+        if complaint.isComparable {
+            statements.append(
+                SQLStatement(
+                    "SELECT \(Self.pastContactColumns) FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? ORDER BY received_at_ms DESC LIMIT 500",
+                    [
+                        .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
+                        .integer(at - HistoryWindows.recurringWindowMs(policy)), .integer(at), .text(record.claimantID),
+                    ]))
+        }
+        let rows = try await database.read(statements)
+        if let stored = rows[0].first?.blob(0) {
+            return .alreadyScreened(try ScreeningResult(serializedBytes: stored))
+        }
+        var standing = ClaimantStanding()
+        for row in rows[2] {
+            standing.activeFlags.append(SignalKind(rawValue: Int(row.integer(0))) ?? .signalUnspecified)
+            standing.riskLevel = standing.riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(1))) ?? .riskLow)
+        }
+        standing.activeFlags.sort { $0.rawValue < $1.rawValue }
+        return .newContact(
+            HistoryWindows.summarize(
+                record, at: at, claimantContacts: rows[1].map(Self.pastContact),
+                otherContacts: rows.count > 3 ? rows[3].map(Self.pastContact) : [], standing: standing, policy: policy))
+    }
+
+    /// Stores a screened contact durably and returns the result to answer with: this one, or the
+    /// one stored first when another call (or another daemon) stored the same record id first.
+    public func commit(_ contact: ScreenedContact) async throws -> ScreeningResult {
+        try await committer.submit(Submission(contact: contact, commitID: UUID().uuidString, storedAtUnixMs: Self.now()))
+    }
+
+    static let contactColumns =
+        "record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description, policy_version, client, commit_id, record, result"
+
+    private static func write(_ submissions: [Submission], to database: any SQLDatabase) async throws -> [ScreeningResult] {
+        var statements: [SQLStatement] = []
+        for submission in submissions {
+            let contact = submission.contact
+            let record = contact.maskPersonalData ? PersonalDataMasker.mask(contact.record) : contact.record
+            let result = contact.maskPersonalData ? PersonalDataMasker.mask(contact.result) : contact.result
+            statements.append(
+                SQLStatement(
+                    "INSERT INTO contacts (\(contactColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",
+                    [
+                        .text(record.recordID), .text(record.claimantID), .integer(contact.receivedAtUnixMs),
+                        .integer(submission.storedAtUnixMs), .integer(Int64(record.channel.rawValue)),
+                        .integer(Int64(result.verdict.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
+                        .text(encodeList(result.signals.map(\.kind.rawValue))), .text(encodeList(record.demands.map(\.kind.rawValue))),
+                        .integer(Int64(record.incident.category.rawValue)), .text(record.incident.productKey),
+                        .text(record.incident.description_p), .text(result.policyVersion), .text(contact.client),
+                        .text(submission.commitID), .blob(try record.serializedBytes()), .blob(try result.serializedBytes()),
+                    ]))
+            for flag in HistoryWindows.flags(raisedBy: result) {
+                statements.append(
+                    SQLStatement(
+                        "INSERT INTO risk_flags (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM contacts WHERE record_id = ? AND commit_id = ?) ON CONFLICT (record_id, kind) DO NOTHING",
+                        [
+                            .text(record.recordID), .integer(Int64(flag.kind.rawValue)), .text(record.claimantID),
+                            .integer(Int64(flag.severity.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
+                            .integer(contact.receivedAtUnixMs), .blob(try flag.serializedBytes()), .text(record.recordID),
+                            .text(submission.commitID),
+                        ]))
+            }
+        }
+        let ids = submissions.map { SQLValue.text($0.contact.record.recordID) }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        statements.append(SQLStatement("SELECT record_id, commit_id, result FROM contacts WHERE record_id IN (\(placeholders))", ids))
+        let stored = try await database.transaction(statements).last ?? []
+        var byRecord: [String: (commitID: String, result: [UInt8]?)] = [:]
+        for row in stored { byRecord[row.text(0)] = (row.text(1), row.blob(2)) }
+        return try submissions.map { submission in
+            guard let row = byRecord[submission.contact.record.recordID] else {
+                throw StorageError(store: database.name, "the contact \(submission.contact.record.recordID) was not stored")
+            }
+            if row.commitID == submission.commitID { return submission.contact.result }
+            return try ScreeningResult(serializedBytes: row.result ?? [])
+        }
+    }
+
+    // MARK: - Security staff's queries
+
+    /// One claimant's standing, counts, flags, newest contacts and notes; nil when nothing is
+    /// stored about them.
+    public func claimantRisk(_ claimantID: String, now: Int64, policy: ScreeningPolicy) async throws -> ClaimantRisk? {
+        let id = SQLValue.text(claimantID)
+        let rows = try await database.read([
+            SQLStatement(
+                "SELECT record_id, received_at_ms, channel, verdict, signals FROM contacts WHERE claimant_id = ? ORDER BY received_at_ms DESC, record_id DESC LIMIT 100",
+                [id]),
+            SQLStatement(
+                "SELECT COUNT(*) FROM contacts WHERE claimant_id = ? AND received_at_ms > ? AND received_at_ms <= ?",
+                [id, .integer(now - HistoryWindows.dayMs), .integer(now)]),
+            SQLStatement(
+                "SELECT COUNT(*) FROM contacts WHERE claimant_id = ? AND received_at_ms > ? AND received_at_ms <= ?",
+                [id, .integer(now - HistoryWindows.claimantWindowMs), .integer(now)]),
+            SQLStatement(
+                "SELECT kind, severity, raised_at_ms, record_id, evidence, risk_level FROM risk_flags WHERE claimant_id = ? ORDER BY raised_at_ms DESC, record_id DESC LIMIT 200",
+                [id]),
+            SQLStatement(
+                "SELECT text, author, created_at_ms FROM claimant_notes WHERE claimant_id = ? ORDER BY created_at_ms DESC LIMIT 200",
+                [id]),
+        ])
+        guard !rows[0].isEmpty || !rows[3].isEmpty || !rows[4].isEmpty else { return nil }
+        var risk = ClaimantRisk()
+        risk.claimantID = claimantID
+        risk.contacts24H = UInt32(rows[1].first?.integer(0) ?? 0)
+        risk.contacts30D = UInt32(rows[2].first?.integer(0) ?? 0)
+        risk.contacts = rows[0].map { row in
+            var contact = Contact()
+            contact.recordID = row.text(0)
+            contact.receivedAtUnixMs = row.integer(1)
+            contact.channel = ContactChannel(rawValue: Int(row.integer(2))) ?? .unspecified
+            contact.verdict = Verdict(rawValue: Int(row.integer(3))) ?? .unspecified
+            contact.signals = Self.decodeList(row.text(4)).map { SignalKind(rawValue: $0) ?? .signalUnspecified }
+            return contact
+        }
+        let activeSince = now - HistoryWindows.flagActiveMs(policy)
+        risk.riskLevel = .riskLow
+        for row in rows[3] {
+            risk.flags.append(try Self.riskFlag(row))
+            if row.integer(2) > activeSince {
+                risk.riskLevel = risk.riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(5))) ?? .riskLow)
+            }
+        }
+        risk.notes = rows[4].map { row in
+            var note = ClaimantNote()
+            note.text = row.text(0)
+            note.author = row.text(1)
+            note.createdAtUnixMs = row.integer(2)
+            return note
+        }
+        return risk
+    }
+
+    /// Claimants with flags, the most recently flagged first, one page at a time. The page token
+    /// is a keyset position sealed with the query it belongs to.
+    public func riskFlags(_ request: ListRiskFlagsRequest, now: Int64, policy: ScreeningPolicy) async throws -> ListRiskFlagsResponse {
+        let pageSize = request.pageSize == 0 ? 50 : Int(request.pageSize)
+        guard pageSize <= 500 else {
+            throw StoreRequestError(.invalidArgument, field: "page_size", "must be at most 500, got \(request.pageSize)")
+        }
+        var position: PageToken?
+        if !request.pageToken.isEmpty {
+            position = try PageToken(decoding: request.pageToken, for: request)
+        }
+        let since = position?.since ?? (request.sinceUnixMs > 0 ? request.sinceUnixMs : now - HistoryWindows.flagActiveMs(policy))
+        let minimumRisk = Int64(max(request.minRiskLevel.rawValue, RiskLevel.riskLow.rawValue))
+        var binds: [SQLValue] = [.integer(since), .integer(minimumRisk)]
+        var after = ""
+        if let position {
+            after = " AND (MAX(raised_at_ms) < ? OR (MAX(raised_at_ms) = ? AND claimant_id < ?))"
+            binds += [.integer(position.lastFlagAt), .integer(position.lastFlagAt), .text(position.claimantID)]
+        }
+        binds.append(.integer(Int64(pageSize + 1)))
+        let claimants = try await database.query(
+            SQLStatement(
+                "SELECT claimant_id, MAX(raised_at_ms), MAX(risk_level) FROM risk_flags WHERE raised_at_ms >= ? GROUP BY claimant_id HAVING MAX(risk_level) >= ?\(after) ORDER BY MAX(raised_at_ms) DESC, claimant_id DESC LIMIT ?",
+                binds))
+        let page = claimants.prefix(pageSize)
+        var response = ListRiskFlagsResponse()
+        guard !page.isEmpty else { return response }
+        let ids = page.map { SQLValue.text($0.text(0)) }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let flagRows = try await database.query(
+            SQLStatement(
+                "SELECT kind, severity, raised_at_ms, record_id, evidence, risk_level, claimant_id FROM risk_flags WHERE claimant_id IN (\(placeholders)) AND raised_at_ms >= ? ORDER BY raised_at_ms DESC, record_id DESC",
+                ids + [.integer(since)]))
+        var flags: [String: [RiskFlag]] = [:]
+        for row in flagRows { flags[row.text(6), default: []].append(try Self.riskFlag(row)) }
+        response.claimants = page.map { row in
+            var claimant = FlaggedClaimant()
+            claimant.claimantID = row.text(0)
+            claimant.lastFlagAtUnixMs = row.integer(1)
+            claimant.riskLevel = RiskLevel(rawValue: Int(row.integer(2))) ?? .riskLow
+            claimant.flags = flags[claimant.claimantID] ?? []
+            return claimant
+        }
+        if claimants.count > pageSize, let last = page.last {
+            response.nextPageToken = PageToken(
+                lastFlagAt: last.integer(1), claimantID: last.text(0), since: since, request: request
+            ).encoded()
+        }
+        return response
+    }
+
+    /// Open recurring-issue alerts: the same complaint from several claimants since `since`
+    /// (0 = the policy's window before `now`).
+    public func recurringIssues(since: Int64, now: Int64, policy: ScreeningPolicy) async throws -> [RecurringIssue] {
+        let from = since > 0 ? since : now - HistoryWindows.recurringWindowMs(policy)
+        let rows = try await database.query(
+            SQLStatement(
+                "SELECT \(Self.pastContactColumns) FROM contacts WHERE received_at_ms >= ? AND incident_category <> 0 ORDER BY received_at_ms, record_id LIMIT 20000",
+                [.integer(from)]))
+        return RecurringIssueFinder.issues(in: rows.map(Self.pastContact), policy: policy)
+    }
+
+    /// Stores a security staff member's note on a known claimant.
+    public func addNote(claimantID: String, text: String, author: String, at: Int64) async throws -> ClaimantNote {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !claimantID.isEmpty else { throw StoreRequestError(.invalidArgument, field: "claimant_id", "is required") }
+        guard !trimmed.isEmpty else { throw StoreRequestError(.invalidArgument, field: "text", "is empty") }
+        guard text.count <= Self.maximumNoteLength else {
+            throw StoreRequestError(
+                .invalidArgument, field: "text", "is \(text.count) characters; a note holds at most \(Self.maximumNoteLength)")
+        }
+        let rows = try await database.transaction([
+            SQLStatement(
+                "INSERT INTO claimant_notes (claimant_id, created_at_ms, author, text) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM contacts WHERE claimant_id = ?) RETURNING created_at_ms",
+                [.text(claimantID), .integer(at), .text(author), .text(trimmed), .text(claimantID)])
+        ])
+        guard rows[0].first != nil else {
+            throw StoreRequestError(.notFound, field: "claimant_id", "no contact from '\(claimantID)' is stored")
+        }
+        var note = ClaimantNote()
+        note.text = trimmed
+        note.author = author
+        note.createdAtUnixMs = at
+        return note
+    }
+
+    /// Erases everything stored about one claimant and says what went.
+    public func purge(claimantID: String) async throws -> PurgeClaimantResponse {
+        guard !claimantID.isEmpty else { throw StoreRequestError(.invalidArgument, field: "claimant_id", "is required") }
+        let id = SQLValue.text(claimantID)
+        let rows = try await database.transaction([
+            SQLStatement("DELETE FROM contacts WHERE claimant_id = ? RETURNING record_id", [id]),
+            SQLStatement("DELETE FROM risk_flags WHERE claimant_id = ? RETURNING record_id", [id]),
+            SQLStatement("DELETE FROM claimant_notes WHERE claimant_id = ? RETURNING author", [id]),
+        ])
+        var response = PurgeClaimantResponse()
+        response.claimantID = claimantID
+        response.contactsRemoved = UInt32(rows[0].count)
+        response.flagsRemoved = UInt32(rows[1].count)
+        response.notesRemoved = UInt32(rows[2].count)
+        return response
+    }
+
+    /// The retention purge: transcripts and excerpts of contacts before `before` are erased;
+    /// the contacts' counts, verdicts, signals and flags stay. Returns how many were purged.
+    public func purgeTranscripts(before: Int64) async throws -> Int {
+        var purged = 0
+        while true {
+            let rows = try await database.query(
+                SQLStatement(
+                    "SELECT record_id, result FROM contacts WHERE received_at_ms < ? AND record IS NOT NULL LIMIT 500",
+                    [.integer(before)]))
+            guard !rows.isEmpty else { return purged }
+            var statements: [SQLStatement] = []
+            for row in rows {
+                var result = try ScreeningResult(serializedBytes: row.blob(1) ?? [])
+                for signal in result.signals.indices {
+                    for evidence in result.signals[signal].evidence.indices { result.signals[signal].evidence[evidence].excerpt = "" }
+                }
+                statements.append(
+                    SQLStatement(
+                        "UPDATE contacts SET record = NULL, description = '', result = ? WHERE record_id = ?",
+                        [.blob(try result.serializedBytes()), .text(row.text(0))]))
+                for signal in result.signals {
+                    statements.append(
+                        SQLStatement(
+                            "UPDATE risk_flags SET evidence = ? WHERE record_id = ? AND kind = ?",
+                            [.blob(try signal.serializedBytes()), .text(row.text(0)), .integer(Int64(signal.kind.rawValue))]))
+                }
+            }
+            _ = try await database.transaction(statements)
+            purged += rows.count
+        }
+    }
+
+    /// A write that touches the disk: fails while the store cannot take writes.
+    public func checkHealth() async throws {
+        _ = try await database.transaction([
+            SQLStatement("UPDATE schema_migrations SET applied_at_ms = applied_at_ms WHERE version = 1")
+        ])
+    }
+
+    public func close() async { await database.close() }
+
+    // MARK: - Rows
+
+    static let pastContactColumns =
+        "record_id, claimant_id, received_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description"
+
+    static func pastContact(_ row: SQLRow) -> PastContact {
+        PastContact(
+            recordID: row.text(0), claimantID: row.text(1), receivedAtUnixMs: row.integer(2),
+            channel: ContactChannel(rawValue: Int(row.integer(3))) ?? .unspecified,
+            verdict: Verdict(rawValue: Int(row.integer(4))) ?? .unspecified,
+            riskLevel: RiskLevel(rawValue: Int(row.integer(5))) ?? .riskLow,
+            signals: decodeList(row.text(6)).map { SignalKind(rawValue: $0) ?? .signalUnspecified },
+            demandKinds: decodeList(row.text(7)).map { DemandKind(rawValue: $0) ?? .demandUnspecified },
+            complaint: Complaint(
+                category: IncidentCategory(rawValue: Int(row.integer(8))) ?? .incidentUnspecified,
+                productKey: row.text(9), description: row.text(10)))
+    }
+
+    static func riskFlag(_ row: SQLRow) throws -> RiskFlag {
+        let signal = try Signal(serializedBytes: row.blob(4) ?? [])
+        var flag = RiskFlag()
+        flag.kind = SignalKind(rawValue: Int(row.integer(0))) ?? .signalUnspecified
+        flag.severity = Severity(rawValue: Int(row.integer(1))) ?? .unspecified
+        flag.raisedAtUnixMs = row.integer(2)
+        flag.recordID = row.text(3)
+        flag.evidence = signal.evidence
+        return flag
+    }
+
+    static func encodeList(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
+
+    static func decodeList(_ text: String) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
+}

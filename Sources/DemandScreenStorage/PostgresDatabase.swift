@@ -1,0 +1,148 @@
+public import Logging
+import NIOCore
+public import PostgresNIO
+
+/// The shared store: a PostgreSQL database that several daemons use at once, through
+/// postgres-nio's connection pool. Every session runs with `synchronous_commit=on`, so a commit
+/// has reached the server's disk before a call is answered. The pool reconnects by itself when
+/// the server comes back.
+public final class PostgresDatabase: SQLDatabase {
+    public let name: String
+    public let dialect = SQLDialect.postgres
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+    private let timeout: Duration
+
+    /// Connects and checks that the server answers; throws a `StorageError` naming the server
+    /// when it cannot.
+    public init(
+        host: String, port: Int, username: String, password: String?, database: String, tls: PostgresClient.Configuration.TLS,
+        timeout: Duration = .seconds(5), logger: Logger
+    ) async throws(StorageError) {
+        name = "PostgreSQL \(database) at \(username)@\(host):\(port)"
+        self.logger = logger
+        self.timeout = timeout
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+        configuration.options.connectTimeout = timeout
+        configuration.options.maximumConnections = 16
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on"), ("application_name", "demandscreend")]
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+        do {
+            _ = try await query(SQLStatement("SELECT 1"))
+        } catch {
+            runner.cancel()
+            throw error as? StorageError ?? StorageError(store: name, "\(error)")
+        }
+    }
+
+    public func read(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
+        let queries = statements.map(Self.postgresQuery)
+        return try await run {
+            try await self.client.withConnection { connection in
+                try await Self.run(queries, on: connection, logger: self.logger)
+            }
+        }
+    }
+
+    public func transaction(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
+        let queries = statements.map(Self.postgresQuery)
+        return try await run {
+            try await self.client.withTransaction(logger: self.logger) { connection in
+                try await Self.run(queries, on: connection, logger: self.logger)
+            }
+        }
+    }
+
+    private static func run(_ queries: [PostgresQuery], on connection: PostgresConnection, logger: Logger) async throws -> [[SQLRow]] {
+        var results: [[SQLRow]] = []
+        for query in queries {
+            var rows: [SQLRow] = []
+            for try await row in try await connection.query(query, logger: logger) {
+                rows.append(sqlRow(row))
+            }
+            results.append(rows)
+        }
+        return results
+    }
+
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    /// Runs `body` within the timeout: while the server is away, the pool would otherwise wait
+    /// for a connection; the call must fail with UNAVAILABLE instead.
+    private func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StorageError) -> T {
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: self.timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw StorageError(store: name, "no answer within \(timeout)")
+                }
+                return value
+            }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(store: name, Self.describe(error))
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] {
+            let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            return message + code
+        }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return "\(error.code)"
+    }
+
+    private static func postgresQuery(_ statement: SQLStatement) -> PostgresQuery {
+        var sql = ""
+        sql.reserveCapacity(statement.sql.utf8.count + 16)
+        var number = 0
+        for character in statement.sql {
+            if character == "?" {
+                number += 1
+                sql += "$\(number)"
+            } else {
+                sql.append(character)
+            }
+        }
+        var binds = PostgresBindings(capacity: statement.binds.count)
+        for value in statement.binds {
+            switch value {
+            case .integer(let integer): binds.append(integer)
+            case .text(let text): binds.append(text)
+            case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
+            case .null: binds.appendNull()
+            }
+        }
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    private static func sqlRow(_ row: PostgresRow) -> SQLRow {
+        SQLRow(
+            row.map { cell -> SQLValue in
+                guard var bytes = cell.bytes else { return .null }
+                switch cell.dataType {
+                case .int2, .int4, .int8:
+                    return (try? cell.decode(Int64.self)).map(SQLValue.integer) ?? .null
+                case .bytea:
+                    return .blob(bytes.readBytes(length: bytes.readableBytes) ?? [])
+                default:
+                    return (try? cell.decode(String.self)).map(SQLValue.text) ?? .null
+                }
+            })
+    }
+}

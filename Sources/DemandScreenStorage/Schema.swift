@@ -1,0 +1,99 @@
+import Foundation
+
+/// The versioned schema, the same on both backends. Migrations only ever add; each runs once, in
+/// order, at start. A daemon refuses a database whose schema is newer than it knows, since an
+/// older daemon writing to it could break what the newer one relies on.
+enum Schema {
+    /// Migration `n` (1-based) brings the schema to version `n`. `{BLOB}` is the dialect's type
+    /// for bytes.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE IF NOT EXISTS contacts (
+                record_id TEXT PRIMARY KEY,
+                claimant_id TEXT NOT NULL,
+                received_at_ms BIGINT NOT NULL,
+                stored_at_ms BIGINT NOT NULL,
+                channel BIGINT NOT NULL,
+                verdict BIGINT NOT NULL,
+                risk_level BIGINT NOT NULL,
+                signals TEXT NOT NULL,
+                demand_kinds TEXT NOT NULL,
+                incident_category BIGINT NOT NULL,
+                product_key TEXT NOT NULL,
+                description TEXT NOT NULL,
+                policy_version TEXT NOT NULL,
+                client TEXT NOT NULL,
+                commit_id TEXT NOT NULL,
+                record {BLOB},
+                result {BLOB} NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS contacts_by_claimant ON contacts (claimant_id, received_at_ms)",
+            "CREATE INDEX IF NOT EXISTS contacts_by_category ON contacts (incident_category, product_key, received_at_ms)",
+            "CREATE INDEX IF NOT EXISTS contacts_by_time ON contacts (received_at_ms)",
+            """
+            CREATE TABLE IF NOT EXISTS risk_flags (
+                record_id TEXT NOT NULL,
+                kind BIGINT NOT NULL,
+                claimant_id TEXT NOT NULL,
+                severity BIGINT NOT NULL,
+                risk_level BIGINT NOT NULL,
+                raised_at_ms BIGINT NOT NULL,
+                evidence {BLOB} NOT NULL,
+                PRIMARY KEY (record_id, kind)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS risk_flags_by_claimant ON risk_flags (claimant_id, raised_at_ms)",
+            "CREATE INDEX IF NOT EXISTS risk_flags_by_time ON risk_flags (raised_at_ms)",
+            """
+            CREATE TABLE IF NOT EXISTS claimant_notes (
+                claimant_id TEXT NOT NULL,
+                created_at_ms BIGINT NOT NULL,
+                author TEXT NOT NULL,
+                text TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS claimant_notes_by_claimant ON claimant_notes (claimant_id, created_at_ms)",
+        ]
+    ]
+
+    static var currentVersion: Int64 { Int64(migrations.count) }
+
+    /// Brings the database to `currentVersion`. Safe when several daemons start at once on one
+    /// PostgreSQL: they serialize on an advisory lock, and every statement is idempotent.
+    static func migrate(_ database: any SQLDatabase, now: Int64) async throws(StorageError) {
+        let create = SQLStatement(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL)")
+        let found: Int64
+        do {
+            _ = try await database.transaction([create])
+            found = try await database.query(SQLStatement("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+                .first?.integer(0) ?? 0
+        } catch {
+            throw error as? StorageError ?? StorageError(store: database.name, "\(error)")
+        }
+        if found > currentVersion {
+            throw StorageError(
+                store: database.name,
+                "the schema is at version \(found), newer than this daemon knows (\(currentVersion)); run a newer demandscreend")
+        }
+        guard found < currentVersion else { return }
+        var statements: [SQLStatement] = []
+        if database.dialect == .postgres { statements.append(SQLStatement("SELECT pg_advisory_xact_lock(7443001)")) }
+        for version in (found + 1)...currentVersion {
+            for sql in migrations[Int(version) - 1] {
+                statements.append(SQLStatement(sql.replacingOccurrences(of: "{BLOB}", with: database.dialect.blobType)))
+            }
+            statements.append(
+                SQLStatement(
+                    "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?) ON CONFLICT (version) DO NOTHING",
+                    [.integer(version), .integer(now)]))
+        }
+        do {
+            _ = try await database.transaction(statements)
+        } catch {
+            throw error as? StorageError ?? StorageError(store: database.name, "\(error)")
+        }
+    }
+}

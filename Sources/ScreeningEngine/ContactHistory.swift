@@ -1,0 +1,251 @@
+public import DemandScreenAPI
+
+/// What the history keeps of one screened contact: enough to count contacts, compare demands and
+/// group the same complaint from different claimants. Stores hold these; the engine reads them.
+public struct PastContact: Sendable, Hashable {
+    public var recordID: String
+    public var claimantID: String
+    /// The contact's time (`received_at_unix_ms`, or the arrival time when that was 0).
+    public var receivedAtUnixMs: Int64
+    public var channel: ContactChannel
+    public var verdict: Verdict
+    public var riskLevel: RiskLevel
+    public var signals: [SignalKind]
+    public var demandKinds: [DemandKind]
+    public var complaint: Complaint
+
+    public init(
+        recordID: String, claimantID: String, receivedAtUnixMs: Int64, channel: ContactChannel, verdict: Verdict,
+        riskLevel: RiskLevel, signals: [SignalKind], demandKinds: [DemandKind], complaint: Complaint
+    ) {
+        self.recordID = recordID
+        self.claimantID = claimantID
+        self.receivedAtUnixMs = receivedAtUnixMs
+        self.channel = channel
+        self.verdict = verdict
+        self.riskLevel = riskLevel
+        self.signals = signals
+        self.demandKinds = demandKinds
+        self.complaint = complaint
+    }
+
+    /// The contact as the history keeps it, from its record and the result it was given.
+    public init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64) {
+        self.init(
+            recordID: record.recordID, claimantID: record.claimantID, receivedAtUnixMs: receivedAtUnixMs,
+            channel: record.channel, verdict: result.verdict, riskLevel: result.riskLevel,
+            signals: result.signals.map(\.kind), demandKinds: record.demands.map(\.kind),
+            complaint: Complaint(record.incident))
+    }
+}
+
+/// What a complaint is about, for telling whether two contacts raise the same issue: the incident
+/// category and either the same product or service key or a similar description.
+public struct Complaint: Sendable, Hashable {
+    public var category: IncidentCategory
+    public var productKey: String
+    public var description: String
+
+    public init(category: IncidentCategory, productKey: String, description: String) {
+        self.category = category
+        self.productKey = productKey
+        self.description = description
+    }
+
+    public init(_ incident: Incident) {
+        self.init(category: incident.category, productKey: incident.productKey, description: incident.description_p)
+    }
+
+    /// Whether the complaint says enough to be compared with others at all.
+    public var isComparable: Bool {
+        category != .incidentUnspecified && (!productKey.isEmpty || !description.isEmpty)
+    }
+}
+
+/// Compares complaints: same category, then the same product key, else descriptions whose folded
+/// character bigrams overlap (Dice coefficient) at least as much as the policy asks.
+public struct ComplaintMatcher: Sendable {
+    let minimumSimilarity: Double
+    private let category: IncidentCategory
+    private let productKey: String
+    private let bigrams: Set<UInt64>
+
+    public init(_ complaint: Complaint, minimumSimilarity: Double) {
+        self.minimumSimilarity = minimumSimilarity
+        category = complaint.category
+        productKey = complaint.productKey
+        bigrams = Self.bigrams(complaint.description)
+    }
+
+    public func matches(_ other: Complaint) -> Bool {
+        guard category != .incidentUnspecified, other.category == category else { return false }
+        if !productKey.isEmpty || !other.productKey.isEmpty { return productKey == other.productKey }
+        return similarity(to: Self.bigrams(other.description)) >= minimumSimilarity
+    }
+
+    func similarity(to others: Set<UInt64>) -> Double {
+        guard !bigrams.isEmpty, !others.isEmpty else { return 0 }
+        return 2 * Double(bigrams.intersection(others).count) / Double(bigrams.count + others.count)
+    }
+
+    /// Character bigrams of the description folded as the detectors fold text, so that spacing,
+    /// width and kana differences do not separate the same complaint.
+    static func bigrams(_ text: String) -> Set<UInt64> {
+        let folded = String(decoding: NormalizedText.fold(term: text), as: UTF8.self).unicodeScalars.map(\.value)
+        guard folded.count >= 2 else { return Set(folded.map(UInt64.init)) }
+        var result = Set<UInt64>(minimumCapacity: folded.count)
+        for index in 1..<folded.count {
+            result.insert(UInt64(folded[index - 1]) << 32 | UInt64(folded[index]))
+        }
+        return result
+    }
+}
+
+/// A claimant's standing before a contact: the risk and kinds of the flags still active.
+public struct ClaimantStanding: Sendable, Hashable {
+    public var riskLevel: RiskLevel
+    public var activeFlags: [SignalKind]
+
+    public init(riskLevel: RiskLevel = .riskLow, activeFlags: [SignalKind] = []) {
+        self.riskLevel = riskLevel
+        self.activeFlags = activeFlags
+    }
+}
+
+/// The windows of the history and the rule that turns signals into a claimant's risk flags.
+public enum HistoryWindows {
+    public static let dayMs: Int64 = 86_400_000
+
+    /// The claimant's own contacts a store must supply: from this many milliseconds before the
+    /// contact up to it.
+    public static let claimantWindowMs: Int64 = 30 * dayMs
+
+    /// Other claimants' contacts a store must supply for the recurring-issue check.
+    public static func recurringWindowMs(_ policy: ScreeningPolicy) -> Int64 { Int64(policy.recurringIssueWindowDays) * dayMs }
+
+    /// How long a raised flag counts toward the claimant's standing.
+    public static func flagActiveMs(_ policy: ScreeningPolicy) -> Int64 { Int64(policy.riskFlagActiveDays) * dayMs }
+
+    /// The flags a result raises on its claimant: the signals of a contact that was not a
+    /// legitimate claim, of medium severity or more. A recurring issue is the business's alert,
+    /// never the claimant's flag, and a legitimate claim never lowers its claimant's standing.
+    public static func flags(raisedBy result: ScreeningResult) -> [Signal] {
+        guard result.verdict == .needsReview || result.verdict == .unjustDemand else { return [] }
+        return result.signals.filter {
+            $0.kind != .signalRecurringIssue && $0.severity.rawValue >= Severity.medium.rawValue
+        }
+    }
+
+    /// The summary the engine screens a contact with, from the contacts a store found.
+    /// - Parameters:
+    ///   - claimantContacts: the claimant's contacts in `claimantWindowMs` before `at` (not this one).
+    ///   - otherContacts: other claimants' contacts in `recurringWindowMs` before `at` with the
+    ///     record's incident category (more is fine: they are filtered here).
+    public static func summarize(
+        _ record: DemandRecord, at: Int64, claimantContacts: [PastContact], otherContacts: [PastContact],
+        standing: ClaimantStanding, policy: ScreeningPolicy
+    ) -> ClaimantHistory {
+        let complaint = Complaint(record.incident)
+        let matcher = ComplaintMatcher(complaint, minimumSimilarity: policy.recurringIssueSimilarity)
+        let concreteDemands = Set(record.demands.map(\.kind)).subtracting([.demandUnspecified])
+        var history = ClaimantHistory(standingRisk: standing.riskLevel, activeFlags: standing.activeFlags)
+        for contact in claimantContacts where contact.recordID != record.recordID {
+            guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - claimantWindowMs else { continue }
+            history.contacts30d += 1
+            if contact.receivedAtUnixMs > at - dayMs { history.contacts24h += 1 }
+            if !concreteDemands.isDisjoint(with: contact.demandKinds) { history.repeatedDemandContacts += 1 }
+            if contact.verdict == .legitimateClaim || contact.verdict == .needsReview, matcher.matches(contact.complaint) {
+                history.hasOpenLegitimateClaim = true
+            }
+        }
+        if complaint.isComparable {
+            var claimants = Set<String>()
+            for contact in otherContacts where contact.claimantID != record.claimantID {
+                guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - recurringWindowMs(policy) else { continue }
+                if !claimants.contains(contact.claimantID), matcher.matches(contact.complaint) {
+                    claimants.insert(contact.claimantID)
+                }
+            }
+            history.otherClaimantsWithSameComplaint = UInt32(claimants.count)
+        }
+        return history
+    }
+}
+
+/// A history held in memory: what `demandscreen evaluate` replays a file through, so that
+/// history signals come out as the daemon would raise them, and the `memory:` store.
+public struct HistoryBook: Sendable {
+    private var contactsByClaimant: [String: [PastContact]] = [:]
+    private var contactsByCategory: [IncidentCategory: [PastContact]] = [:]
+    private var flagsByClaimant: [String: [(raisedAtUnixMs: Int64, kind: SignalKind, risk: RiskLevel)]] = [:]
+    private var resultsByRecord: [String: ScreeningResult] = [:]
+
+    public init() {}
+
+    /// The stored result of a record already screened (the idempotent answer to a retry).
+    public func storedResult(recordID: String) -> ScreeningResult? { resultsByRecord[recordID] }
+
+    /// The summary to screen `record` with, as of `at`.
+    public func history(for record: DemandRecord, at: Int64, policy: ScreeningPolicy) -> ClaimantHistory {
+        let activeSince = at - HistoryWindows.flagActiveMs(policy)
+        var standing = ClaimantStanding()
+        var kinds = Set<SignalKind>()
+        for flag in flagsByClaimant[record.claimantID] ?? [] where flag.raisedAtUnixMs > activeSince && flag.raisedAtUnixMs <= at {
+            kinds.insert(flag.kind)
+            standing.riskLevel = standing.riskLevel.raised(to: flag.risk)
+        }
+        standing.activeFlags = kinds.sorted { $0.rawValue < $1.rawValue }
+        return HistoryWindows.summarize(
+            record, at: at, claimantContacts: contactsByClaimant[record.claimantID] ?? [],
+            otherContacts: contactsByCategory[record.incident.category] ?? [], standing: standing, policy: policy)
+    }
+
+    /// Keeps a screened contact; a record id seen before is ignored.
+    public mutating func append(_ record: DemandRecord, result: ScreeningResult, at: Int64) {
+        guard resultsByRecord[record.recordID] == nil else { return }
+        resultsByRecord[record.recordID] = result
+        let contact = PastContact(record: record, result: result, receivedAtUnixMs: at)
+        contactsByClaimant[record.claimantID, default: []].append(contact)
+        if contact.complaint.isComparable { contactsByCategory[contact.complaint.category, default: []].append(contact) }
+        for flag in HistoryWindows.flags(raisedBy: result) {
+            flagsByClaimant[record.claimantID, default: []].append((at, flag.kind, result.riskLevel))
+        }
+    }
+}
+
+extension RiskLevel {
+    /// The higher of this level and `other`.
+    public func raised(to other: RiskLevel) -> RiskLevel { other.rawValue > rawValue ? other : self }
+}
+
+/// Groups contacts into recurring issues: the same complaint (see `ComplaintMatcher`) from at
+/// least the policy's number of different claimants. Pure, so that the stores and `evaluate`
+/// report the same alerts.
+public enum RecurringIssueFinder {
+    /// The issues in `contacts` (oldest first), the most widespread first.
+    public static func issues(in contacts: [PastContact], policy: ScreeningPolicy) -> [RecurringIssue] {
+        var groups: [(matcher: ComplaintMatcher, first: PastContact, members: [PastContact], claimants: Set<String>)] = []
+        for contact in contacts where contact.complaint.isComparable {
+            if let index = groups.firstIndex(where: { $0.first.complaint.category == contact.complaint.category && $0.matcher.matches(contact.complaint) }) {
+                groups[index].members.append(contact)
+                groups[index].claimants.insert(contact.claimantID)
+            } else {
+                groups.append((ComplaintMatcher(contact.complaint, minimumSimilarity: policy.recurringIssueSimilarity), contact, [contact], [contact.claimantID]))
+            }
+        }
+        return groups
+            .filter { $0.claimants.count >= Int(policy.recurringIssueClaimants) }
+            .sorted { ($0.claimants.count, $0.members.last?.receivedAtUnixMs ?? 0) > ($1.claimants.count, $1.members.last?.receivedAtUnixMs ?? 0) }
+            .map { group in
+                var issue = RecurringIssue()
+                issue.category = group.first.complaint.category
+                issue.representativeDescription = group.first.complaint.description
+                issue.productKey = group.first.complaint.productKey
+                issue.claimantCount = UInt32(group.claimants.count)
+                issue.recordIds = group.members.map(\.recordID)
+                issue.firstSeenUnixMs = group.members.map(\.receivedAtUnixMs).min() ?? 0
+                issue.lastSeenUnixMs = group.members.map(\.receivedAtUnixMs).max() ?? 0
+                return issue
+            }
+    }
+}
