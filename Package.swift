@@ -187,11 +187,33 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Shared by the test suites: PostgreSQL servers and databases for the tests.
+        .target(
+            name: "DemandScreenTestSupport",
+            dependencies: [
+                "DemandScreenStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/DemandScreenTestSupport"
+        ),
+        .testTarget(
+            name: "DemandScreenStorageTests",
+            dependencies: [
+                "DemandScreenStorage",
+                "DemandScreenTestSupport",
+                "ScreeningEngine",
+                "DemandScreenAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "demandscreend",
                 "demandscreen",
+                "DemandScreenTestSupport",
                 "DemandScreenAPI",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

@@ -94,18 +94,8 @@ public struct ScreeningService: Sendable {
             result = engine.screen(record)
         } else {
             let at = record.receivedAtUnixMs > 0 ? record.receivedAtUnixMs : Self.now()
-            let preparation = try await withStore { store in try await store.prepare(record, at: at, policy: engine.policy) }
-            switch preparation {
-            case .alreadyScreened(let stored):
-                context.logger.info("already screened; answering with the stored result", metadata: ["record": "\(record.recordID)"])
-                return try stored.serializedBytes()
-            case .newContact(let history):
-                result = engine.screen(record, history: history)
-            }
-            let contact = ContactStore.ScreenedContact(
-                record: record, result: result, receivedAtUnixMs: at, client: context.caller?.description ?? "unknown",
-                maskPersonalData: engine.policy.maskPersonalData)
-            result = try await withStore { store in try await store.commit(contact) }
+            let client = context.caller?.description ?? "unknown"
+            result = try await withStore { store in try await store.screen(record, at: at, engine: engine, client: client) }
         }
         context.logger.info(
             "screened",

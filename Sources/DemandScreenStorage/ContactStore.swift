@@ -9,7 +9,7 @@ import SwiftProtobuf
 /// after the transaction holding its contact has committed.
 public final class ContactStore: Sendable {
     /// What the store knows about a record about to be screened.
-    public enum Preparation: Sendable {
+    enum Preparation: Sendable {
         /// The record id was screened before: answer with the stored result, store nothing.
         case alreadyScreened(ScreeningResult)
         /// A new contact: screen it with this history.
@@ -17,17 +17,17 @@ public final class ContactStore: Sendable {
     }
 
     /// A screened contact on its way to storage.
-    public struct ScreenedContact: Sendable {
-        public var record: DemandRecord
-        public var result: ScreeningResult
+    struct ScreenedContact: Sendable {
+        var record: DemandRecord
+        var result: ScreeningResult
         /// The contact's time: `received_at_unix_ms`, or the arrival time when that was 0.
-        public var receivedAtUnixMs: Int64
+        var receivedAtUnixMs: Int64
         /// The authenticated client that sent it.
-        public var client: String
+        var client: String
         /// Whether personal data is masked before it is stored (the policy's `personalData`).
-        public var maskPersonalData: Bool
+        var maskPersonalData: Bool
 
-        public init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64, client: String, maskPersonalData: Bool) {
+        init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64, client: String, maskPersonalData: Bool) {
             self.record = record
             self.result = result
             self.receivedAtUnixMs = receivedAtUnixMs
@@ -68,7 +68,7 @@ public final class ContactStore: Sendable {
     // MARK: - Screening
 
     /// The stored result when `record` was screened before, else the history to screen it with.
-    public func prepare(_ record: DemandRecord, at: Int64, policy: ScreeningPolicy) async throws -> Preparation {
+    func prepare(_ record: DemandRecord, at: Int64, policy: ScreeningPolicy) async throws -> Preparation {
         let complaint = Complaint(record.incident)
         let claimantSince = at - HistoryWindows.claimantWindowMs
         var statements = [
@@ -107,8 +107,23 @@ public final class ContactStore: Sendable {
 
     /// Stores a screened contact durably and returns the result to answer with: this one, or the
     /// one stored first when another call (or another daemon) stored the same record id first.
-    public func commit(_ contact: ScreenedContact) async throws -> ScreeningResult {
+    func commit(_ contact: ScreenedContact) async throws -> ScreeningResult {
         try await committer.submit(Submission(contact: contact, commitID: UUID().uuidString, storedAtUnixMs: Self.now()))
+    }
+
+    /// Screens `record` against its history and stores it: the whole of a Screen call. A record
+    /// id seen before is answered with its stored result and stores nothing.
+    public func screen(_ record: DemandRecord, at: Int64, engine: ScreeningEngine, client: String) async throws -> ScreeningResult {
+        switch try await prepare(record, at: at, policy: engine.policy) {
+        case .alreadyScreened(let stored):
+            return stored
+        case .newContact(let history):
+            let result = engine.screen(record, history: history)
+            return try await commit(
+                ScreenedContact(
+                    record: record, result: result, receivedAtUnixMs: at, client: client,
+                    maskPersonalData: engine.policy.maskPersonalData))
+        }
     }
 
     static let contactColumns =

@@ -1,0 +1,263 @@
+import DemandScreenAPI
+import DemandScreenStorage
+import Foundation
+import ScreeningEngine
+import SwiftProtobuf
+import Testing
+
+/// The contact store's behavior, the same on SQLite and PostgreSQL.
+@Suite struct ContactStoreTests {
+    @Test(arguments: Backend.allCases)
+    func aRetriedRecordGetsTheStoredResultAndAddsNoContact(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let first = try await store.screen(legitimateRecord("r-1", claimant: "c-1", at: baseTime))
+            var retried = unjustRecord("r-1", claimant: "c-1", at: baseTime + hourMs)
+            retried.utterances.append(utterance(.customer, "もう一度言う"))
+            let second = try await store.screen(retried)
+            #expect(second == first)
+            #expect(second.verdict == .legitimateClaim)
+            #expect(try await store.contactCount() == 1)
+            let risk = try #require(try await store.claimantRisk("c-1", now: baseTime + hourMs, policy: engine.policy))
+            #expect(risk.contacts.map(\.recordID) == ["r-1"])
+            #expect(risk.flags.isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theSameRecordSentAtOnceThroughTwoStoresIsStoredOnce(backend: Backend) async throws {
+        try await withStore(backend) { store, url in
+            let other = try await open(url)
+            let record = unjustRecord("r-dup", claimant: "c-dup", at: baseTime)
+            let results = try await withThrowingTaskGroup(of: ScreeningResult.self) { group in
+                for index in 0..<20 {
+                    let target = index.isMultiple(of: 2) ? store : other
+                    group.addTask { try await target.screen(record) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            await other.close()
+            #expect(Set(results.map { try! $0.serializedBytes() as Data }).count == 1)
+            #expect(try await store.contactCount() == 1)
+            let flags = try await store.database.query(SQLStatement("SELECT COUNT(*) FROM risk_flags WHERE record_id = 'r-dup'"))
+            #expect(flags.first?.integer(0) == Int64(HistoryWindows.flags(raisedBy: results[0]).count))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func contactsAreCountedInWindowsOfTheirOwnTime(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            // Sent late and out of order: the windows follow received_at_unix_ms, not arrival.
+            for (id, offset) in [("old", -40 * dayMs), ("recent-2", -1 * hourMs), ("week", -7 * dayMs), ("recent-1", -2 * hourMs)] {
+                _ = try await store.screen(unjustRecord(id, claimant: "c-w", at: baseTime + offset))
+            }
+            let result = try await store.screen(unjustRecord("now", claimant: "c-w", at: baseTime))
+            #expect(result.claimant.contacts24H == 3)
+            #expect(result.claimant.contacts30D == 4)
+            #expect(result.signals.contains { $0.kind == .signalRepeatedContact })
+            #expect(result.claimant.riskLevel.rawValue >= RiskLevel.riskHigh.rawValue)
+            // A contact dated before the others sees only what came before it.
+            let early = try await store.screen(unjustRecord("earlier", claimant: "c-w", at: baseTime - 3 * hourMs))
+            #expect(early.claimant.contacts24H == 1)
+            #expect(early.claimant.contacts30D == 2)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aFollowUpAWeekLaterOnAnOpenDefectIsNotHarassment(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            _ = try await store.screen(legitimateRecord("f-1", claimant: "c-f", at: baseTime - 7 * dayMs))
+            let followUp = try await store.screen(legitimateRecord("f-2", claimant: "c-f", at: baseTime))
+            #expect(followUp.verdict == .legitimateClaim)
+            #expect(!followUp.signals.contains { $0.kind == .signalRepeatedContact })
+            #expect(followUp.claimant.contacts30D == 2)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theSameDefectFromThreeClaimantsIsARecurringIssueNotAMarkAgainstThem(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            var results: [ScreeningResult] = []
+            for (index, claimant) in ["c-a", "c-b", "c-c"].enumerated() {
+                results.append(
+                    try await store.screen(
+                        legitimateRecord("rec-\(index)", claimant: claimant, at: baseTime + Int64(index) * hourMs, productKey: "MW-200")))
+            }
+            #expect(!results[1].signals.contains { $0.kind == .signalRecurringIssue })
+            #expect(results[2].signals.contains { $0.kind == .signalRecurringIssue })
+            #expect(results.allSatisfy { $0.verdict == .legitimateClaim && $0.riskLevel == .riskLow })
+            // Another product is another issue.
+            let other = try await store.screen(legitimateRecord("rec-x", claimant: "c-d", at: baseTime + 4 * hourMs, productKey: "TV-1"))
+            #expect(!other.signals.contains { $0.kind == .signalRecurringIssue })
+
+            let issues = try await store.recurringIssues(since: baseTime - dayMs, now: baseTime + 5 * hourMs, policy: engine.policy)
+            let issue = try #require(issues.first)
+            #expect(issues.count == 1)
+            #expect(issue.productKey == "MW-200")
+            #expect(issue.claimantCount == 3)
+            #expect(issue.recordIds == ["rec-0", "rec-1", "rec-2"])
+            #expect(issue.firstSeenUnixMs == baseTime)
+            #expect(issue.lastSeenUnixMs == baseTime + 2 * hourMs)
+            let risk = try #require(try await store.claimantRisk("c-c", now: baseTime + 5 * hourMs, policy: engine.policy))
+            #expect(risk.flags.isEmpty)
+            #expect(risk.riskLevel == .riskLow)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func similarDescriptionsWithoutAProductKeyAreTheSameComplaint(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let descriptions = ["電子レンジの扉が閉まらない", "電子レンジの扉が閉まらなくなった", "電子レンジの扉がしまらない"]
+            var last = ScreeningResult()
+            for (index, description) in descriptions.enumerated() {
+                last = try await store.screen(
+                    legitimateRecord("d-\(index)", claimant: "c-d\(index)", at: baseTime + Int64(index) * hourMs, description: description))
+            }
+            #expect(last.signals.contains { $0.kind == .signalRecurringIssue })
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func flaggedClaimantsPageStablyAndBadTokensAreRefused(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            for index in 1...5 {
+                _ = try await store.screen(unjustRecord("u-\(index)", claimant: "c-\(index)", at: baseTime + Int64(index) * hourMs))
+            }
+            _ = try await store.screen(legitimateRecord("l-1", claimant: "c-legit", at: baseTime + 6 * hourMs))
+            let now = baseTime + dayMs
+            var request = ListRiskFlagsRequest()
+            request.pageSize = 2
+            let first = try await store.riskFlags(request, now: now, policy: engine.policy)
+            #expect(first.claimants.map(\.claimantID) == ["c-5", "c-4"])
+            #expect(first.claimants.allSatisfy { !$0.flags.isEmpty && $0.riskLevel.rawValue >= RiskLevel.riskElevated.rawValue })
+
+            // A claimant flagged between pages does not shift the pages after.
+            _ = try await store.screen(unjustRecord("u-new", claimant: "c-new", at: baseTime + 7 * hourMs))
+            request.pageToken = first.nextPageToken
+            let second = try await store.riskFlags(request, now: now, policy: engine.policy)
+            #expect(second.claimants.map(\.claimantID) == ["c-3", "c-2"])
+            request.pageToken = second.nextPageToken
+            let third = try await store.riskFlags(request, now: now, policy: engine.policy)
+            #expect(third.claimants.map(\.claimantID) == ["c-1"])
+            #expect(third.nextPageToken.isEmpty)
+
+            var tampered = request
+            tampered.pageToken = String(first.nextPageToken.dropLast()) + (first.nextPageToken.hasSuffix("A") ? "B" : "A")
+            let tamperedError = await #expect(throws: StoreRequestError.self) {
+                try await store.riskFlags(tampered, now: now, policy: engine.policy)
+            }
+            #expect(tamperedError?.field == "page_token")
+            var foreign = request
+            foreign.pageToken = first.nextPageToken
+            foreign.minRiskLevel = .riskCritical
+            let foreignError = await #expect(throws: StoreRequestError.self) {
+                try await store.riskFlags(foreign, now: now, policy: engine.policy)
+            }
+            #expect(foreignError?.problem.contains("other filters") == true)
+
+            var critical = ListRiskFlagsRequest()
+            critical.minRiskLevel = .riskCritical
+            #expect(try await store.riskFlags(critical, now: now, policy: engine.policy).claimants.isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func notesNeedAKnownClaimantAndASensibleText(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            _ = try await store.screen(unjustRecord("n-1", claimant: "c-n", at: baseTime))
+            let unknown = await #expect(throws: StoreRequestError.self) {
+                try await store.addNote(claimantID: "nobody", text: "x", author: "security:a", at: baseTime)
+            }
+            #expect(unknown?.kind == .notFound)
+            #expect(unknown?.field == "claimant_id")
+            for text in ["", "   \n", String(repeating: "長", count: 100_000)] {
+                let invalid = await #expect(throws: StoreRequestError.self) {
+                    try await store.addNote(claimantID: "c-n", text: text, author: "security:a", at: baseTime)
+                }
+                #expect(invalid?.field == "text")
+            }
+            let note = try await store.addNote(claimantID: "c-n", text: "警察に相談済み", author: "security:alice (token)", at: baseTime + 1)
+            #expect(note.author == "security:alice (token)")
+            let risk = try #require(try await store.claimantRisk("c-n", now: baseTime + 2, policy: engine.policy))
+            #expect(risk.notes.map(\.text) == ["警察に相談済み"])
+            #expect(try await store.claimantRisk("nobody", now: baseTime, policy: engine.policy) == nil)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func purgeErasesOnePersonAndSaysWhat(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            _ = try await store.screen(unjustRecord("p-1", claimant: "c-p", at: baseTime))
+            _ = try await store.screen(unjustRecord("p-2", claimant: "c-p", at: baseTime + hourMs))
+            _ = try await store.screen(unjustRecord("q-1", claimant: "c-q", at: baseTime))
+            _ = try await store.addNote(claimantID: "c-p", text: "note", author: "security:a", at: baseTime)
+            let removed = try await store.purge(claimantID: "c-p")
+            #expect(removed.contactsRemoved == 2)
+            #expect(removed.notesRemoved == 1)
+            #expect(removed.flagsRemoved > 0)
+            #expect(try await store.claimantRisk("c-p", now: baseTime + dayMs, policy: engine.policy) == nil)
+            #expect(try await store.claimantRisk("c-q", now: baseTime + dayMs, policy: engine.policy)?.contacts.count == 1)
+            #expect(try await store.purge(claimantID: "c-p").contactsRemoved == 0)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func retentionPurgesTranscriptsButKeepsCountsAndFlags(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            _ = try await store.screen(unjustRecord("old", claimant: "c-r", at: baseTime - 400 * dayMs))
+            _ = try await store.screen(unjustRecord("new", claimant: "c-r", at: baseTime))
+            #expect(try await store.purgeTranscripts(before: baseTime - 365 * dayMs) == 1)
+            let rows = try await store.database.query(SQLStatement("SELECT record_id, CASE WHEN record IS NULL THEN 1 ELSE 0 END FROM contacts ORDER BY record_id"))
+            #expect(rows.map { "\($0.text(0)):\($0.integer(1))" } == ["new:0", "old:1"])
+            let risk = try #require(try await store.claimantRisk("c-r", now: baseTime, policy: engine.policy))
+            #expect(risk.contacts.count == 2)
+            let oldFlags = risk.flags.filter { $0.recordID == "old" }
+            #expect(!oldFlags.isEmpty)
+            #expect(oldFlags.allSatisfy { $0.evidence.allSatisfy(\.excerpt.isEmpty) })
+            #expect(risk.flags.filter { $0.recordID == "new" }.contains { $0.evidence.contains { !$0.excerpt.isEmpty } })
+            #expect(try await store.purgeTranscripts(before: baseTime - 365 * dayMs) == 0)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func personalDataIsMaskedInWhatIsStored(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            var record = unjustRecord("m-1", claimant: "c-m", at: baseTime)
+            record.utterances.append(utterance(.customer, "電話は090-1234-5678、メールはtaro.yamada@example.jpだ。晒すぞ"))
+            let answered = try await store.screen(record)
+            #expect(answered.signals.contains { $0.kind == .signalThreatExposure })
+            let row = try #require(try await store.database.query(SQLStatement("SELECT record, result FROM contacts")).first)
+            let stored = try DemandRecord(serializedBytes: try #require(row.blob(0)))
+            #expect(stored.utterances[1].text == "電話は***-****-****、メールは***********@**********だ。晒すぞ")
+            #expect(stored.utterances[1].text.unicodeScalars.count == record.utterances[1].text.unicodeScalars.count)
+            let storedText = try DemandRecord(serializedBytes: try #require(row.blob(0))).jsonString()
+            #expect(!storedText.contains("5678") && !storedText.contains("example"))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aSchemaNewerThanThisDaemonIsRefused(backend: Backend) async throws {
+        let url = try await backend.newStoreURL()
+        let store = try await open(url)
+        _ = try await store.database.transaction([
+            SQLStatement("INSERT INTO schema_migrations (version, applied_at_ms) VALUES (99, 0)")
+        ])
+        await store.close()
+        let error = await #expect(throws: StorageError.self) { try await open(url) }
+        #expect(error?.problem.contains("version 99, newer than this daemon knows") == true)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func manyConcurrentCallsAreEachStored(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<300 {
+                    group.addTask {
+                        _ = try await store.screen(legitimateRecord("g-\(index)", claimant: "c-\(index % 7)", at: baseTime + Int64(index)))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.contactCount() == 300)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import DemandScreenAPI
+import DemandScreenStorage
+import DemandScreenTestSupport
+import Foundation
+import Logging
+import ScreeningEngine
+import Testing
+
+/// The two backends every storage test runs against.
+enum Backend: String, CaseIterable, CustomStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    var description: String { rawValue }
+
+    /// A URL for a new, empty store.
+    func newStoreURL() async throws -> String {
+        switch self {
+        case .sqlite:
+            let directory = NSTemporaryDirectory() + "demandscreen-store-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            return "sqlite:\(directory)/history.sqlite"
+        case .postgres:
+            return try await PostgresTestServer.createDatabase()
+        }
+    }
+}
+
+let testLogger = Logger(label: "storage-tests")
+let engine = ScreeningEngine(policy: .builtIn())
+
+func open(_ url: String, groupCommit: Bool = true) async throws -> ContactStore {
+    try #require(try await StorageLocation(url: url).open(groupCommit: groupCommit, logger: testLogger))
+}
+
+/// Runs `body` with a new store of `backend`, closed afterwards.
+func withStore(_ backend: Backend, _ body: (ContactStore, String) async throws -> Void) async throws {
+    let url = try await backend.newStoreURL()
+    let store = try await open(url)
+    do {
+        try await body(store, url)
+    } catch {
+        await store.close()
+        throw error
+    }
+    await store.close()
+}
+
+let hourMs: Int64 = 3_600_000
+let dayMs: Int64 = 86_400_000
+/// A fixed "now" for the tests: 2026-12-01T00:00:00Z.
+let baseTime: Int64 = 1_796_083_200_000
+
+/// A contact about a product defect with confirmed facts and a proportionate demand: legitimate.
+func legitimateRecord(
+    _ id: String, claimant: String, at: Int64, productKey: String = "", description: String = "電子レンジの扉が閉まらない"
+) -> DemandRecord {
+    var record = DemandRecord()
+    record.recordID = id
+    record.claimantID = claimant
+    record.channel = .phone
+    record.receivedAtUnixMs = at
+    record.language = "ja"
+    record.utterances = [utterance(.customer, "先週買った電子レンジの扉が閉まらないんです。交換してもらえますか。")]
+    record.incident.category = .incidentProductDefect
+    record.incident.description_p = description
+    record.incident.productKey = productKey
+    record.assessment.companyFault = .confirmed
+    record.assessment.causation = .confirmed
+    var demand = Demand()
+    demand.kind = .demandReplacement
+    demand.text = "交換してほしい"
+    record.demands = [demand]
+    return record
+}
+
+/// A contact with coercion and an exposure threat: unjust, raising flags.
+func unjustRecord(_ id: String, claimant: String, at: Int64) -> DemandRecord {
+    var record = DemandRecord()
+    record.recordID = id
+    record.claimantID = claimant
+    record.channel = .phone
+    record.receivedAtUnixMs = at
+    record.language = "ja"
+    record.utterances = [utterance(.customer, "土下座しろ。今すぐ来い。来ないならネットに晒すぞ。")]
+    record.incident.category = .incidentDelivery
+    record.incident.description_p = "配達が一日遅れた"
+    record.assessment.companyFault = .confirmed
+    record.assessment.causation = .confirmed
+    var demand = Demand()
+    demand.kind = .demandKneelingApology
+    demand.text = "土下座"
+    record.demands = [demand]
+    return record
+}
+
+func utterance(_ speaker: Speaker, _ text: String) -> Utterance {
+    var utterance = Utterance()
+    utterance.speaker = speaker
+    utterance.text = text
+    return utterance
+}
+
+extension ContactStore {
+    /// Screens as the daemon does, with a test client name.
+    func screen(_ record: DemandRecord) async throws -> ScreeningResult {
+        try await screen(record, at: record.receivedAtUnixMs, engine: engine, client: "test")
+    }
+
+    func contactCount() async throws -> Int64 {
+        try await database.query(SQLStatement("SELECT COUNT(*) FROM contacts")).first?.integer(0) ?? -1
+    }
+}
