@@ -214,6 +214,8 @@ let package = Package(
                 "demandscreend",
                 "demandscreen",
                 "DemandScreenTestSupport",
+                "DemandScreenClient",
+                "DemandScreenWire",
                 "DemandScreenAPI",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

@@ -83,7 +83,7 @@ public final class ContactStore: Sendable {
         if complaint.isComparable {
             statements.append(
                 SQLStatement(
-                    "SELECT \(Self.pastContactColumns) FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? ORDER BY received_at_ms DESC LIMIT 500",
+                    "SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? ORDER BY received_at_ms DESC LIMIT 200",
                     [
                         .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
                         .integer(at - HistoryWindows.recurringWindowMs(policy)), .integer(at), .text(record.claimantID),
@@ -102,7 +102,13 @@ public final class ContactStore: Sendable {
         return .newContact(
             HistoryWindows.summarize(
                 record, at: at, claimantContacts: rows[1].map(Self.pastContact),
-                otherContacts: rows.count > 3 ? rows[3].map(Self.pastContact) : [], standing: standing, policy: policy))
+                otherComplaints: rows.count > 3
+                    ? rows[3].map {
+                        ComplaintSighting(
+                            claimantID: $0.text(0), receivedAtUnixMs: $0.integer(1),
+                            complaint: Complaint(category: complaint.category, productKey: complaint.productKey, description: $0.text(2)))
+                    } : [],
+                standing: standing, policy: policy))
     }
 
     /// Stores a screened contact durably and returns the result to answer with: this one, or the

@@ -1,6 +1,7 @@
 public import Logging
 import NIOCore
 public import PostgresNIO
+import Synchronization
 
 /// The shared store: a PostgreSQL database that several daemons use at once, through
 /// postgres-nio's connection pool. Every session runs with `synchronous_commit=on`, so a commit
@@ -13,6 +14,8 @@ public final class PostgresDatabase: SQLDatabase {
     private let runner: Task<Void, Never>
     private let logger: Logger
     private let timeout: Duration
+    /// When an operation last succeeded.
+    private let lastProgress = Mutex(ContinuousClock.now)
 
     /// Connects and checks that the server answers; throws a `StorageError` naming the server
     /// when it cannot.
@@ -74,15 +77,21 @@ public final class PostgresDatabase: SQLDatabase {
         _ = await runner.value
     }
 
-    /// Runs `body` within the timeout: while the server is away, the pool would otherwise wait
-    /// for a connection; the call must fail with UNAVAILABLE instead.
+    /// Runs `body`, failing it when the server has made no progress for `timeout`: while the
+    /// server is away the pool would wait for a connection forever, and the call must fail with
+    /// UNAVAILABLE instead. A busy server that answers other calls is not a failed one, however
+    /// long the queue.
     private func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StorageError) -> T {
+        let started = ContinuousClock.now
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
+            let value = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
-                    try await Task.sleep(for: self.timeout)
-                    return nil
+                    while true {
+                        try await Task.sleep(for: .milliseconds(250))
+                        let now = ContinuousClock.now
+                        if now - started > self.timeout && now - self.lastProgress.withLock({ $0 }) > self.timeout { return nil }
+                    }
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
@@ -90,6 +99,8 @@ public final class PostgresDatabase: SQLDatabase {
                 }
                 return value
             }
+            lastProgress.withLock { $0 = ContinuousClock.now }
+            return value
         } catch let error as StorageError {
             throw error
         } catch {

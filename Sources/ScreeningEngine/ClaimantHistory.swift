@@ -16,7 +16,8 @@ public struct ClaimantHistory: Sendable, Hashable {
     public var standingRisk: RiskLevel
     /// Flags raised on earlier contacts and still active.
     public var activeFlags: [SignalKind]
-    /// Other claimants who raised the same complaint in the recurring-issue window.
+    /// Other claimants who raised the same complaint in the recurring-issue window, counted up to
+    /// the policy's threshold less one (enough to tell whether this contact reaches it).
     public var otherClaimantsWithSameComplaint: UInt32
 
     public init(

@@ -39,6 +39,19 @@ public struct PastContact: Sendable, Hashable {
     }
 }
 
+/// A complaint another claimant raised, and when: what the recurring-issue check compares.
+public struct ComplaintSighting: Sendable, Hashable {
+    public var claimantID: String
+    public var receivedAtUnixMs: Int64
+    public var complaint: Complaint
+
+    public init(claimantID: String, receivedAtUnixMs: Int64, complaint: Complaint) {
+        self.claimantID = claimantID
+        self.receivedAtUnixMs = receivedAtUnixMs
+        self.complaint = complaint
+    }
+}
+
 /// What a complaint is about, for telling whether two contacts raise the same issue: the incident
 /// category and either the same product or service key or a similar description.
 public struct Complaint: Sendable, Hashable {
@@ -139,10 +152,10 @@ public enum HistoryWindows {
     /// The summary the engine screens a contact with, from the contacts a store found.
     /// - Parameters:
     ///   - claimantContacts: the claimant's contacts in `claimantWindowMs` before `at` (not this one).
-    ///   - otherContacts: other claimants' contacts in `recurringWindowMs` before `at` with the
-    ///     record's incident category (more is fine: they are filtered here).
+    ///   - otherComplaints: complaints of the record's incident category in `recurringWindowMs`
+    ///     before `at`, newest first (others' or the claimant's own: they are filtered here).
     public static func summarize(
-        _ record: DemandRecord, at: Int64, claimantContacts: [PastContact], otherContacts: [PastContact],
+        _ record: DemandRecord, at: Int64, claimantContacts: [PastContact], otherComplaints: [ComplaintSighting],
         standing: ClaimantStanding, policy: ScreeningPolicy
     ) -> ClaimantHistory {
         let complaint = Complaint(record.incident)
@@ -159,12 +172,19 @@ public enum HistoryWindows {
             }
         }
         if complaint.isComparable {
+            // Only whether the threshold is reached matters: stop there, and compare each distinct
+            // description once (the same wording arrives again and again).
+            let enough = Int(policy.recurringIssueClaimants) - 1
             var claimants = Set<String>()
-            for contact in otherContacts where contact.claimantID != record.claimantID {
-                guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - recurringWindowMs(policy) else { continue }
-                if !claimants.contains(contact.claimantID), matcher.matches(contact.complaint) {
-                    claimants.insert(contact.claimantID)
-                }
+            var matchesByDescription: [String: Bool] = [:]
+            for contact in otherComplaints where contact.claimantID != record.claimantID && claimants.count < enough {
+                guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - recurringWindowMs(policy),
+                    !claimants.contains(contact.claimantID)
+                else { continue }
+                let key = contact.complaint.productKey + "\u{1F}" + contact.complaint.description
+                let matches = matchesByDescription[key] ?? matcher.matches(contact.complaint)
+                matchesByDescription[key] = matches
+                if matches { claimants.insert(contact.claimantID) }
             }
             history.otherClaimantsWithSameComplaint = UInt32(claimants.count)
         }
@@ -176,7 +196,7 @@ public enum HistoryWindows {
 /// history signals come out as the daemon would raise them, and the `memory:` store.
 public struct HistoryBook: Sendable {
     private var contactsByClaimant: [String: [PastContact]] = [:]
-    private var contactsByCategory: [IncidentCategory: [PastContact]] = [:]
+    private var complaintsByCategory: [IncidentCategory: [ComplaintSighting]] = [:]
     private var flagsByClaimant: [String: [(raisedAtUnixMs: Int64, kind: SignalKind, risk: RiskLevel)]] = [:]
     private var resultsByRecord: [String: ScreeningResult] = [:]
 
@@ -197,7 +217,7 @@ public struct HistoryBook: Sendable {
         standing.activeFlags = kinds.sorted { $0.rawValue < $1.rawValue }
         return HistoryWindows.summarize(
             record, at: at, claimantContacts: contactsByClaimant[record.claimantID] ?? [],
-            otherContacts: contactsByCategory[record.incident.category] ?? [], standing: standing, policy: policy)
+            otherComplaints: (complaintsByCategory[record.incident.category] ?? []).reversed(), standing: standing, policy: policy)
     }
 
     /// Keeps a screened contact; a record id seen before is ignored.
@@ -206,7 +226,10 @@ public struct HistoryBook: Sendable {
         resultsByRecord[record.recordID] = result
         let contact = PastContact(record: record, result: result, receivedAtUnixMs: at)
         contactsByClaimant[record.claimantID, default: []].append(contact)
-        if contact.complaint.isComparable { contactsByCategory[contact.complaint.category, default: []].append(contact) }
+        if contact.complaint.isComparable {
+            complaintsByCategory[contact.complaint.category, default: []].append(
+                ComplaintSighting(claimantID: contact.claimantID, receivedAtUnixMs: at, complaint: contact.complaint))
+        }
         for flag in HistoryWindows.flags(raisedBy: result) {
             flagsByClaimant[record.claimantID, default: []].append((at, flag.kind, result.riskLevel))
         }

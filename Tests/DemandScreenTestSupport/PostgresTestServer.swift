@@ -55,19 +55,19 @@ public enum PostgresTestServer {
             try? FileManager.default.removeItem(atPath: directory)
         }
 
+        /// Runs Scripts/postgres-server.sh and returns what it printed. (`system`, not `Process`:
+        /// Foundation's `Process` can miss the exit of a script whose grandchild, the server,
+        /// lives on.)
         static func script(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = root.appendingPathComponent("Scripts/postgres-server.sh")
-            process.arguments = arguments
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw TestSetupError("postgres-server.sh \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+            let output = NSTemporaryDirectory() + "postgres-server-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let command = ([root.appendingPathComponent("Scripts/postgres-server.sh").path] + arguments)
+                .map { "'" + $0 + "'" }.joined(separator: " ") + " > '\(output)'"
+            let status = system(command)
+            guard status == 0 else {
+                throw TestSetupError("postgres-server.sh \(arguments.joined(separator: " ")) failed (status \(status))")
             }
-            return String(decoding: data, as: UTF8.self)
+            return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         }
     }
 }

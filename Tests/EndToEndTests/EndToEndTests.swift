@@ -153,9 +153,4 @@ import Testing
         #expect(verdicts == [.legitimateClaim, .unjustDemand])
     }
 
-    func waitFor(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(condition())
-    }
 }

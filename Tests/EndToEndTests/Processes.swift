@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Testing
 
 /// Where the package's built executables and files are.
 enum PackagePaths {
@@ -87,7 +88,8 @@ final class DaemonProcess: Sendable {
         let log = self.log
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
+            // At end of file the handler would be called again and again: stop it.
+            if data.isEmpty { handle.readabilityHandler = nil } else { log.append(String(decoding: data, as: UTF8.self)) }
         }
         try process.run()
     }
@@ -135,6 +137,16 @@ final class DaemonProcess: Sendable {
         }
         return process.isRunning ? nil : process.terminationStatus
     }
+}
+
+/// Waits until `condition` holds, and records an issue if it does not within `timeout`.
+func waitFor(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    #expect(await condition(), "timed out after \(timeout)")
 }
 
 /// What a daemon has written to standard error so far.
