@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // The contract's values: messages generated from Protos/demandscreen/v1/screening.proto
@@ -50,6 +51,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Resources/default-policy.yaml")]
+        ),
+        // Written responses: Mustache templates per verdict, fault finding and channel family, the
+        // agent notes, and the safety check that keeps every response from admitting what was not
+        // found. No I/O beyond reading the template folders.
+        .target(
+            name: "ResponseTemplates",
+            dependencies: [
+                "DemandScreenAPI",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/Templates")]
         ),
         // Where the embedded default keeps its files and listens; shared by daemon and CLI.
         .target(name: "EmbeddedDefaults"),
@@ -149,6 +162,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Corpus"]
+        ),
+        .testTarget(
+            name: "ResponseTemplatesTests",
+            dependencies: [
+                "ResponseTemplates",
+                "ScreeningEngine",
+                "DemandScreenAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "DemandScreenServerTests",
