@@ -90,6 +90,7 @@ let package = Package(
                 "DemandScreenWire",
                 "DemandScreenAPI",
                 "ScreeningEngine",
+                "ResponseTemplates",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -113,6 +114,7 @@ let package = Package(
                 "DemandScreenServer",
                 "DemandScreenService",
                 "ScreeningEngine",
+                "ResponseTemplates",
                 "EmbeddedDefaults",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -138,6 +140,7 @@ let package = Package(
                 "DemandScreenClient",
                 "DemandScreenAPI",
                 "ScreeningEngine",
+                "ResponseTemplates",
                 "EmbeddedDefaults",
                 "DemandScreenWire",
                 "DemandScreenServer",

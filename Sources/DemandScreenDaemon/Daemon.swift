@@ -3,13 +3,14 @@ import DemandScreenService
 import EmbeddedDefaults
 import Foundation
 public import Logging
+import ResponseTemplates
 import ScreeningEngine
 import ServiceLifecycle
 import UnixSignals
 
 /// Assembles the daemon from its configuration: TLS material, credentials, policy, the server
 /// and its services, run as one `ServiceGroup` that shuts down gracefully on SIGTERM or SIGINT
-/// and reloads the policy on SIGHUP.
+/// and reloads the policy and the response templates on SIGHUP.
 public struct Daemon {
     let configuration: DaemonConfiguration
     let logger: Logger
@@ -57,9 +58,10 @@ public struct Daemon {
 
         let policy = try Self.loadPolicy(file: configuration.policyFile)
         let engines = EngineHolder(ScreeningEngine(policy: policy))
+        let responses = ResponseTemplateHolder(try Self.loadTemplates(directory: configuration.templatesDirectory))
         let servingState = ServingState()
         var router = MethodRouter()
-        ScreeningService(engines: engines, servingState: servingState).register(on: &router)
+        ScreeningService(engines: engines, responses: responses, servingState: servingState).register(on: &router)
 
         let server = DemandScreenServer(
             configuration: ServerConfiguration(
@@ -72,11 +74,16 @@ public struct Daemon {
             authenticator: Authenticator(tokens: tokens, certificateRoleAttribute: configuration.clientRoleAttribute),
             logger: logger)
 
-        var readinessMetadata: Logger.Metadata = ["policy": "\(policy.version)", "data": "\(site.directory)"]
+        var readinessMetadata: Logger.Metadata = [
+            "policy": "\(policy.version)", "data": "\(site.directory)",
+            "templates": "\(configuration.templatesDirectory ?? "builtin")",
+        ]
         if let caForClients { readinessMetadata["ca"] = "\(caForClients)" }
         if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
         let readiness = Readiness(server: server, servingState: servingState, logger: logger, metadata: readinessMetadata)
-        let reloader = PolicyReloader(file: configuration.policyFile, engines: engines, logger: logger)
+        let reloader = PolicyReloader(
+            file: configuration.policyFile, engines: engines, logger: logger,
+            templates: ResponseTemplatesReloader(directory: configuration.templatesDirectory, responses: responses, logger: logger))
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
@@ -125,18 +132,21 @@ private struct Readiness: Service {
     }
 }
 
-/// Reloads the policy file on SIGHUP. A broken file is refused, with its line, and the policy in
-/// force stays; calls in flight finish on the engine they started with.
+/// Reloads the policy file on SIGHUP, then the response templates. A broken file is refused,
+/// with its line, and the policy in force stays; calls in flight finish on the engine they
+/// started with.
 private struct PolicyReloader: Service {
     let file: String?
     let engines: EngineHolder
     let logger: Logger
+    let templates: ResponseTemplatesReloader
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
                 reload()
+                templates.reload()
             }
         }
     }

@@ -21,6 +21,7 @@ import SystemPackage
 /// - `auth.tokens` (list of `NAME:ROLE:SHA256HEX`): unset = the data folder's agent.token and security.token.
 /// - `limits.maxFrameBytes` (int, default 4194304), `limits.maxConcurrentCallsPerConnection` (int, default 256).
 /// - `policy.file` (path): a screening policy YAML; unset = the built-in policy.
+/// - `templates.directory` (path): a folder of response templates laid over the built-in ones.
 /// - `log.level` (`trace` … `critical`, default `info`).
 /// - `shutdown.gracePeriodSeconds` (int, default 30): how long calls in flight may take to finish.
 public struct DaemonConfiguration: Sendable {
@@ -37,6 +38,7 @@ public struct DaemonConfiguration: Sendable {
     public var maximumPayloadLength: Int
     public var maximumConcurrentCallsPerConnection: Int
     public var policyFile: String?
+    public var templatesDirectory: String?
     public var logLevel: Logger.Level
     public var gracePeriodSeconds: Int
 
@@ -79,6 +81,7 @@ public struct DaemonConfiguration: Sendable {
         maximumPayloadLength = try settings.int("limits.maxFrameBytes", in: 1024...(64 << 20)) ?? (4 << 20)
         maximumConcurrentCallsPerConnection = try settings.int("limits.maxConcurrentCallsPerConnection", in: 1...65536) ?? 256
         policyFile = settings.string("policy.file")
+        templatesDirectory = settings.string("templates.directory")
         let level = settings.string("log.level") ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw DaemonError("log.level must be one of trace, debug, info, notice, warning, error, critical; got '\(level)'")

@@ -3,6 +3,7 @@ public import DemandScreenServer
 import DemandScreenWire
 import Foundation
 import Logging
+public import ResponseTemplates
 import ScreeningEngine
 import SwiftProtobuf
 
@@ -10,10 +11,16 @@ import SwiftProtobuf
 /// response. Registered on a `MethodRouter`, which checks roles before any of them runs.
 public struct ScreeningService: Sendable {
     private let engines: EngineHolder
+    private let responses: ResponseTemplateHolder
     private let servingState: ServingState
 
-    public init(engines: EngineHolder, servingState: ServingState) {
+    /// `responses` writes `ScreeningResult.response`; by default the built-in templates.
+    public init(
+        engines: EngineHolder, responses: ResponseTemplateHolder = ResponseTemplateHolder(.builtIn()),
+        servingState: ServingState
+    ) {
         self.engines = engines
+        self.responses = responses
         self.servingState = servingState
     }
 
@@ -44,12 +51,19 @@ public struct ScreeningService: Sendable {
             throw CallError(.invalidArgument, "invalid DemandRecord: \(error)")
         }
         try Task.checkCancellation()
-        let result = engines.current.screen(record)
+        var result = engines.current.screen(record)
+        let written = responses.writer.compose(record: record, result: result)
+        result.response = written.response
+        if let reason = written.fallbackReason {
+            context.logger.error(
+                "response template refused; the fallback was sent", metadata: ["record": "\(record.recordID)", "reason": "\(reason)"])
+        }
         context.logger.info(
             "screened",
             metadata: [
                 "record": "\(record.recordID)", "verdict": "\(result.verdict.protoName)",
                 "risk": "\(result.riskLevel.protoName)", "signals": "\(result.signals.map(\.kind.protoName))",
+                "template": "\(result.response.templateID)",
             ])
         return try result.serializedBytes()
     }

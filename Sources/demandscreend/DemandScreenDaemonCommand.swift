@@ -27,6 +27,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "The oldest TLS version accepted: 1.3 (default) or 1.2. Key: tls.minimumVersion.") var tlsMinimumVersion: String?
     @Flag(help: "Serve without TLS; refused on anything but loopback. Key: insecurePlaintext.") var insecurePlaintext = false
     @Option(help: "A screening policy YAML (default: the built-in policy). Key: policy.file.") var policyFile: String?
+    @Option(help: "A folder of response templates laid over the built-in ones. Key: templates.directory.") var templatesDirectory: String?
     @Option(help: "trace, debug, info (default), notice, warning, error or critical. Key: log.level.") var logLevel: String?
 
     func run() async throws {
@@ -40,6 +41,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         flags["tls.minimumVersion"] = tlsMinimumVersion
         flags["insecurePlaintext"] = insecurePlaintext ? "true" : nil
         flags["policy.file"] = policyFile
+        flags["templates.directory"] = templatesDirectory
         flags["log.level"] = logLevel
         let configuration: DaemonConfiguration
         do {
