@@ -129,7 +129,7 @@ import Testing
         let record = try TestRecords.example("kneeling-and-exposure.json")
         let response = ResponseWriter(templates: set).respond(to: record, result: ScreeningEngine(policy: .builtIn()).screen(record))
         #expect(response.agentNotes.contains("通話を録音する。"))
-        #expect(!response.agentNotes.contains { $0.hasPrefix("通話を記録し") })
+        #expect(!response.agentNotes.contains { $0.hasPrefix("やり取りを記録し") })
         #expect(response.agentNotes.last == "店長に報告する。")
 
         let badSignal = try Self.refusal(["responses.yaml": "notes:\n  - id: x\n    signals: [SIGNAL_NOPE]\n    text: {en: x}\n"])
