@@ -81,7 +81,7 @@ enum OutputFormat: String, ExpressibleByArgument, Sendable {
                 + "signals=[\(signals.joined(separator: ", "))] actions=[\(actions.joined(separator: ", "))]"
             guard result.hasResponse else { return summary }
             let response = result.response
-            let body = response.body.split(separator: "\n", omittingEmptySubsequences: false).map { "  \($0)" }
+            let body = response.body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  \($0)" }
             let notes = response.agentNotes.map { "  - \($0)" }
             return ([summary, "response \(response.templateID) (\(response.language)):", "  Subject: \(response.subject)"]
                 + body + ["agent notes:"] + notes).joined(separator: "\n")
