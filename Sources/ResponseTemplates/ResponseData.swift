@@ -19,10 +19,12 @@ public struct Commitments: Sendable, Equatable {
 /// One do / don't line for the agent, and the cases it is for. A note applies when the record's
 /// verdict, fault finding and channel family are among those listed (an absent list allows any),
 /// and, if any signals, demands or actions are listed, at least one of them is present.
-public struct AgentNote: Sendable {
-    public let id: String
+struct AgentNote: Sendable {
+    let id: String
     /// The line per language code.
-    public let text: [String: String]
+    let text: [String: String]
+    /// The responses.yaml it came from, for errors.
+    let source: String
     let verdicts: Set<TemplateName.VerdictPart>?
     let faults: Set<TemplateName.FaultPart>?
     let families: Set<TemplateName.Family>?
@@ -122,7 +124,7 @@ struct ResponseData: Sendable {
             throw TemplateSetError(file: source, problem: "note '\(note.id)' has no text")
         }
         return AgentNote(
-            id: note.id, text: note.text,
+            id: note.id, text: note.text, source: source,
             verdicts: try values(note.verdicts, "verdicts", TemplateName.VerdictPart.init(rawValue:)).map(Set.init),
             faults: try values(note.faults, "faults", TemplateName.FaultPart.init(rawValue:)).map(Set.init),
             families: try values(note.channels, "channels", TemplateName.Family.init(rawValue:)).map(Set.init),

@@ -74,11 +74,8 @@ public struct ResponseTemplateSet: Sendable {
         }
         for note in data.notes {
             for (language, text) in note.text {
-                do {
-                    templates[ResponseWriter.noteID(note.id, language)] = try MustacheTemplate(string: TemplateCheck.textPragma + text)
-                } catch {
-                    throw TemplateSetError(file: "responses.yaml", problem: "note '\(note.id)' (\(language)) is not a valid Mustache text: \(error)")
-                }
+                templates[ResponseWriter.noteID(note.id, language)] = try TemplateCheck.parseNote(
+                    text, source: "\(note.source), note '\(note.id)' (\(language))")
             }
         }
         self.overrideDirectory = overrideDirectory

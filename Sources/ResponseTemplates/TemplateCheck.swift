@@ -1,4 +1,3 @@
-import Foundation
 import Mustache
 
 /// The checks every template passes when a set is loaded, the operator's included.
@@ -12,7 +11,8 @@ enum TemplateCheck {
     ///   and sections of the known keys, and comments. No partials, parents, blocks or delimiter
     ///   changes, and no unknown key (a typo would render as nothing).
     /// - A value that is not always known is used only inside its own section.
-    /// - The text outside comments has no refused phrase unless the template may admit fault.
+    /// - The text outside comments, with and without its tags, has no refused phrase unless the
+    ///   template may admit fault.
     /// - The fallback has no tags but comments, so that it renders the same for every case.
     static func parse(_ text: String, name: TemplateName, source: String) throws(TemplateSetError) -> MustacheTemplate {
         let template: MustacheTemplate
@@ -26,13 +26,26 @@ enum TemplateCheck {
         let uncommented = text.replacing(/\{\{![\s\S]*?\}\}/, with: "")
         try checkTags(uncommented, source: source, allowsTags: name.purpose != .fallback)
         try checkOptionalValues(uncommented, source: source)
-        if !name.mayAdmitFault, let finding = SafetyCheck.standard.findings(in: uncommented).first {
+        let untagged = uncommented.replacing(/\{\{[^}]*\}?\}\}/, with: "")
+        if !name.mayAdmitFault, let finding = SafetyCheck.standard.findings(in: uncommented + "\n" + untagged).first {
             throw TemplateSetError(
                 file: source,
                 problem: "contains 「\(finding.phrase)」, which \(finding.commitment.rawValue); a template that may answer a case "
                     + "whose fault is not confirmed must not (only <language>/legitimate.confirmed.*.mustache may)")
         }
         return template
+    }
+
+    /// Checks and parses an agent note: the same tags as a template. Notes are for the agent and
+    /// never sent, so they may name what must not be written.
+    static func parseNote(_ text: String, source: String) throws(TemplateSetError) -> MustacheTemplate {
+        try checkTags(text, source: source, allowsTags: true)
+        try checkOptionalValues(text, source: source)
+        do {
+            return try MustacheTemplate(string: textPragma + text)
+        } catch {
+            throw TemplateSetError(file: source, problem: "not a valid Mustache text: \(error)")
+        }
     }
 
     private static func checkTags(_ text: String, source: String, allowsTags: Bool) throws(TemplateSetError) {

@@ -113,8 +113,8 @@ public struct TemplateName: Hashable, Sendable, CustomStringConvertible {
     /// conduct: only a template for legitimate claims whose fault is confirmed. A generic
     /// template may answer a case whose fault is unknown, so it may not.
     public var mayAdmitFault: Bool {
-        purpose == .answer(verdict: .legitimate, fault: .confirmed, family: .written)
-            || purpose == .answer(verdict: .legitimate, fault: .confirmed, family: .conversational)
+        if case .answer(.legitimate, .confirmed?, _) = purpose { return true }
+        return false
     }
 
     /// The templates every language must have, so that every case resolves to one.

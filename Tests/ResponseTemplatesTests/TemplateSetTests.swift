@@ -164,3 +164,17 @@ import Testing
         #expect(check.findings(in: "ご要望の書面につきましては、差し入れいたしかねます").isEmpty)
     }
 }
+
+/// Checks that see through tags and into the notes.
+@Suite struct TemplateCheckTests {
+    @Test func aPhraseSplitByATagIsRefused() throws {
+        let error = try TemplateSetTests.refusal(["ja/unjust.written.mustache": "件名\n全面的に{{#threats}}{{/threats}}当社の責任です。\n"])
+        #expect(error.description.contains("全面的に当社の責任"))
+    }
+
+    @Test func aNoteWithAnUnknownKeyIsRefusedNamingItsFile() throws {
+        let error = try TemplateSetTests.refusal(["responses.yaml": "notes:\n  - id: typo\n    text: {en: 'Call back in {{callbackMinuts}} minutes'}\n"])
+        #expect(error.file.hasSuffix("responses.yaml, note 'typo' (en)"))
+        #expect(error.description.contains("callbackMinuts"))
+    }
+}
