@@ -42,9 +42,11 @@ import Testing
         #expect(response.language == testCase.language)
         let family = TemplateName.Family(testCase.channel)
         let verdictPart = try #require(TemplateName.VerdictPart(testCase.verdict))
+        // Confirmed fault has its own templates for legitimate claims and unjust demands; every
+        // other case falls back to the verdict's generic template.
         let expected =
-            testCase.verdict == .legitimateClaim && testCase.fault == .confirmed
-            ? "\(testCase.language)/legitimate.confirmed.\(family.rawValue)"
+            testCase.fault == .confirmed && testCase.verdict != .needsReview
+            ? "\(testCase.language)/\(verdictPart.rawValue).confirmed.\(family.rawValue)"
             : "\(testCase.language)/\(verdictPart.rawValue).\(family.rawValue)"
         #expect(response.templateID == expected)
         #expect(Self.writer.templates.sources[response.templateID] == "built-in \(response.templateID).mustache")

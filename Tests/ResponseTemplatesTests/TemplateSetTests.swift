@@ -41,7 +41,8 @@ import Testing
         let set = ResponseTemplateSet.builtIn()
         #expect(set.template(language: "ja", verdict: .legitimate, fault: .confirmed, family: .written).id == "ja/legitimate.confirmed.written")
         #expect(set.template(language: "ja", verdict: .legitimate, fault: .partial, family: .written).id == "ja/legitimate.written")
-        #expect(set.template(language: "en", verdict: .unjust, fault: .confirmed, family: .conversational).id == "en/unjust.conversational")
+        #expect(set.template(language: "en", verdict: .unjust, fault: .confirmed, family: .conversational).id == "en/unjust.confirmed.conversational")
+        #expect(set.template(language: "en", verdict: .unjust, fault: .none, family: .conversational).id == "en/unjust.conversational")
         #expect(set.template(language: "fr", verdict: .needsReview, fault: .unknown, family: .written).id == "en/needs-review.written")
         #expect(set.template(language: "ja", verdict: nil, fault: .unknown, family: .written).id == "ja/fallback")
     }
