@@ -10,7 +10,7 @@ RUN swift build -c release --static-swift-stdlib --product demandscreend \
  && swift build -c release --static-swift-stdlib --product demandscreen \
  && mkdir -p /out \
  && cp .build/release/demandscreend .build/release/demandscreen /out/ \
- && cp -R .build/release/DemandScreen_ScreeningEngine.resources /out/
+ && cp -R .build/release/DemandScreen_ScreeningEngine.resources .build/release/DemandScreen_ResponseTemplates.resources /out/
 
 FROM debian:bookworm-slim
 RUN useradd --system --home /var/lib/demandscreen demandscreen \

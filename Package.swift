@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // The contract's values: messages generated from Protos/demandscreen/v1/screening.proto
@@ -68,6 +69,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Written responses: Mustache templates per verdict, fault finding and channel family, the
+        // agent notes, and the safety check that keeps every response from admitting what was not
+        // found. No I/O beyond reading the template folders.
+        .target(
+            name: "ResponseTemplates",
+            dependencies: [
+                "DemandScreenAPI",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/Templates")]
+        ),
         // Where the embedded default keeps its files and listens; shared by daemon and CLI.
         .target(name: "EmbeddedDefaults"),
         // The TLS TCP server: bootstrap, connection loop, limits, roles, method router.
@@ -95,6 +108,7 @@ let package = Package(
                 "DemandScreenAPI",
                 "ScreeningEngine",
                 "DemandScreenStorage",
+                "ResponseTemplates",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,6 +133,7 @@ let package = Package(
                 "DemandScreenService",
                 "DemandScreenStorage",
                 "ScreeningEngine",
+                "ResponseTemplates",
                 "EmbeddedDefaults",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -144,6 +159,7 @@ let package = Package(
                 "DemandScreenClient",
                 "DemandScreenAPI",
                 "ScreeningEngine",
+                "ResponseTemplates",
                 "EmbeddedDefaults",
                 "DemandScreenWire",
                 "DemandScreenServer",
@@ -168,6 +184,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Corpus"]
+        ),
+        .testTarget(
+            name: "ResponseTemplatesTests",
+            dependencies: [
+                "ResponseTemplates",
+                "ScreeningEngine",
+                "DemandScreenAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "DemandScreenServerTests",

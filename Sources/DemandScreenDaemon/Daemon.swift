@@ -4,13 +4,14 @@ import DemandScreenStorage
 import EmbeddedDefaults
 import Foundation
 public import Logging
+import ResponseTemplates
 import ScreeningEngine
 import ServiceLifecycle
 import UnixSignals
 
 /// Assembles the daemon from its configuration: TLS material, credentials, policy, the server
 /// and its services, run as one `ServiceGroup` that shuts down gracefully on SIGTERM or SIGINT
-/// and reloads the policy on SIGHUP.
+/// and reloads the policy and the response templates on SIGHUP.
 public struct Daemon {
     let configuration: DaemonConfiguration
     let logger: Logger
@@ -58,6 +59,7 @@ public struct Daemon {
 
         let policy = try Self.loadPolicy(file: configuration.policyFile)
         let engines = EngineHolder(ScreeningEngine(policy: policy))
+        let responses = ResponseTemplateHolder(try Self.loadTemplates(directory: configuration.templatesDirectory))
         let servingState = ServingState()
         let location: StorageLocation
         let store: ContactStore?
@@ -69,7 +71,8 @@ public struct Daemon {
         }
         let storage = store.map { StorageWatch(store: $0, servingState: servingState, logger: logger) }
         var router = MethodRouter()
-        ScreeningService(engines: engines, servingState: servingState, storage: storage).register(on: &router)
+        ScreeningService(engines: engines, responses: responses, servingState: servingState, storage: storage)
+            .register(on: &router)
 
         let server = DemandScreenServer(
             configuration: ServerConfiguration(
@@ -84,11 +87,14 @@ public struct Daemon {
 
         var readinessMetadata: Logger.Metadata = [
             "policy": "\(policy.version)", "data": "\(site.directory)", "storage": "\(location)",
+            "templates": "\(configuration.templatesDirectory ?? "builtin")",
         ]
         if let caForClients { readinessMetadata["ca"] = "\(caForClients)" }
         if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
         let readiness = Readiness(server: server, servingState: servingState, logger: logger, metadata: readinessMetadata)
-        let reloader = PolicyReloader(file: configuration.policyFile, engines: engines, logger: logger)
+        let reloader = PolicyReloader(
+            file: configuration.policyFile, engines: engines, logger: logger,
+            templates: ResponseTemplatesReloader(directory: configuration.templatesDirectory, responses: responses, logger: logger))
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let store {
@@ -173,18 +179,21 @@ private struct StoreKeeper: Service {
     }
 }
 
-/// Reloads the policy file on SIGHUP. A broken file is refused, with its line, and the policy in
-/// force stays; calls in flight finish on the engine they started with.
+/// Reloads the policy file on SIGHUP, then the response templates. A broken file is refused,
+/// with its line, and the policy in force stays; calls in flight finish on the engine they
+/// started with.
 private struct PolicyReloader: Service {
     let file: String?
     let engines: EngineHolder
     let logger: Logger
+    let templates: ResponseTemplatesReloader
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
                 reload()
+                templates.reload()
             }
         }
     }

@@ -25,6 +25,7 @@ import SystemPackage
 ///   `?synchronous=normal` to skip the sync per commit), `postgresql://user[:password]@host:port/db`, or `none`.
 /// - `storage.groupCommit` (bool, default true): one transaction for the calls that arrive together;
 ///   false writes one transaction per call (for comparison only).
+/// - `templates.directory` (path): a folder of response templates laid over the built-in ones.
 /// - `log.level` (`trace` … `critical`, default `info`).
 /// - `shutdown.gracePeriodSeconds` (int, default 30): how long calls in flight may take to finish.
 public struct DaemonConfiguration: Sendable {
@@ -43,6 +44,7 @@ public struct DaemonConfiguration: Sendable {
     public var policyFile: String?
     public var storageURL: String
     public var groupCommit: Bool
+    public var templatesDirectory: String?
     public var logLevel: Logger.Level
     public var gracePeriodSeconds: Int
 
@@ -89,6 +91,7 @@ public struct DaemonConfiguration: Sendable {
             settings.string("storage.url")
             ?? "sqlite:" + EmbeddedDefaults.path(EmbeddedDefaults.File.database, in: dataDirectory)
         groupCommit = try settings.bool("storage.groupCommit") ?? true
+        templatesDirectory = settings.string("templates.directory")
         let level = settings.string("log.level") ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw DaemonError("log.level must be one of trace, debug, info, notice, warning, error, critical; got '\(level)'")

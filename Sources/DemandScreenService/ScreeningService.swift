@@ -4,6 +4,7 @@ import DemandScreenStorage
 import DemandScreenWire
 import Foundation
 import Logging
+public import ResponseTemplates
 import ScreeningEngine
 import SwiftProtobuf
 
@@ -11,12 +12,19 @@ import SwiftProtobuf
 /// response. Registered on a `MethodRouter`, which checks roles before any of them runs.
 public struct ScreeningService: Sendable {
     private let engines: EngineHolder
+    private let responses: ResponseTemplateHolder
     private let servingState: ServingState
     private let storage: StorageWatch?
 
-    /// - Parameter storage: the store and its watch; nil runs screening only (`--storage-url none`).
-    public init(engines: EngineHolder, servingState: ServingState, storage: StorageWatch?) {
+    /// - Parameters:
+    ///   - responses: writes `ScreeningResult.response`; by default the built-in templates.
+    ///   - storage: the store and its watch; nil runs screening only (`--storage-url none`).
+    public init(
+        engines: EngineHolder, responses: ResponseTemplateHolder = ResponseTemplateHolder(.builtIn()),
+        servingState: ServingState, storage: StorageWatch?
+    ) {
         self.engines = engines
+        self.responses = responses
         self.servingState = servingState
         self.storage = storage
     }
@@ -89,19 +97,35 @@ public struct ScreeningService: Sendable {
         }
         try Task.checkCancellation()
         let engine = engines.current
-        var result: ScreeningResult
+        let writer = responses.writer
+        let logger = context.logger
+        // The judgment and its written response, stored together so that a retry gets both.
+        let judge = { (history: ClaimantHistory) -> ScreeningResult in
+            var result = engine.screen(record, history: history)
+            let written = writer.compose(record: record, result: result)
+            result.response = written.response
+            if let reason = written.fallbackReason {
+                logger.error(
+                    "response template refused; the fallback was sent", metadata: ["record": "\(record.recordID)", "reason": "\(reason)"])
+            }
+            return result
+        }
+        let result: ScreeningResult
         if storage == nil {
-            result = engine.screen(record)
+            result = judge(.firstContact)
         } else {
             let at = record.receivedAtUnixMs > 0 ? record.receivedAtUnixMs : Self.now()
             let client = context.caller?.description ?? "unknown"
-            result = try await withStore { store in try await store.screen(record, at: at, engine: engine, client: client) }
+            result = try await withStore { store in
+                try await store.screen(record, at: at, policy: engine.policy, client: client, judge: judge)
+            }
         }
         context.logger.info(
             "screened",
             metadata: [
                 "record": "\(record.recordID)", "verdict": "\(result.verdict.protoName)",
                 "risk": "\(result.riskLevel.protoName)", "signals": "\(result.signals.map(\.kind.protoName))",
+                "template": "\(result.response.templateID)",
             ])
         return try result.serializedBytes()
     }

@@ -117,18 +117,20 @@ public final class ContactStore: Sendable {
         try await committer.submit(Submission(contact: contact, commitID: UUID().uuidString, storedAtUnixMs: Self.now()))
     }
 
-    /// Screens `record` against its history and stores it: the whole of a Screen call. A record
-    /// id seen before is answered with its stored result and stores nothing.
-    public func screen(_ record: DemandRecord, at: Int64, engine: ScreeningEngine, client: String) async throws -> ScreeningResult {
-        switch try await prepare(record, at: at, policy: engine.policy) {
+    /// Screens `record` against its history with `judge` and stores it: the whole of a Screen
+    /// call. A record id seen before is answered with its stored result and stores nothing.
+    public func screen(
+        _ record: DemandRecord, at: Int64, policy: ScreeningPolicy, client: String,
+        judge: (ClaimantHistory) -> ScreeningResult
+    ) async throws -> ScreeningResult {
+        switch try await prepare(record, at: at, policy: policy) {
         case .alreadyScreened(let stored):
             return stored
         case .newContact(let history):
-            let result = engine.screen(record, history: history)
             return try await commit(
                 ScreenedContact(
-                    record: record, result: result, receivedAtUnixMs: at, client: client,
-                    maskPersonalData: engine.policy.maskPersonalData))
+                    record: record, result: judge(history), receivedAtUnixMs: at, client: client,
+                    maskPersonalData: policy.maskPersonalData))
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DemandScreenAPI
 import Foundation
+import ResponseTemplates
 import ScreeningEngine
 import SwiftProtobuf
 
@@ -9,7 +10,8 @@ struct Evaluate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Screen records in-process with a policy, to try it before deploying it.",
         discussion: """
-            Prints one ScreeningResult per record, in order, as protobuf JSON on one line. With --labels, \
+            Prints one ScreeningResult per record, in order, as protobuf JSON on one line, with the written \
+            response the daemon would send (--templates-directory previews an operator's templates). With --labels, \
             prints instead how the results compare with the labels: the verdict confusion matrix, verdict \
             accuracy, the rate of legitimate claims judged unjust, threat recall, per-signal precision and \
             recall, and every record that differs from its label.
@@ -18,6 +20,8 @@ struct Evaluate: AsyncParsableCommand {
     @Argument(help: "A .jsonl file (or -) with one DemandRecord per line, or one JSON record.") var file: String
     @Option(help: "A policy YAML (default: the built-in policy).") var policy: String?
     @Option(help: "json (default) or text.") var format: OutputFormat = .json
+    @Option(help: "A folder of response templates laid over the built-in ones, as the daemon's templates.directory.")
+    var templatesDirectory: String?
     @Option(
         help: """
             A JSON-lines file of {"recordId", "verdict", "signals"} labels, or "inline" when each input \
@@ -27,6 +31,7 @@ struct Evaluate: AsyncParsableCommand {
 
     func run() async throws {
         let engine = ScreeningEngine(policy: try loadPolicy())
+        let writer = ResponseWriter(templates: try loadTemplates())
         var labelsByRecord = try labels.flatMap { $0 == "inline" ? nil : try Self.readLabels($0) } ?? [:]
         var report = EvaluationReport()
         var failed = false
@@ -42,7 +47,12 @@ struct Evaluate: AsyncParsableCommand {
                 failed = true
                 continue
             }
-            let result = engine.screen(record)
+            var result = engine.screen(record)
+            let written = writer.compose(record: record, result: result)
+            result.response = written.response
+            if let reason = written.fallbackReason {
+                printError("\(file):\(input.line): record '\(record.recordID)': response template refused, the fallback was used: \(reason)")
+            }
             if labels == nil {
                 print(try format.render(result))
             } else if let label = labelsByRecord[record.recordID] {
@@ -64,6 +74,15 @@ struct Evaluate: AsyncParsableCommand {
             }
         }
         if failed { throw ExitStatus.callFailed }
+    }
+
+    private func loadTemplates() throws -> ResponseTemplateSet {
+        do {
+            return try ResponseTemplateSet(overrideDirectory: templatesDirectory)
+        } catch {
+            printError("response templates: \(error)")
+            throw ExitStatus.badInput
+        }
     }
 
     private func loadPolicy() throws -> ScreeningPolicy {

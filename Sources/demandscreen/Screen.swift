@@ -76,9 +76,15 @@ enum OutputFormat: String, ExpressibleByArgument, Sendable {
         case .text:
             let signals = result.signals.map { "\($0.kind.protoName)(\($0.severity.protoName.dropFirst(9)))" }
             let actions = result.actions.map(\.protoName)
-            return "\(result.recordID): \(result.verdict.protoName) \(result.riskLevel.protoName) "
+            let summary = "\(result.recordID): \(result.verdict.protoName) \(result.riskLevel.protoName) "
                 + "score=\(String(format: "%.3f", result.legitimacyScore)) "
                 + "signals=[\(signals.joined(separator: ", "))] actions=[\(actions.joined(separator: ", "))]"
+            guard result.hasResponse else { return summary }
+            let response = result.response
+            let body = response.body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  \($0)" }
+            let notes = response.agentNotes.map { "  - \($0)" }
+            return ([summary, "response \(response.templateID) (\(response.language)):", "  Subject: \(response.subject)"]
+                + body + ["agent notes:"] + notes).joined(separator: "\n")
         }
     }
 }

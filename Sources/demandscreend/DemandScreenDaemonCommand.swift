@@ -29,6 +29,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "A screening policy YAML (default: the built-in policy). Key: policy.file.") var policyFile: String?
     @Option(help: "Where the history lives: sqlite:PATH (default in the data folder), postgresql://user@host:port/db, or none. Key: storage.url.")
     var storageUrl: String?
+    @Option(help: "A folder of response templates laid over the built-in ones. Key: templates.directory.") var templatesDirectory: String?
     @Option(help: "trace, debug, info (default), notice, warning, error or critical. Key: log.level.") var logLevel: String?
 
     func run() async throws {
@@ -42,6 +43,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         flags["tls.minimumVersion"] = tlsMinimumVersion
         flags["insecurePlaintext"] = insecurePlaintext ? "true" : nil
         flags["policy.file"] = policyFile
+        flags["templates.directory"] = templatesDirectory
         flags["log.level"] = logLevel
         flags["storage.url"] = storageUrl
         let configuration: DaemonConfiguration

@@ -104,7 +104,9 @@ func utterance(_ speaker: Speaker, _ text: String) -> Utterance {
 extension ContactStore {
     /// Screens as the daemon does, with a test client name.
     func screen(_ record: DemandRecord) async throws -> ScreeningResult {
-        try await screen(record, at: record.receivedAtUnixMs, engine: engine, client: "test")
+        try await screen(record, at: record.receivedAtUnixMs, policy: engine.policy, client: "test") { history in
+            engine.screen(record, history: history)
+        }
     }
 
     func contactCount() async throws -> Int64 {

@@ -114,12 +114,8 @@ import Testing
         let daemon = try DaemonProcess(arguments: ["--port", "0", "--policy-file", policyFile], dataDirectory: data)
         let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
         let server = ["--server", "127.0.0.1:\(port)"]
-        // Each call a new contact: a record id seen before is answered with its stored result.
         func version() throws -> String {
-            var record = try DemandRecord(jsonString: String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8))
-            record.recordID = "reload-\(UUID().uuidString)"
-            let file = data + "/record.json"
-            try record.jsonString().write(toFile: file, atomically: true, encoding: .utf8)
+            let file = try freshExample("gift-delivered-early.json", in: data)
             let output = try runCLI(["screen", file] + server, dataDirectory: data)
             return try ScreeningResult(jsonString: try #require(output.lines.first)).policyVersion
         }

@@ -1,4 +1,6 @@
+import DemandScreenAPI
 import Foundation
+import SwiftProtobuf
 import Synchronization
 import Testing
 
@@ -22,6 +24,18 @@ enum PackagePaths {
     }()
 
     static func example(_ name: String) -> String { root.appendingPathComponent("Examples/\(name)").path }
+}
+
+/// A copy of an example record from a new claimant with a new record id, in `directory`: a record
+/// id seen before is answered with its stored result, and a claimant's third call in a day is
+/// repeated contact, so tests that watch a change use a new first contact each time.
+func freshExample(_ name: String, in directory: String) throws -> String {
+    var record = try DemandRecord(jsonString: String(contentsOfFile: PackagePaths.example(name), encoding: .utf8))
+    record.recordID = "fresh-\(UUID().uuidString)"
+    record.claimantID = "claimant-\(record.recordID)"
+    let file = directory + "/\(record.recordID).json"
+    try record.jsonString().write(toFile: file, atomically: true, encoding: .utf8)
+    return file
 }
 
 /// A temporary data folder for one test.
