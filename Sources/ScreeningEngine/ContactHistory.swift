@@ -220,6 +220,17 @@ public struct HistoryBook: Sendable {
             otherComplaints: (complaintsByCategory[record.incident.category] ?? []).reversed(), standing: standing, policy: policy)
     }
 
+    /// Screens `record` as the daemon would at `at` and keeps it: `judge` gets the history built
+    /// so far; a record id seen before gets its kept result and changes nothing.
+    public mutating func screen(
+        _ record: DemandRecord, at: Int64, policy: ScreeningPolicy, judge: (ClaimantHistory) -> ScreeningResult
+    ) -> ScreeningResult {
+        if let kept = storedResult(recordID: record.recordID) { return kept }
+        let result = judge(history(for: record, at: at, policy: policy))
+        append(record, result: result, at: at)
+        return result
+    }
+
     /// Keeps a screened contact; a record id seen before is ignored.
     public mutating func append(_ record: DemandRecord, result: ScreeningResult, at: Int64) {
         guard resultsByRecord[record.recordID] == nil else { return }

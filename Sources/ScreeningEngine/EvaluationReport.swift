@@ -61,8 +61,8 @@ public struct EvaluationReport: Sendable {
     public mutating func add(_ result: ScreeningResult, label: RecordLabel) {
         total += 1
         confusion[label.verdict, default: [:]][result.verdict, default: 0] += 1
-        let found = Set(result.signals.map(\.kind)).subtracting([.signalRepeatedContact, .signalRecurringIssue])
-        let expected = label.signals.subtracting([.signalRepeatedContact, .signalRecurringIssue])
+        let found = Set(result.signals.map(\.kind))
+        let expected = label.signals
         for kind in found.intersection(expected) { truePositives[kind, default: 0] += 1 }
         for kind in found.subtracting(expected) { falsePositives[kind, default: 0] += 1 }
         for kind in expected.subtracting(found) { falseNegatives[kind, default: 0] += 1 }

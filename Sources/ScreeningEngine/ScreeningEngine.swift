@@ -120,8 +120,11 @@ public struct ScreeningEngine: Sendable {
         let day = history.contacts24h + 1
         let month = history.contacts30d + 1
         guard day >= policy.repeatedContacts24h || month >= policy.repeatedContacts30d else { return }
-        // A follow-up on an open, legitimate claim is not harassment unless the pace is extreme.
-        let followUp = history.hasOpenLegitimateClaim && history.repeatedDemandContacts == 0
+        // Calling again, calmly, about an open legitimate claim is a follow-up, not harassment,
+        // even when it asks for the same remedy again; unless the pace is extreme.
+        let pressure = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
+            .contains { findings.signals[$0] != nil }
+        let followUp = history.hasOpenLegitimateClaim && !pressure
         if followUp && day < policy.repeatedContacts24h * 2 { return }
         let raised = history.repeatedDemandContacts >= 2 || day >= policy.repeatedContacts24h * 2
         findings.add(

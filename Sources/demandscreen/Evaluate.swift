@@ -10,7 +10,9 @@ struct Evaluate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Screen records in-process with a policy, to try it before deploying it.",
         discussion: """
-            Prints one ScreeningResult per record, in order, as protobuf JSON on one line, with the written \
+            Prints one ScreeningResult per record, in order, as protobuf JSON on one line. The records are \
+            replayed in order through a fresh in-memory history, so repeated contact and recurring issues \
+            come out as the daemon would raise them. Each result carries the written \
             response the daemon would send (--templates-directory previews an operator's templates). With --labels, \
             prints instead how the results compare with the labels: the verdict confusion matrix, verdict \
             accuracy, the rate of legitimate claims judged unjust, threat recall, per-signal precision and \
@@ -34,6 +36,9 @@ struct Evaluate: AsyncParsableCommand {
         let writer = ResponseWriter(templates: try loadTemplates())
         var labelsByRecord = try labels.flatMap { $0 == "inline" ? nil : try Self.readLabels($0) } ?? [:]
         var report = EvaluationReport()
+        // Replayed in order through a fresh history, so that history signals come out as the
+        // daemon would raise them.
+        var history = HistoryBook()
         var failed = false
         for input in try RecordInput.read(file) {
             let record: DemandRecord
@@ -47,11 +52,15 @@ struct Evaluate: AsyncParsableCommand {
                 failed = true
                 continue
             }
-            var result = engine.screen(record)
-            let written = writer.compose(record: record, result: result)
-            result.response = written.response
-            if let reason = written.fallbackReason {
-                printError("\(file):\(input.line): record '\(record.recordID)': response template refused, the fallback was used: \(reason)")
+            let at = record.receivedAtUnixMs > 0 ? record.receivedAtUnixMs : Int64(Date().timeIntervalSince1970 * 1000)
+            let result = history.screen(record, at: at, policy: engine.policy) { claimantHistory in
+                var result = engine.screen(record, history: claimantHistory)
+                let written = writer.compose(record: record, result: result)
+                result.response = written.response
+                if let reason = written.fallbackReason {
+                    printError("\(file):\(input.line): record '\(record.recordID)': response template refused, the fallback was used: \(reason)")
+                }
+                return result
             }
             if labels == nil {
                 print(try format.render(result))

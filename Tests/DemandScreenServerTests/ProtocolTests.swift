@@ -19,9 +19,10 @@ import Testing
                 let order = CompletionLog()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        let response = try await client.call("/test.Echo/Slow", message: Data("400".utf8))
+                        // Long enough that the fast calls finish first even on a loaded machine.
+                        let response = try await client.call("/test.Echo/Slow", message: Data("3000".utf8))
                         #expect(response.status == .ok)
-                        #expect(String(decoding: response.message, as: UTF8.self) == "400")
+                        #expect(String(decoding: response.message, as: UTF8.self) == "3000")
                         order.append("slow")
                     }
                     try await Task.sleep(for: .milliseconds(50))

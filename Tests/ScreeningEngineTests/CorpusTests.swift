@@ -41,8 +41,11 @@ import Testing
     @Test func engineMeetsTheQualityFloors() throws {
         let engine = ScreeningEngine(policy: .builtIn())
         var report = EvaluationReport()
+        // Replayed in order through one history, as `demandscreen evaluate` does.
+        var history = HistoryBook()
         for (record, label) in try Self.load() {
-            report.add(engine.screen(record), label: label)
+            let result = history.screen(record, at: record.receivedAtUnixMs, policy: engine.policy) { engine.screen(record, history: $0) }
+            report.add(result, label: label)
         }
         let mismatches = report.mismatches.map { label, result in
             "\(label.recordID): expected \(label.verdict.protoName) \(label.signals.map(\.protoName).sorted()), judged \(result.verdict.protoName) \(result.signals.map(\.kind.protoName).sorted())"
@@ -51,5 +54,20 @@ import Testing
         #expect(report.legitimateJudgedUnjustRate == 0, "a legitimate claim was judged unjust:\n\(mismatches.joined(separator: "\n"))")
         let threatRecall = try #require(report.threatRecall)
         #expect(threatRecall >= 0.98, "\(report.text)")
+    }
+
+    /// The multi-contact scenarios (history-scenarios.jsonl: repeated and escalating calls,
+    /// legitimate follow-ups, the same defect from several customers) come out exactly as
+    /// labeled when replayed in order.
+    @Test func historyScenariosComeOutAsLabeled() throws {
+        let engine = ScreeningEngine(policy: .builtIn())
+        var history = HistoryBook()
+        let scenarios = try Self.load().filter { $0.record.recordID.hasPrefix("hist-") }
+        #expect(scenarios.count >= 15)
+        for (record, label) in scenarios {
+            let result = history.screen(record, at: record.receivedAtUnixMs, policy: engine.policy) { engine.screen(record, history: $0) }
+            #expect(result.verdict == label.verdict, "\(record.recordID)")
+            #expect(Set(result.signals.map(\.kind)) == label.signals, "\(record.recordID)")
+        }
     }
 }
