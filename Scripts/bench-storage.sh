@@ -47,7 +47,7 @@ run() {  # name, storage url, group commit
     local daemon=$!
     local port=""
     for _ in $(seq 1 200); do
-        port=$(sed -n 's/.*demandscreend is ready.*address=[^ ]*:\([0-9]*\).*/\1/p' "$data/log" | head -n 1)
+        port=$(sed -n '/demandscreend is ready/s/.*address=[^ ]*:\([0-9]*\) .*/\1/p' "$data/log" | head -n 1)
         [ -n "$port" ] && break
         sleep 0.1
     done
@@ -56,6 +56,7 @@ run() {  # name, storage url, group commit
     DEMANDSCREEN_DATA_DIRECTORY=$data "$bin/demandscreen" screen "$work/load.jsonl" --server "127.0.0.1:$port" --timeout-ms 120000 >"$data/out" 2>"$data/err" || true
     end=$(date +%s.%N)
     kill "$daemon"; wait "$daemon" 2>/dev/null || true
+    [ -s "$data/err" ] && { echo "$name: first errors:" >&2; head -n 3 "$data/err" >&2; }
     local answered failed
     answered=$(wc -l <"$data/out"); failed=$(wc -l <"$data/err")
     python3 -c "print(f'{\"$name\":<22} {$answered / ($end - $start):>9.0f} calls/s  ({$answered} answered, $failed failed, {$end - $start:.1f} s)')"

@@ -80,14 +80,18 @@ public final class ContactStore: Sendable {
                 "SELECT kind, MAX(risk_level) FROM risk_flags WHERE claimant_id = ? AND raised_at_ms > ? AND raised_at_ms <= ? GROUP BY kind",
                 [.text(record.claimantID), .integer(at - HistoryWindows.flagActiveMs(policy)), .integer(at)]),
         ]
+        // The same complaint from other claimants: first the cheap, exact case in SQL (the same
+        // product key, or the very same description), a few distinct claimant ids at most.
+        let enough = Int64(policy.recurringIssueClaimants) - 1
+        let complaintWindow: [SQLValue] = [
+            .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
+            .integer(at - HistoryWindows.recurringWindowMs(policy)), .integer(at), .text(record.claimantID),
+        ]
         if complaint.isComparable {
             statements.append(
                 SQLStatement(
-                    "SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? ORDER BY received_at_ms DESC LIMIT 200",
-                    [
-                        .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
-                        .integer(at - HistoryWindows.recurringWindowMs(policy)), .integer(at), .text(record.claimantID),
-                    ]))
+                    "SELECT DISTINCT claimant_id FROM (SELECT claimant_id FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND (product_key <> '' OR description = ?) ORDER BY received_at_ms DESC LIMIT 500) AS recent LIMIT ?",
+                    complaintWindow + [.text(complaint.description), .integer(enough)]))
         }
         let rows = try await database.read(statements)
         if let stored = rows[0].first?.blob(0) {
@@ -99,15 +103,24 @@ public final class ContactStore: Sendable {
             standing.riskLevel = standing.riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(1))) ?? .riskLow)
         }
         standing.activeFlags.sort { $0.rawValue < $1.rawValue }
+        var others = (rows.count > 3 ? rows[3] : []).map {
+            ComplaintSighting(claimantID: $0.text(0), receivedAtUnixMs: at, complaint: complaint)
+        }
+        // Then, only when that is not enough and there is no product key, similar descriptions.
+        if complaint.isComparable, complaint.productKey.isEmpty, others.count < enough {
+            let similar = try await database.query(
+                SQLStatement(
+                    "SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND description <> ? ORDER BY received_at_ms DESC LIMIT 200",
+                    complaintWindow + [.text(complaint.description)]))
+            others += similar.map {
+                ComplaintSighting(
+                    claimantID: $0.text(0), receivedAtUnixMs: $0.integer(1),
+                    complaint: Complaint(category: complaint.category, productKey: complaint.productKey, description: $0.text(2)))
+            }
+        }
         return .newContact(
             HistoryWindows.summarize(
-                record, at: at, claimantContacts: rows[1].map(Self.pastContact),
-                otherComplaints: rows.count > 3
-                    ? rows[3].map {
-                        ComplaintSighting(
-                            claimantID: $0.text(0), receivedAtUnixMs: $0.integer(1),
-                            complaint: Complaint(category: complaint.category, productKey: complaint.productKey, description: $0.text(2)))
-                    } : [],
+                record, at: at, claimantContacts: rows[1].map(Self.pastContact), otherComplaints: others,
                 standing: standing, policy: policy))
     }
 

@@ -87,8 +87,14 @@ public struct ResponseWriter: Sendable {
     static func tidy(_ text: String) -> String {
         var lines: [Substring] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = line.reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\u{3000}" }).reversed()
-            let line = Substring(String(trimmed))
+            let scalars = line.unicodeScalars
+            var end = scalars.endIndex
+            while end > scalars.startIndex {
+                let previous = scalars.index(before: end)
+                guard scalars[previous] == " " || scalars[previous] == "\t" || scalars[previous] == "\u{3000}" else { break }
+                end = previous
+            }
+            let line = Substring(scalars[..<end])
             if line.isEmpty && (lines.last?.isEmpty ?? true) { continue }
             lines.append(line)
         }
