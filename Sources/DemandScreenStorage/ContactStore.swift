@@ -150,35 +150,50 @@ public final class ContactStore: Sendable {
     static let contactColumns =
         "record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description, policy_version, client, commit_id, record, result"
 
+    /// One transaction for a group: multi-row inserts (a round trip each, not one per row), flags
+    /// only for the contacts this submission inserted, then the stored results read back.
     private static func write(_ submissions: [Submission], to database: any SQLDatabase) async throws -> [ScreeningResult] {
-        var statements: [SQLStatement] = []
+        var contactRows: [[SQLValue]] = []
+        var flagRows: [[SQLValue]] = []
         for submission in submissions {
             let contact = submission.contact
             let record = contact.maskPersonalData ? PersonalDataMasker.mask(contact.record) : contact.record
             let result = contact.maskPersonalData ? PersonalDataMasker.mask(contact.result) : contact.result
+            contactRows.append([
+                .text(record.recordID), .text(record.claimantID), .integer(contact.receivedAtUnixMs),
+                .integer(submission.storedAtUnixMs), .integer(Int64(record.channel.rawValue)),
+                .integer(Int64(result.verdict.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
+                .text(encodeList(result.signals.map(\.kind.rawValue))), .text(encodeList(record.demands.map(\.kind.rawValue))),
+                .integer(Int64(record.incident.category.rawValue)), .text(record.incident.productKey),
+                .text(record.incident.description_p), .text(result.policyVersion), .text(contact.client),
+                .text(submission.commitID), .blob(try record.serializedBytes()), .blob(try result.serializedBytes()),
+            ])
+            for flag in HistoryWindows.flags(raisedBy: result) {
+                flagRows.append([
+                    .text(record.recordID), .integer(Int64(flag.kind.rawValue)), .text(record.claimantID),
+                    .integer(Int64(flag.severity.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
+                    .integer(contact.receivedAtUnixMs), .blob(try flag.serializedBytes()), .text(submission.commitID),
+                ])
+            }
+        }
+        var statements: [SQLStatement] = []
+        for chunk in chunks(contactRows, of: 100) {
             statements.append(
                 SQLStatement(
-                    "INSERT INTO contacts (\(contactColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",
-                    [
-                        .text(record.recordID), .text(record.claimantID), .integer(contact.receivedAtUnixMs),
-                        .integer(submission.storedAtUnixMs), .integer(Int64(record.channel.rawValue)),
-                        .integer(Int64(result.verdict.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
-                        .text(encodeList(result.signals.map(\.kind.rawValue))), .text(encodeList(record.demands.map(\.kind.rawValue))),
-                        .integer(Int64(record.incident.category.rawValue)), .text(record.incident.productKey),
-                        .text(record.incident.description_p), .text(result.policyVersion), .text(contact.client),
-                        .text(submission.commitID), .blob(try record.serializedBytes()), .blob(try result.serializedBytes()),
-                    ]))
-            for flag in HistoryWindows.flags(raisedBy: result) {
-                statements.append(
-                    SQLStatement(
-                        "INSERT INTO risk_flags (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM contacts WHERE record_id = ? AND commit_id = ?) ON CONFLICT (record_id, kind) DO NOTHING",
-                        [
-                            .text(record.recordID), .integer(Int64(flag.kind.rawValue)), .text(record.claimantID),
-                            .integer(Int64(flag.severity.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
-                            .integer(contact.receivedAtUnixMs), .blob(try flag.serializedBytes()), .text(record.recordID),
-                            .text(submission.commitID),
-                        ]))
-            }
+                    "INSERT INTO contacts (\(contactColumns)) VALUES \(valuesList(rows: chunk.count, columns: 17)) ON CONFLICT (record_id) DO NOTHING",
+                    chunk.flatMap { $0 }))
+        }
+        for chunk in chunks(flagRows, of: 200) {
+            statements.append(
+                SQLStatement(
+                    """
+                    WITH raised (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence, commit_id) AS (VALUES \(valuesList(rows: chunk.count, columns: 8))) \
+                    INSERT INTO risk_flags (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence) \
+                    SELECT record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence FROM raised \
+                    WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.record_id = raised.record_id AND contacts.commit_id = raised.commit_id) \
+                    ON CONFLICT (record_id, kind) DO NOTHING
+                    """,
+                    chunk.flatMap { $0 }))
         }
         let ids = submissions.map { SQLValue.text($0.contact.record.recordID) }
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
@@ -421,6 +436,16 @@ public final class ContactStore: Sendable {
         flag.recordID = row.text(3)
         flag.evidence = signal.evidence
         return flag
+    }
+
+    /// `(?, ?), (?, ?)`: the placeholders of a multi-row VALUES.
+    static func valuesList(rows: Int, columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    static func chunks<T>(_ items: [T], of size: Int) -> [ArraySlice<T>] {
+        stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
     }
 
     static func encodeList(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
