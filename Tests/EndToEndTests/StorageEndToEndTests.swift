@@ -157,7 +157,6 @@ import Testing
         for index in 0..<3 { _ = try call(portA, index) }
         let fourth = try call(portB, 3)
         #expect(fourth.claimant.contacts24H == 4)
-        #expect(fourth.signals.contains { $0.kind == .signalRepeatedContact })
         let fifth = try call(portA, 4)
         #expect(fifth.claimant.contacts24H == 5)
         // The same record through the other daemon is the same contact.
