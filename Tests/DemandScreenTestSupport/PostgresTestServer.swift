@@ -27,7 +27,8 @@ public enum PostgresTestServer {
         let name = "demandscreen_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let admin = try await PostgresDatabase(
             host: host, port: port, username: username, password: password, database: database, tls: .disable,
-            logger: Logger(label: "test-postgres"))
+            // CREATE DATABASE copies the template under a lock: many tests at once wait their turn.
+            timeout: .seconds(120), logger: Logger(label: "test-postgres"))
         _ = try await admin.query(SQLStatement("CREATE DATABASE \(name)"))
         await admin.close()
         return "postgresql://\(username)@\(host):\(port)/\(name)?sslmode=disable"
