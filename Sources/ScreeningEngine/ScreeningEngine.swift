@@ -87,7 +87,7 @@ public struct ScreeningEngine: Sendable {
         var claimant = ClaimantSummary()
         claimant.contacts24H = history.contacts24h + 1
         claimant.contacts30D = history.contacts30d + 1
-        claimant.riskLevel = max(risk, history.standingRisk, by: \.rawValue)
+        claimant.riskLevel = risk.raised(to: history.standingRisk)
         claimant.activeFlags = Array(Set(history.activeFlags + result.signals.map(\.kind))).sorted { $0.rawValue < $1.rawValue }
         result.claimant = claimant
         return result
@@ -335,13 +335,13 @@ public struct ScreeningEngine: Sendable {
                 case .medium: .riskElevated
                 default: .riskLow
                 }
-            risk = max(risk, level, by: \.rawValue)
+            risk = risk.raised(to: level)
         }
         let conductCount = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalRepeatedContact, .signalProlongedContact]
             .filter { findings.signals[$0] != nil }.count
-        if conductCount >= 3 { risk = max(risk, .riskHigh, by: \.rawValue) }
-        if verdict == .unjustDemand { risk = max(risk, .riskElevated, by: \.rawValue) }
-        if verdict != .legitimateClaim { risk = max(risk, history.standingRisk, by: \.rawValue) }
+        if conductCount >= 3 { risk = risk.raised(to: .riskHigh) }
+        if verdict == .unjustDemand { risk = risk.raised(to: .riskElevated) }
+        if verdict != .legitimateClaim { risk = risk.raised(to: history.standingRisk) }
         return risk
     }
 
@@ -434,8 +434,4 @@ struct Findings {
     var orderedSignals: [Signal] {
         signals.values.sorted { $0.kind.rawValue < $1.kind.rawValue }
     }
-}
-
-func max<T>(_ first: T, _ second: T, by key: KeyPath<T, Int>) -> T {
-    first[keyPath: key] >= second[keyPath: key] ? first : second
 }

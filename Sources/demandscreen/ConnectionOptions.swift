@@ -1,7 +1,9 @@
 import ArgumentParser
 import DemandScreenClient
 import EmbeddedDefaults
+import DemandScreenWire
 import Foundation
+import SwiftProtobuf
 
 /// How to reach the daemon. Every option defaults to the embedded default run by this user.
 struct ConnectionOptions: ParsableArguments {
@@ -48,6 +50,26 @@ struct ConnectionOptions: ParsableArguments {
                 caPath: ca ?? EmbeddedDefaults.path(EmbeddedDefaults.File.certificateAuthority, in: directory),
                 clientCertificatePath: cert, clientKeyPath: key)
         return ClientConfiguration(host: host, port: port, transportSecurity: security, bearerToken: bearer)
+    }
+}
+
+/// One call on a new connection, with the data folder's `tokenFile` unless a credential was given;
+/// a failure is printed and becomes the CLI's exit status (3 unreachable, 1 the call failed).
+func unaryCall<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ connection: ConnectionOptions, tokenFile: String, _ method: String, _ request: Request, as type: Response.Type
+) async throws -> Response {
+    let configuration = try connection.clientConfiguration(tokenFile: tokenFile)
+    let timeout = connection.timeoutMs
+    do {
+        return try await DemandScreenConnection.withConnection(to: configuration) { client in
+            try await client.unary(method, request, as: type, timeoutMilliseconds: timeout)
+        }
+    } catch let error as ClientError {
+        printError("demandscreen: \(error)")
+        throw ExitStatus.unreachable
+    } catch let error as CallError {
+        printError("demandscreen: \(error)")
+        throw ExitStatus.callFailed
     }
 }
 

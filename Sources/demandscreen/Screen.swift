@@ -96,21 +96,10 @@ struct Health: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let configuration = try connection.clientConfiguration(tokenFile: EmbeddedDefaults.File.agentToken)
-        let timeout = connection.timeoutMs
-        let status: HealthCheckResponse.ServingStatus
-        do {
-            status = try await DemandScreenConnection.withConnection(to: configuration) { client in
-                try await client.unary(MethodName.healthCheck, HealthCheckRequest(), as: HealthCheckResponse.self, timeoutMilliseconds: timeout).status
-            }
-        } catch let error as ClientError {
-            printError("demandscreen: \(error)")
-            throw ExitStatus.unreachable
-        } catch let error as CallError {
-            printError("demandscreen: \(error)")
-            throw ExitStatus.callFailed
-        }
-        switch status {
+        let response = try await unaryCall(
+            connection, tokenFile: EmbeddedDefaults.File.agentToken, MethodName.healthCheck, HealthCheckRequest(),
+            as: HealthCheckResponse.self)
+        switch response.status {
         case .serving:
             print("SERVING")
         default:

@@ -129,19 +129,7 @@ struct Purge: AsyncParsableCommand {
 func securityCall<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
     _ connection: ConnectionOptions, _ method: String, _ request: Request, as type: Response.Type
 ) async throws -> Response {
-    let configuration = try connection.clientConfiguration(tokenFile: EmbeddedDefaults.File.securityToken)
-    let timeout = connection.timeoutMs
-    do {
-        return try await DemandScreenConnection.withConnection(to: configuration) { client in
-            try await client.unary(method, request, as: type, timeoutMilliseconds: timeout)
-        }
-    } catch let error as ClientError {
-        printError("demandscreen: \(error)")
-        throw ExitStatus.unreachable
-    } catch let error as CallError {
-        printError("demandscreen: \(error)")
-        throw ExitStatus.callFailed
-    }
+    try await unaryCall(connection, tokenFile: EmbeddedDefaults.File.securityToken, method, request, as: type)
 }
 
 /// Times as the CLI reads and prints them.

@@ -51,9 +51,10 @@ let dayMs: Int64 = 86_400_000
 /// A fixed "now" for the tests: 2026-12-01T00:00:00Z.
 let baseTime: Int64 = 1_796_083_200_000
 
-/// A contact about a product defect with confirmed facts and a proportionate demand: legitimate.
-func legitimateRecord(
-    _ id: String, claimant: String, at: Int64, productKey: String = "", description: String = "電子レンジの扉が閉まらない"
+/// A phone contact in Japanese with confirmed facts: the part every test record shares.
+func record(
+    _ id: String, claimant: String, at: Int64, says text: String, category: IncidentCategory, description: String,
+    productKey: String = "", demand kind: DemandKind, _ demandText: String
 ) -> DemandRecord {
     var record = DemandRecord()
     record.recordID = id
@@ -61,37 +62,34 @@ func legitimateRecord(
     record.channel = .phone
     record.receivedAtUnixMs = at
     record.language = "ja"
-    record.utterances = [utterance(.customer, "先週買った電子レンジの扉が閉まらないんです。交換してもらえますか。")]
-    record.incident.category = .incidentProductDefect
+    record.utterances = [utterance(.customer, text)]
+    record.incident.category = category
     record.incident.description_p = description
     record.incident.productKey = productKey
     record.assessment.companyFault = .confirmed
     record.assessment.causation = .confirmed
     var demand = Demand()
-    demand.kind = .demandReplacement
-    demand.text = "交換してほしい"
+    demand.kind = kind
+    demand.text = demandText
     record.demands = [demand]
     return record
 }
 
+/// A contact about a product defect with a proportionate demand: legitimate.
+func legitimateRecord(
+    _ id: String, claimant: String, at: Int64, productKey: String = "", description: String = "電子レンジの扉が閉まらない"
+) -> DemandRecord {
+    record(
+        id, claimant: claimant, at: at, says: "先週買った電子レンジの扉が閉まらないんです。交換してもらえますか。",
+        category: .incidentProductDefect, description: description, productKey: productKey,
+        demand: .demandReplacement, "交換してほしい")
+}
+
 /// A contact with coercion and an exposure threat: unjust, raising flags.
 func unjustRecord(_ id: String, claimant: String, at: Int64) -> DemandRecord {
-    var record = DemandRecord()
-    record.recordID = id
-    record.claimantID = claimant
-    record.channel = .phone
-    record.receivedAtUnixMs = at
-    record.language = "ja"
-    record.utterances = [utterance(.customer, "土下座しろ。今すぐ来い。来ないならネットに晒すぞ。")]
-    record.incident.category = .incidentDelivery
-    record.incident.description_p = "配達が一日遅れた"
-    record.assessment.companyFault = .confirmed
-    record.assessment.causation = .confirmed
-    var demand = Demand()
-    demand.kind = .demandKneelingApology
-    demand.text = "土下座"
-    record.demands = [demand]
-    return record
+    record(
+        id, claimant: claimant, at: at, says: "土下座しろ。今すぐ来い。来ないならネットに晒すぞ。",
+        category: .incidentDelivery, description: "配達が一日遅れた", demand: .demandKneelingApology, "土下座")
 }
 
 func utterance(_ speaker: Speaker, _ text: String) -> Utterance {
