@@ -164,8 +164,12 @@ import Testing
     @Test func gracefulShutdownLetsCallsInFlightAnswer() async throws {
         try await withTestServer(transportSecurity: .insecurePlaintext) { port, shutdown in
             try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: nil)) { client in
-                async let slow = client.call("/test.Echo/Slow", message: Data("500".utf8))
-                try await Task.sleep(for: .milliseconds(100))
+                async let slow = client.call("/test.Echo/Slow", message: Data("3000".utf8))
+                // The server reads a connection's frames in order: once a call sent after the slow
+                // one has answered, the slow one is in flight (a fixed sleep is not enough on a
+                // loaded machine).
+                try await Task.sleep(for: .milliseconds(50))
+                #expect(try await client.call("/test.Echo/Fast", message: Data("after".utf8)).status == .ok)
                 await shutdown()
                 let response = try await slow
                 #expect(response.status == .ok)
