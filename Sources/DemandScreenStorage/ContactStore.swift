@@ -37,7 +37,11 @@ public final class ContactStore: Sendable {
     }
 
     public let database: any SQLDatabase
-    private let committer: GroupCommitter<Submission, ScreeningResult>
+    private let committer: Batcher<Submission, ScreeningResult>
+    /// SQLite's history reads, batched: one hop to GRDB's reader threads for many calls.
+    /// PostgreSQL's are not: there they run in parallel on the pool's connections, and a batch
+    /// would queue them one after another on one.
+    private let reader: Batcher<[SQLStatement], [[SQLRow]]>?
 
     struct Submission: Sendable {
         var contact: ScreenedContact
@@ -47,17 +51,28 @@ public final class ContactStore: Sendable {
 
     /// The most contacts written in one transaction.
     public static let maximumBatch = 256
+    /// The most calls' history reads run in one read.
+    static let maximumReadBatch = 64
     /// The most notes' characters.
     public static let maximumNoteLength = 4000
 
     /// Wraps an open database, bringing its schema up to date. With `groupCommit` false every
-    /// contact gets its own transaction (for comparison in benchmarks).
+    /// contact gets its own transaction (for comparison in benchmarks). History reads are
+    /// batched either way (on SQLite).
     public init(database: any SQLDatabase, groupCommit: Bool = true) async throws(StorageError) {
         self.database = database
         try await Schema.migrate(database, now: Self.now())
         let batch = groupCommit ? Self.maximumBatch : 1
-        committer = GroupCommitter(maximumBatch: batch) { submissions in
+        committer = Batcher(maximumBatch: batch) { submissions in
             try await Self.write(submissions, to: database)
+        }
+        reader = database.dialect == .postgres ? nil : Batcher(maximumBatch: Self.maximumReadBatch) { reads in
+            let rows = try await database.read(reads.flatMap { $0 })
+            var next = 0
+            return reads.map { read in
+                defer { next += read.count }
+                return Array(rows[next..<next + read.count])
+            }
         }
     }
 
@@ -93,7 +108,7 @@ public final class ContactStore: Sendable {
                     "SELECT DISTINCT claimant_id FROM (SELECT claimant_id FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND (product_key <> '' OR description = ?) ORDER BY received_at_ms DESC LIMIT 500) AS recent LIMIT ?",
                     complaintWindow + [.text(complaint.description), .integer(enough)]))
         }
-        let rows = try await database.read(statements)
+        let rows = try await read(statements)
         if let stored = rows[0].first?.blob(0) {
             return .alreadyScreened(try ScreeningResult(serializedBytes: stored))
         }
@@ -108,10 +123,11 @@ public final class ContactStore: Sendable {
         }
         // Then, only when that is not enough and there is no product key, similar descriptions.
         if complaint.isComparable, complaint.productKey.isEmpty, others.count < enough {
-            let similar = try await database.query(
+            let similar = try await read([
                 SQLStatement(
                     "SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND description <> ? ORDER BY received_at_ms DESC LIMIT 200",
-                    complaintWindow + [.text(complaint.description)]))
+                    complaintWindow + [.text(complaint.description)])
+            ])[0]
             others += similar.map {
                 ComplaintSighting(
                     claimantID: $0.text(0), receivedAtUnixMs: $0.integer(1),
@@ -122,6 +138,11 @@ public final class ContactStore: Sendable {
             HistoryWindows.summarize(
                 record, at: at, claimantContacts: rows[1].map(Self.pastContact), otherComplaints: others,
                 standing: standing, policy: policy))
+    }
+
+    private func read(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
+        if let reader { return try await reader.submit(statements) }
+        return try await database.read(statements)
     }
 
     /// Stores a screened contact durably and returns the result to answer with: this one, or the

@@ -65,15 +65,19 @@ public struct ResponseWriter: Sendable {
             throw RenderFailure(reason: "the template is missing")
         }
         let rendered = Self.tidy(text)
-        for marker in Self.unfilledMarkers where rendered.contains(marker) {
-            throw RenderFailure(reason: "the rendered text still contains \(marker)")
+        let bytes = Array(rendered.utf8)
+        for marker in Self.unfilledMarkers where ByteSearch.contains(bytes, marker.bytes) {
+            throw RenderFailure(reason: "the rendered text still contains \(marker.text)")
         }
         if !mayAdmitFault, let finding = SafetyCheck.standard.findings(in: rendered).first {
             throw RenderFailure(reason: "the rendered text contains 「\(finding.phrase)」, which \(finding.commitment.rawValue), in a case whose facts do not allow it")
         }
-        let lines = rendered.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        let subject = lines[0].trimmingCharacters(in: .whitespaces)
-        let body = lines.count > 1 ? lines[1].trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        // After `tidy` no line ends in blanks and the text neither starts nor ends with a blank
+        // line, so the subject is the first line and the body the rest, without its leading blanks.
+        let utf8 = rendered.utf8
+        let firstBreak = utf8.firstIndex(of: UInt8(ascii: "\n")) ?? utf8.endIndex
+        let subject = Self.droppingLeadingBlanks(utf8[..<firstBreak])
+        let body = firstBreak < utf8.endIndex ? Self.droppingLeadingBlanks(utf8[utf8.index(after: firstBreak)...]) : ""
         guard !subject.isEmpty, !body.isEmpty else {
             throw RenderFailure(reason: "the rendered text needs a subject line and a body")
         }
@@ -81,22 +85,36 @@ public struct ResponseWriter: Sendable {
     }
 
     /// Marks of a text not filled in: Mustache braces, and the placeholders people type.
-    private static let unfilledMarkers = ["{{", "}}", "〇〇", "○○", "××", "XXX", "TODO"]
+    private static let unfilledMarkers = ["{{", "}}", "〇〇", "○○", "××", "XXX", "TODO"].map { (text: $0, bytes: Array($0.utf8)) }
+
+    /// Spaces, tabs, ideographic spaces (U+3000) and line breaks.
+    private static func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == " " || scalar == "\t" || scalar == "\u{3000}" || scalar == "\n" || scalar == "\r"
+    }
+
+    private static func droppingLeadingBlanks(_ text: Substring.UTF8View) -> String {
+        let scalars = Substring(text).unicodeScalars
+        return String(scalars[(scalars.firstIndex { !isBlank($0) } ?? scalars.endIndex)...])
+    }
 
     /// Trailing spaces removed, at most one blank line in a row, no blank lines at the ends.
     static func tidy(_ text: String) -> String {
         var lines: [Substring] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let scalars = line.unicodeScalars
+        let utf8 = text.utf8
+        var lineStart = utf8.startIndex
+        while lineStart <= utf8.endIndex {
+            let lineEnd = utf8[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? utf8.endIndex
+            let scalars = Substring(utf8[lineStart..<lineEnd]).unicodeScalars
             var end = scalars.endIndex
             while end > scalars.startIndex {
                 let previous = scalars.index(before: end)
-                guard scalars[previous] == " " || scalars[previous] == "\t" || scalars[previous] == "\u{3000}" else { break }
+                guard isBlank(scalars[previous]) else { break }
                 end = previous
             }
             let line = Substring(scalars[..<end])
-            if line.isEmpty && (lines.last?.isEmpty ?? true) { continue }
-            lines.append(line)
+            if !(line.isEmpty && (lines.last?.isEmpty ?? true)) { lines.append(line) }
+            guard lineEnd < utf8.endIndex else { break }
+            lineStart = utf8.index(after: lineEnd)
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
         return lines.joined(separator: "\n")

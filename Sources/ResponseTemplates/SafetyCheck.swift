@@ -73,16 +73,16 @@ public struct SafetyCheck: Sendable {
         ("written undertaking", .pledge),
     ])
 
-    private let entries: [(normalised: String, finding: Finding)]
+    private let entries: [(normalised: [UInt8], finding: Finding)]
 
     init(entries: [(String, Commitment)]) {
-        self.entries = entries.map { (Self.normalise($0.0), Finding(phrase: $0.0, commitment: $0.1)) }
+        self.entries = entries.map { (Array(Self.normalise($0.0).utf8), Finding(phrase: $0.0, commitment: $0.1)) }
     }
 
     /// Every refused phrase in `text`, in the order of the lexicon.
     public func findings(in text: String) -> [Finding] {
-        let folded = Self.normalise(text)
-        return entries.filter { folded.contains($0.normalised) }.map(\.finding)
+        let folded = Array(Self.normalise(text).utf8)
+        return entries.filter { ByteSearch.contains(folded, $0.normalised) }.map(\.finding)
     }
 
     /// NFKC, case-folded, with whitespace, apostrophes and format characters (zero-width
