@@ -88,9 +88,12 @@ enum RecordInput {
             }
         }
         if asJSONLines || path == "-" || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson") {
-            return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                return trimmed.isEmpty ? nil : (index + 1, trimmed)
+            // On UTF-8: splitting a large file by Characters costs more than screening it.
+            let isBlank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+            return text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+                guard let first = line.firstIndex(where: { !isBlank($0) }) else { return nil }
+                let last = line.lastIndex(where: { !isBlank($0) })!
+                return (index + 1, String(Substring(line[first...last])))
             }
         }
         return [(1, text)]

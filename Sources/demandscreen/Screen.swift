@@ -72,7 +72,7 @@ enum OutputFormat: String, ExpressibleByArgument, Sendable {
     func render(_ result: ScreeningResult) throws -> String {
         switch self {
         case .json:
-            return readableJSON(try result.jsonString())
+            return try result.jsonString()
         case .text:
             let signals = result.signals.map { "\($0.kind.protoName)(\($0.severity.protoName.dropFirst(9)))" }
             let actions = result.actions.map(\.protoName)

@@ -19,7 +19,7 @@ struct Risk: AsyncParsableCommand {
         var request = GetClaimantRiskRequest()
         request.claimantID = claimant
         let risk = try await securityCall(connection, MethodName.getClaimantRisk, request, as: ClaimantRisk.self)
-        guard format == .text else { return print(readableJSON(try risk.jsonString())) }
+        guard format == .text else { return print(try risk.jsonString()) }
         print("\(risk.claimantID): \(risk.riskLevel.protoName), \(risk.contacts24H) contacts in 24 h, \(risk.contacts30D) in 30 days")
         for flag in risk.flags {
             let excerpts = flag.evidence.map(\.excerpt).filter { !$0.isEmpty }.map { "「\($0)」" }.joined(separator: " ")
@@ -60,7 +60,7 @@ struct Flags: AsyncParsableCommand {
         request.pageSize = pageSize
         request.pageToken = pageToken ?? ""
         let response = try await securityCall(connection, MethodName.listRiskFlags, request, as: ListRiskFlagsResponse.self)
-        guard format == .text else { return print(readableJSON(try response.jsonString())) }
+        guard format == .text else { return print(try response.jsonString()) }
         for claimant in response.claimants {
             let kinds = Set(claimant.flags.map(\.kind.protoName)).sorted().joined(separator: ", ")
             print("\(claimant.claimantID): \(claimant.riskLevel.protoName), last flag \(TimeText.format(claimant.lastFlagAtUnixMs)) [\(kinds)]")
@@ -82,7 +82,7 @@ struct Recurring: AsyncParsableCommand {
         var request = ListRecurringIssuesRequest()
         if let since { request.sinceUnixMs = try TimeText.parse(since, option: "--since") }
         let response = try await securityCall(connection, MethodName.listRecurringIssues, request, as: ListRecurringIssuesResponse.self)
-        guard format == .text else { return print(readableJSON(try response.jsonString())) }
+        guard format == .text else { return print(try response.jsonString()) }
         for issue in response.issues {
             let key = issue.productKey.isEmpty ? "" : " \(issue.productKey)"
             print("\(issue.category.protoName)\(key): \(issue.claimantCount) claimants, \(issue.recordIds.count) contacts, "
@@ -104,7 +104,7 @@ struct Note: AsyncParsableCommand {
         request.claimantID = claimant
         request.text = text
         let response = try await securityCall(connection, MethodName.addClaimantNote, request, as: AddClaimantNoteResponse.self)
-        print(readableJSON(try response.jsonString()))
+        print(try response.jsonString())
     }
 }
 
@@ -121,7 +121,7 @@ struct Purge: AsyncParsableCommand {
         var request = PurgeClaimantRequest()
         request.claimantID = claimant
         let response = try await securityCall(connection, MethodName.purgeClaimant, request, as: PurgeClaimantResponse.self)
-        print(readableJSON(try response.jsonString()))
+        print(try response.jsonString())
     }
 }
 

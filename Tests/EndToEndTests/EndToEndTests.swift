@@ -147,6 +147,9 @@ import Testing
         #expect(output.status == 0, "\(output.stderr)")
         let verdicts = try output.lines.map { try ScreeningResult(jsonString: $0).verdict }
         #expect(verdicts == [.legitimateClaim, .unjustDemand])
+        // Japanese evidence reads as Japanese, not as \u escapes.
+        #expect(output.stdout.contains("土下座"))
+        #expect(!output.stdout.contains("\\u"))
     }
 
 }

@@ -32,7 +32,7 @@ import Testing
         }
 
         let readOnly = data + "/read-only.sqlite"
-        FileManager.default.createFile(atPath: readOnly, contents: Data())
+        #expect(FileManager.default.createFile(atPath: readOnly, contents: Data()))
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: readOnly)
         let readOnlyOutput = try await start("sqlite:\(readOnly)")
         #expect(readOnlyOutput.contains("SQLite file \(readOnly): the file is read-only"), "\(readOnlyOutput)")
