@@ -13,7 +13,9 @@ public struct PatternAutomaton: Sendable {
     /// Byte → class; class 0 is every byte that occurs in no pattern.
     private let byteClass: [UInt8]
     private let classCount: Int
-    /// The DFA: `transitions[state * classCount + class]`.
+    /// The DFA: `transitions[row + class]`, where a state's row is `state * classCount`. Each
+    /// entry is the next state's row, bitwise negated (so negative) when that state reports
+    /// matches, which keeps the scan to one load and one sign test per byte.
     private let transitions: [Int32]
     /// For each state, the range of `outputs` it reports (its own patterns and its suffixes').
     private let outputStart: [Int32]
@@ -90,9 +92,13 @@ public struct PatternAutomaton: Sendable {
             outputs += merged[state]
             outputEnd[state] = Int32(outputs.count)
         }
+        precondition(stateCount * classCount < Int(Int32.max), "the policy's automaton is too large")
         self.byteClass = classOf
         self.classCount = classCount
-        self.transitions = transitions
+        self.transitions = transitions.map { next in
+            let row = next &* Int32(classCount)
+            return outputStart[Int(next)] == outputEnd[Int(next)] ? row : ~row
+        }
         self.outputStart = outputStart
         self.outputEnd = outputEnd
         self.outputs = outputs
@@ -100,21 +106,21 @@ public struct PatternAutomaton: Sendable {
     }
 
     /// Calls `body` for every occurrence, in order of where it ends.
-    public func forEachMatch(in bytes: [UInt8], _ body: (Match) -> Void) {
-        var state = 0
-        bytes.withUnsafeBufferPointer { text in
-            transitions.withUnsafeBufferPointer { table in
-                byteClass.withUnsafeBufferPointer { classes in
-                    for position in 0..<text.count {
-                        state = Int(table[state &* classCount &+ Int(classes[Int(text[position])])])
-                        let first = Int(outputStart[state])
-                        let last = Int(outputEnd[state])
-                        if first != last {
-                            for slot in first..<last {
-                                let pattern = Int(outputs[slot])
-                                body(Match(pattern: pattern, start: position + 1 - patternLengths[pattern], end: position + 1))
-                            }
-                        }
+    public func forEachMatch(in text: UnsafeBufferPointer<UInt8>, _ body: (Match) -> Void) {
+        var row = 0
+        transitions.withUnsafeBufferPointer { table in
+            byteClass.withUnsafeBufferPointer { classes in
+                for position in 0..<text.count {
+                    let next = Int(table[row &+ Int(classes[Int(text[position])])])
+                    guard next < 0 else {
+                        row = next
+                        continue
+                    }
+                    row = ~next
+                    let state = row / classCount
+                    for slot in Int(outputStart[state])..<Int(outputEnd[state]) {
+                        let pattern = Int(outputs[slot])
+                        body(Match(pattern: pattern, start: position + 1 - patternLengths[pattern], end: position + 1))
                     }
                 }
             }

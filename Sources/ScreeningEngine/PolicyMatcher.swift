@@ -2,7 +2,8 @@ import DemandScreenAPI
 
 /// The policy's terms compiled into one automaton, so that one pass over an utterance finds its
 /// signals, exceptions, quotation cues, written-statement terms and element cues together.
-struct PolicyMatcher: Sendable {
+/// A class: shared by reference, so that passing it around retains one object, not its tables.
+final class PolicyMatcher: Sendable {
     /// What a pattern stands for: a plain struct, so that the per-match dispatch is a byte compare.
     struct Meaning: Sendable {
         enum Kind: UInt8, Sendable {
@@ -62,11 +63,13 @@ struct PolicyMatcher: Sendable {
     /// Every whole-word-respecting match in one folded utterance, appended to `found`.
     func matches(in text: NormalizedText, into found: inout [PatternAutomaton.Match]) {
         found.removeAll(keepingCapacity: true)
-        automaton.forEachMatch(in: text.bytes) { match in
-            if wholeWord[match.pattern] && (text.isWordByte(at: match.start - 1) || text.isWordByte(at: match.end)) {
-                return
+        text.withBytes { bytes in
+            automaton.forEachMatch(in: bytes) { match in
+                if wholeWord[match.pattern] && (text.isWordByte(at: match.start - 1) || text.isWordByte(at: match.end)) {
+                    return
+                }
+                found.append(match)
             }
-            found.append(match)
         }
     }
 }

@@ -101,8 +101,17 @@ public struct ScreeningEngine: Sendable {
         return texts.contains(where: hasKanaOrKanji) ? "ja" : "en"
     }
 
+    /// Kana (U+3040–U+30FF: E3 81–83 xx in UTF-8) or common kanji (U+4E00–U+9FFF: E4 B8–BF xx
+    /// to E9 xx xx), found on the UTF-8 bytes so that English text costs a plain byte loop.
     private static func hasKanaOrKanji(_ text: String) -> Bool {
-        text.unicodeScalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) }
+        var lead: UInt8 = 0
+        for byte in text.utf8 {
+            if (lead == 0xE3 && (0x81...0x83).contains(byte)) || (lead == 0xE4 && byte >= 0xB8) || (0xE5...0xE9).contains(lead) {
+                return true
+            }
+            lead = byte
+        }
+        return false
     }
 
     // MARK: - Signals computed from the record
@@ -244,8 +253,8 @@ public struct ScreeningEngine: Sendable {
                 } else {
                     let gross = ratio > policy.grossRatio
                     score = min(score, gross ? 0 : 0.3)
-                    findings.add(.signalExcessiveDemand, gross ? .high : .medium, evidence: Self.fieldEvidence("demands", String(format: "%.1f× the verified loss", ratio), amounts))
-                    reasons.append(ja ? "要求額は確認済み損害の\(String(format: "%.1f", ratio))倍(\(amounts))。" : "The amount is \(String(format: "%.1f", ratio))× the verified loss (\(amounts)).")
+                    findings.add(.signalExcessiveDemand, gross ? .high : .medium, evidence: Self.fieldEvidence("demands", "\(Self.oneDecimal(ratio))× the verified loss", amounts))
+                    reasons.append(ja ? "要求額は確認済み損害の\(Self.oneDecimal(ratio))倍(\(amounts))。" : "The amount is \(Self.oneDecimal(ratio))× the verified loss (\(amounts)).")
                 }
             } else {
                 score = min(score, 0.5)
@@ -398,13 +407,28 @@ public struct ScreeningEngine: Sendable {
 
     static func demandEvidence(_ record: DemandRecord, kind: DemandKind) -> Evidence {
         let index = record.demands.firstIndex { $0.kind == kind } ?? 0
-        return fieldEvidence("demands[\(index)]", kind.protoName, record.demands.indices.contains(index) ? record.demands[index].text : "")
+        let name = demandKindNames[kind] ?? kind.protoName
+        return fieldEvidence("demands[\(index)]", name, record.demands.indices.contains(index) ? record.demands[index].text : "")
     }
 
+    /// `protoName` works by reflection; evidence needs it per record, so it is looked up once.
+    private static let demandKindNames = Dictionary(uniqueKeysWithValues: DemandKind.allCases.map { ($0, $0.protoName) })
+
+    /// `value` with one decimal (2.5), without Foundation's formatter, which costs more than
+    /// screening a short record.
+    static func oneDecimal(_ value: Double) -> String {
+        guard value.magnitude < 1e12 else { return String(format: "%.1f", value) }
+        let tenths = Int64((value * 10).rounded())
+        return "\(tenths < 0 ? "-" : "")\(tenths.magnitude / 10).\(tenths.magnitude % 10)"
+    }
+
+    /// An amount for people: ¥1200, $87.50, or the minor units of another currency.
     static func format(_ amountMinor: Int64, _ currency: String) -> String {
         switch currency {
         case "JPY": return "¥\(amountMinor)"
-        case "USD": return String(format: "$%.2f", Double(amountMinor) / 100)
+        case "USD":
+            let cents = amountMinor.magnitude % 100
+            return "\(amountMinor < 0 ? "-" : "")$\(amountMinor.magnitude / 100).\(cents < 10 ? "0" : "")\(cents)"
         default: return "\(amountMinor) \(currency) (minor units)"
         }
     }
@@ -424,11 +448,14 @@ struct Findings {
     }
 
     mutating func add(_ kind: SignalKind, _ severity: Severity, evidence: Evidence) {
-        var signal = signals[kind] ?? Signal()
+        // In place: a copy taken out and stored back would copy the evidence on every hit.
+        Self.merge(kind, severity, evidence, into: &signals[kind, default: Signal()])
+    }
+
+    private static func merge(_ kind: SignalKind, _ severity: Severity, _ evidence: Evidence, into signal: inout Signal) {
         signal.kind = kind
         if severity.rawValue > signal.severity.rawValue { signal.severity = severity }
         signal.evidence.append(evidence)
-        signals[kind] = signal
     }
 
     var orderedSignals: [Signal] {

@@ -14,24 +14,55 @@ import Foundation
 /// - Elongation marks (ー, 〜, ~) disappear; a run of small っ becomes one, and a run of three
 ///   or more of the same character becomes one (ころすぞーーー, soooo).
 public struct NormalizedText: Sendable {
-    /// The folded text as UTF-8.
-    public fileprivate(set) var bytes: [UInt8] = []
-    /// For each byte, the index (in Unicode scalars) of the first original scalar it came from.
-    public fileprivate(set) var sourceStart: [Int32] = []
-    /// For each byte, one past the index of the last original scalar it came from.
-    public fileprivate(set) var sourceEnd: [Int32] = []
+    /// The folded bytes are the first `count` of `storage`; both buffers only grow, so that
+    /// refolding utterance after utterance allocates nothing once they are large enough.
+    private var storage: [UInt8] = []
+    /// For each folded byte, the original scalars it came from.
+    private var sources: [SourceSpan] = []
+    /// How many folded bytes there are.
+    public private(set) var count = 0
+    /// Whether the original text is all ASCII, so that its scalar indices are its UTF-8 offsets.
+    public private(set) var sourceIsASCII = true
 
     public init(_ text: String) {
         refold(text)
     }
 
+    /// The folded text as UTF-8 (a copy).
+    public var bytes: [UInt8] { Array(storage[..<count]) }
+
+    /// Calls `body` with the folded text as UTF-8, without copying it.
+    public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        storage.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[..<count])) }
+    }
+
     /// Folds `text` into this value, reusing its storage.
     public mutating func refold(_ text: String) {
-        bytes.removeAll(keepingCapacity: true)
-        sourceStart.removeAll(keepingCapacity: true)
-        sourceEnd.removeAll(keepingCapacity: true)
-        var folder = TextFolder()
-        folder.fold(text, into: &self)
+        var text = text
+        // Folding never lengthens ASCII, kana or kanji; only rare compatibility characters
+        // (㍻ → 平成) can, and then the fold starts again with more room.
+        var room = text.utf8.count + 16
+        while true {
+            if storage.count < room {
+                storage = [UInt8](repeating: 0, count: room)
+                sources = [SourceSpan](repeating: SourceSpan(start: 0, end: 0), count: room)
+            }
+            let folded: (count: Int, scalars: Int)? = text.withUTF8 { utf8 in
+                storage.withUnsafeMutableBufferPointer { bytes in
+                    sources.withUnsafeMutableBufferPointer { sources in
+                        var folder = TextFolder(bytes: bytes, sources: sources)
+                        let scalars = folder.fold(utf8)
+                        return folder.overflowed ? nil : (folder.count, scalars)
+                    }
+                }
+            }
+            if let folded {
+                count = folded.count
+                sourceIsASCII = folded.scalars == text.utf8.count
+                return
+            }
+            room *= 4
+        }
     }
 
     /// The folded form of a policy term, with no offsets.
@@ -41,37 +72,47 @@ public struct NormalizedText: Sendable {
 
     /// The original scalar range behind the folded bytes `range`.
     public func sourceRange(ofBytes range: Range<Int>) -> Range<Int> {
-        Int(sourceStart[range.lowerBound])..<Int(sourceEnd[range.upperBound - 1])
+        Int(sources[range.lowerBound].start)..<Int(sources[range.upperBound - 1].end)
+    }
+
+    /// The original text's scalars `range`, as a string.
+    public func excerpt(of text: String, scalars range: Range<Int>) -> String {
+        if sourceIsASCII {
+            let utf8 = text.utf8
+            let start = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
+            return String(text[start..<utf8.index(start, offsetBy: range.count)])
+        }
+        let scalars = text.unicodeScalars
+        let start = scalars.index(scalars.startIndex, offsetBy: range.lowerBound)
+        return String(scalars[start..<scalars.index(start, offsetBy: range.count)])
     }
 
     /// Whether the folded byte at `index` is an ASCII letter or digit (a word character).
     @inline(__always)
     public func isWordByte(at index: Int) -> Bool {
-        guard index >= 0, index < bytes.count else { return false }
-        let byte = bytes[index]
+        guard index >= 0, index < count else { return false }
+        let byte = storage[index]
         return (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
-    }
-
-    fileprivate mutating func append(_ scalar: Unicode.Scalar, from start: Int, to end: Int) {
-        let value = scalar.value
-        if value < 0x80 {
-            bytes.append(UInt8(value))
-            sourceStart.append(Int32(start))
-            sourceEnd.append(Int32(end))
-            return
-        }
-        for unit in UTF8.encode(scalar)! {
-            bytes.append(unit)
-            sourceStart.append(Int32(start))
-            sourceEnd.append(Int32(end))
-        }
     }
 }
 
-/// The state of one folding pass: what was emitted last, for separators and runs.
+/// The half-open range of original scalars that one folded byte came from.
+private struct SourceSpan {
+    var start: Int32
+    var end: Int32
+}
+
+/// One folding pass, writing into preallocated buffers: what was emitted last, for separators
+/// and runs.
 private struct TextFolder {
     private enum Kind { case none, word, other }
 
+    private let bytes: UnsafeMutableBufferPointer<UInt8>
+    private let sources: UnsafeMutableBufferPointer<SourceSpan>
+    /// Bytes written so far.
+    private(set) var count = 0
+    /// Set when the output did not fit; what was written is then incomplete.
+    private(set) var overflowed = false
     private var last: Unicode.Scalar?
     private var lastKind: Kind = .none
     private var runLength = 0
@@ -79,41 +120,102 @@ private struct TextFolder {
     private var runWidth = 1
     private var pendingSeparator: Int?
 
-    mutating func fold(_ text: String, into output: inout NormalizedText) {
-        let capacity = text.utf8.count + 8
-        output.bytes.reserveCapacity(capacity)
-        output.sourceStart.reserveCapacity(capacity)
-        output.sourceEnd.reserveCapacity(capacity)
-        var scalars = text.unicodeScalars.makeIterator()
-        var lookahead = scalars.next()
+    init(bytes: UnsafeMutableBufferPointer<UInt8>, sources: UnsafeMutableBufferPointer<SourceSpan>) {
+        self.bytes = bytes
+        self.sources = sources
+    }
+
+    /// Folds valid UTF-8 (a Swift string's) and returns how many scalars it has.
+    mutating func fold(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
+        var position = 0
         var index = 0
-        while let scalar = lookahead {
-            lookahead = scalars.next()
-            // Half-width katakana with a following (half-width) voiced or semi-voiced mark.
-            if let base = Self.halfWidthKatakana(scalar) {
-                if let mark = lookahead, let voiced = Self.voiced(base, mark: mark) {
-                    emit(Self.hiragana(voiced), from: index, to: index + 2, into: &output)
-                    lookahead = scalars.next()
-                    index += 2
-                } else {
-                    emit(Self.hiragana(base), from: index, to: index + 1, into: &output)
-                    index += 1
-                }
+        while position < utf8.count {
+            if appendPlainWordByte(utf8[position], from: index) {
+                position += 1
+                index += 1
                 continue
             }
+            let scalar = Self.decode(utf8, at: &position)
             if let folded = Self.foldSimple(scalar) {
-                emit(folded, from: index, to: index + 1, into: &output)
+                emit(folded, from: index, to: index + 1)
+                index += 1
             } else {
-                for folded in Self.foldCompatibility(scalar) {
-                    emit(folded, from: index, to: index + 1, into: &output)
-                }
+                foldRare(scalar, utf8, at: &position, index: &index)
             }
-            index += 1
         }
+        return index
+    }
+
+    /// The commonest case in English, done without `emit`: an ASCII letter or digit, lower-cased,
+    /// with no separator pending and not repeating the last character, is appended as it is (what
+    /// `emit` would do with it). False, and nothing done, for anything else.
+    @inline(__always)
+    private mutating func appendPlainWordByte(_ byte: UInt8, from index: Int) -> Bool {
+        let lowered = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+        guard (lowered >= 0x61 && lowered <= 0x7A) || (lowered >= 0x30 && lowered <= 0x39),
+            pendingSeparator == nil, count < bytes.count
+        else { return false }
+        let scalar = Unicode.Scalar(lowered)
+        guard scalar != last else { return false }
+        last = scalar
+        runLength = 1
+        runStartByte = count
+        runWidth = 1
+        bytes[count] = lowered
+        sources[count] = SourceSpan(start: Int32(index), end: Int32(index + 1))
+        count += 1
+        lastKind = .word
+        return true
+    }
+
+    /// Half-width katakana (with a following voiced or semi-voiced mark, which it absorbs) and
+    /// the other compatibility characters; kept out of the loop so that it stays tight.
+    @inline(never)
+    private mutating func foldRare(_ scalar: Unicode.Scalar, _ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) {
+        if let base = Self.halfWidthKatakana(scalar) {
+            var next = position
+            if next < utf8.count, let voiced = Self.voiced(base, mark: Self.decode(utf8, at: &next)) {
+                emit(Self.hiragana(voiced), from: index, to: index + 2)
+                position = next
+                index += 2
+            } else {
+                emit(Self.hiragana(base), from: index, to: index + 1)
+                index += 1
+            }
+            return
+        }
+        for folded in Self.foldCompatibility(scalar) {
+            emit(folded, from: index, to: index + 1)
+        }
+        index += 1
+    }
+
+    /// The scalar whose UTF-8 starts at `position`, moving `position` past it.
+    @inline(__always)
+    private static func decode(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int) -> Unicode.Scalar {
+        let lead = UInt32(utf8[position])
+        if lead < 0x80 {
+            position += 1
+            return Unicode.Scalar(UInt8(lead))
+        }
+        @inline(__always) func continuation(_ offset: Int) -> UInt32 { UInt32(utf8[position + offset]) & 0x3F }
+        let value: UInt32
+        if lead < 0xE0 {
+            value = (lead & 0x1F) << 6 | continuation(1)
+            position += 2
+        } else if lead < 0xF0 {
+            value = (lead & 0x0F) << 12 | continuation(1) << 6 | continuation(2)
+            position += 3
+        } else {
+            value = (lead & 0x07) << 18 | continuation(1) << 12 | continuation(2) << 6 | continuation(3)
+            position += 4
+        }
+        return Unicode.Scalar(value).unsafelyUnwrapped
     }
 
     /// Emits one folded scalar that came from the original scalars `start..<end`.
-    private mutating func emit(_ scalar: Unicode.Scalar, from start: Int, to end: Int, into output: inout NormalizedText) {
+    @inline(__always)
+    private mutating func emit(_ scalar: Unicode.Scalar, from start: Int, to end: Int) {
         switch Self.classify(scalar) {
         case .drop:
             return
@@ -124,8 +226,8 @@ private struct TextFolder {
             if let separatorIndex = pendingSeparator {
                 pendingSeparator = nil
                 if isWord && lastKind == .word {
-                    runStartByte = output.bytes.count
-                    output.append(" ", from: separatorIndex, to: separatorIndex + 1)
+                    runStartByte = count
+                    append(" ", from: separatorIndex, to: separatorIndex + 1)
                     last = " "
                     runLength = 1
                     runWidth = 1
@@ -135,26 +237,65 @@ private struct TextFolder {
                 runLength += 1
                 // A run of small っ becomes one; a run of three or more of anything else becomes one.
                 if scalar == "っ" || runLength > 3 {
-                    output.extendLast(to: end)
+                    extendLast(to: end)
                     return
                 }
                 if runLength == 3 {
-                    output.truncate(toByteCount: runStartByte + runWidth, extendingLastTo: end)
+                    count = min(count, runStartByte + runWidth)
+                    extendLast(to: end)
                     return
                 }
             } else {
                 last = scalar
                 runLength = 1
-                runStartByte = output.bytes.count
+                runStartByte = count
                 runWidth = UTF8.width(scalar)
             }
-            output.append(scalar, from: start, to: end)
+            append(scalar, from: start, to: end)
             lastKind = isWord ? .word : .other
+        }
+    }
+
+    @inline(__always)
+    private mutating func append(_ scalar: Unicode.Scalar, from start: Int, to end: Int) {
+        let span = SourceSpan(start: Int32(start), end: Int32(end))
+        let value = scalar.value
+        if value < 0x80 {
+            guard count < bytes.count else {
+                overflowed = true
+                return
+            }
+            bytes[count] = UInt8(value)
+            sources[count] = span
+            count += 1
+            return
+        }
+        let encoded = UTF8.encode(scalar).unsafelyUnwrapped
+        guard count + encoded.count <= bytes.count else {
+            overflowed = true
+            return
+        }
+        for unit in encoded {
+            bytes[count] = unit
+            sources[count] = span
+            count += 1
+        }
+    }
+
+    /// Widens the source span of the last emitted scalar (all its bytes) to end at `end`.
+    private func extendLast(to end: Int) {
+        guard count > 0 else { return }
+        let lastStart = sources[count - 1].start
+        var index = count - 1
+        while index >= 0 && sources[index].start == lastStart {
+            sources[index].end = Int32(end)
+            index -= 1
         }
     }
 
     private enum Class { case drop, separator, character(isWord: Bool) }
 
+    @inline(__always)
     private static func classify(_ scalar: Unicode.Scalar) -> Class {
         let value = scalar.value
         if value < 0x80 {
@@ -171,8 +312,13 @@ private struct TextFolder {
         case 0x3041...0x309F, 0x4E00...0x9FFF, 0x3400...0x4DBF, 0xF900...0xFAFF:
             return .character(isWord: false)
         default:
-            break
+            return classifyByProperties(scalar)
         }
+    }
+
+    /// The rare path of `classify`: scalars outside ASCII, kana and the common kanji blocks.
+    private static func classifyByProperties(_ scalar: Unicode.Scalar) -> Class {
+        let value = scalar.value
         let properties = scalar.properties
         if properties.isWhitespace || properties.generalCategory.isPunctuationOrSymbol {
             return .separator
@@ -187,12 +333,12 @@ private struct TextFolder {
     /// fold to exactly one scalar; nil for the rest.
     @inline(__always)
     private static func foldSimple(_ scalar: Unicode.Scalar) -> Unicode.Scalar? {
-        let value = scalar.value
-        if value < 0x80 {
-            return value >= 0x41 && value <= 0x5A ? Unicode.Scalar(value + 0x20)! : scalar
-        }
+        var value = scalar.value
         if value >= 0xFF01 && value <= 0xFF5E {  // full-width ASCII
-            return foldSimple(Unicode.Scalar(value - 0xFEE0)!)
+            value -= 0xFEE0
+        }
+        if value < 0x80 {
+            return Unicode.Scalar(UInt8(value >= 0x41 && value <= 0x5A ? value + 0x20 : value))
         }
         switch value {
         case 0x2019, 0x2018: return "'"  // typographic apostrophes
@@ -245,25 +391,6 @@ private struct TextFolder {
         default:
             return nil
         }
-    }
-}
-
-extension NormalizedText {
-    fileprivate mutating func extendLast(to end: Int) {
-        guard !sourceEnd.isEmpty else { return }
-        let lastStart = sourceStart[sourceStart.count - 1]
-        var index = sourceEnd.count - 1
-        while index >= 0 && sourceStart[index] == lastStart {
-            sourceEnd[index] = Int32(end)
-            index -= 1
-        }
-    }
-
-    fileprivate mutating func truncate(toByteCount count: Int, extendingLastTo end: Int) {
-        bytes.removeLast(bytes.count - count)
-        sourceStart.removeLast(sourceStart.count - count)
-        sourceEnd.removeLast(sourceEnd.count - count)
-        extendLast(to: end)
     }
 }
 

@@ -43,7 +43,6 @@ struct UtteranceAnalysis {
             }
         }
         let quotations = reports ? Self.quotationRanges(in: text) : []
-        var scalars: [Unicode.Scalar]?
         for match in scratch.matches {
             let meaning = matcher.meanings[match.pattern]
             guard meaning.kind == .signal else { continue }
@@ -51,12 +50,11 @@ struct UtteranceAnalysis {
             if exceptionRanges.contains(where: { $0.overlaps(range) }) { continue }
             let source = scratch.folded.sourceRange(ofBytes: range)
             if quotations.contains(where: { $0.contains(source.lowerBound) }) { continue }
-            if scalars == nil { scalars = Array(text.unicodeScalars) }
             var evidence = Evidence()
             evidence.utteranceIndex = UInt32(index)
             evidence.start = UInt32(source.lowerBound)
             evidence.end = UInt32(source.upperBound)
-            evidence.excerpt = String(String.UnicodeScalarView(scalars![source]))
+            evidence.excerpt = scratch.folded.excerpt(of: text, scalars: source)
             evidence.rule = matcher.terms[match.pattern]
             hits.append(Hit(signal: meaning.signal, severity: meaning.severity, evidence: evidence))
         }

@@ -5,9 +5,10 @@ import Testing
     func matches(_ patterns: [String], in text: String) -> [String] {
         let automaton = PatternAutomaton(patterns: patterns.map { Array($0.utf8) })
         var found: [String] = []
-        let bytes = Array(text.utf8)
-        automaton.forEachMatch(in: bytes) { match in
-            found.append("\(patterns[match.pattern])@\(match.start)")
+        Array(text.utf8).withUnsafeBufferPointer { bytes in
+            automaton.forEachMatch(in: bytes) { match in
+                found.append("\(patterns[match.pattern])@\(match.start)")
+            }
         }
         return found
     }

@@ -22,6 +22,8 @@ import Testing
         ("Im not leaving", "im not leaving"),  // a contraction typed without its apostrophe
         ("sooooo bad", "so bad"),  // runs of three or more
         ("kill", "kill"),  // doubled letters stay
+        ("ＫＩＬＬ you", "kill you"),  // full-width capitals
+        ("Ok, I'M COMING", "ok im coming"),  // punctuation between words becomes one space
     ])
     func folds(input: String, expected: String) {
         #expect(folded(input) == expected)
@@ -37,6 +39,25 @@ import Testing
         let scalars = Array(text.unicodeScalars)
         let excerpt = String(String.UnicodeScalarView(scalars[range]))
         #expect(excerpt == "ｺ ﾛ ｽぞ")
+    }
+
+    @Test func compatibilityCharactersThatLengthenTheTextFoldWhole() {
+        // ㍻ (3 bytes) folds to 平成 (6 bytes): more than the room first set aside.
+        let text = String(repeating: "㍻", count: 40)
+        let normalized = NormalizedText(text)
+        #expect(String(decoding: normalized.bytes, as: UTF8.self) == String(repeating: "平成", count: 40))
+        #expect(normalized.sourceRange(ofBytes: (normalized.count - 6)..<normalized.count) == 39..<40)
+    }
+
+    @Test func refoldingAShorterTextKeepsNothingOfTheLongerOne() {
+        var normalized = NormalizedText("I will find out where you live, believe me")
+        normalized.refold("ｺﾛｽ")
+        #expect(String(decoding: normalized.bytes, as: UTF8.self) == "ころす")
+        #expect(!normalized.sourceIsASCII)
+        #expect(normalized.excerpt(of: "ｺﾛｽ", scalars: normalized.sourceRange(ofBytes: 0..<normalized.count)) == "ｺﾛｽ")
+        normalized.refold("Where YOU live")
+        #expect(normalized.sourceIsASCII)
+        #expect(normalized.excerpt(of: "Where YOU live", scalars: normalized.sourceRange(ofBytes: 6..<9)) == "YOU")
     }
 
     @Test func droppedElongationMarksMapToNothing() {

@@ -20,6 +20,29 @@ import Testing
         #expect(result.language == "ja")
     }
 
+    @Test(arguments: [
+        (Int64(8750), Int64(8750), "($87.50 / $87.50)"),
+        (Int64(5), Int64(5), "($0.05 / $0.05)"),
+        (Int64(1_000_000), Int64(120), "($10000.00 / $1.20)"),
+    ])
+    func dollarAmountsReadAsDollarsAndCents(demanded: Int64, loss: Int64, shown: String) {
+        var roaming = record(["I was charged roaming although the add-on was active", "Please take it off"], language: "en")
+        roaming.assessment.verifiedLoss.currencyCode = "USD"
+        roaming.assessment.verifiedLoss.amountMinor = loss
+        var refund = Demand()
+        refund.kind = .demandRefund
+        refund.amount.currencyCode = "USD"
+        refund.amount.amountMinor = demanded
+        roaming.demands = [refund]
+        let result = engine.screen(roaming)
+        let proportionality = result.criteria.first { $0.criterion == .proportionality }
+        #expect(proportionality?.rationale.contains(shown) == true, "\(proportionality?.rationale ?? "none")")
+        if demanded > loss {
+            let excessive = result.signals.first { $0.kind == .signalExcessiveDemand }?.evidence.map(\.rule)
+            #expect(excessive == ["demands: 8333.3× the verified loss"])
+        }
+    }
+
     @Test func unknownFactsNeedReviewNotUnjust() {
         let result = engine.screen(
             record(["買った電気ケトルが壊れていました", "交換してください"], fault: .unknown, causation: .unknown,
