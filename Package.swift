@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ScreeningEngine", targets: ["ScreeningEngine"]),
         .library(name: "DemandScreenAPI", targets: ["DemandScreenAPI"]),
         .library(name: "DemandScreenClient", targets: ["DemandScreenClient"]),
+        .library(name: "DemandScreenStorage", targets: ["DemandScreenStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -62,6 +63,7 @@ let package = Package(
                 "DemandScreenAPI",
                 "ScreeningEngine",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),

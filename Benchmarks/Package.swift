@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Benchmarks of the screening engine alone (no I/O): run with Scripts/bench.sh.
+// Benchmarks of the screening engine alone (no I/O), run with Scripts/bench.sh; and of the
+// store alone (StorageBenchmarks, a plain executable), run by Scripts/bench-storage.sh.
 let package = Package(
     name: "DemandScreenBenchmarks",
     platforms: [.macOS(.v15)],
@@ -9,6 +10,7 @@ let package = Package(
         .package(name: "DemandScreen", path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -21,6 +23,16 @@ let package = Package(
             ],
             path: "EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "StorageBenchmarks",
+            dependencies: [
+                .product(name: "DemandScreenStorage", package: "DemandScreen"),
+                .product(name: "ScreeningEngine", package: "DemandScreen"),
+                .product(name: "DemandScreenAPI", package: "DemandScreen"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "StorageBenchmarks"
+        ),
     ]
 )

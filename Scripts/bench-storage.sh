@@ -2,7 +2,9 @@
 # Durable Screen calls per second on each store, in one run with the same load: no storage
 # (`--storage-url none`), SQLite and PostgreSQL, each with group commit and with one commit per
 # call (`storage.groupCommit=false`). Release build; the load is N pipelined records on one TLS
-# connection from the real CLI (256 calls in flight), against 127.0.0.1 only.
+# connection from the real CLI (256 calls in flight), against 127.0.0.1 only. For PostgreSQL it
+# also prints the server's CPU time per call. Then the same records through the store alone
+# (Benchmarks/StorageBenchmarks: the history read and the durable commit, no TLS, no engine).
 #
 #   Scripts/bench-storage.sh [N]      (default 20000; needs Debian's postgresql and python3)
 set -euo pipefail
@@ -12,6 +14,8 @@ records=${1:-20000}
 swift build -c release --product demandscreend >/dev/null
 swift build -c release --product demandscreen >/dev/null
 bin=$(swift build -c release --show-bin-path)
+swift build -c release --package-path Benchmarks --product StorageBenchmarks >/dev/null
+store_bench="$(swift build -c release --package-path Benchmarks --show-bin-path)/StorageBenchmarks"
 
 work=$(mktemp -d /tmp/demandscreen-bench.XXXXXX)
 chmod 755 "$work"
@@ -51,15 +55,28 @@ run() {  # name, storage url, group commit
         [ -n "$port" ] && break
         sleep 0.1
     done
-    local start end
+    local start end pg_cpu_before
+    pg_cpu_before=$(postgres_cpu_ticks)
     start=$(date +%s.%N)
     DEMANDSCREEN_DATA_DIRECTORY=$data "$bin/demandscreen" screen "$work/load.jsonl" --server "127.0.0.1:$port" --timeout-ms 120000 >"$data/out" 2>"$data/err" || true
     end=$(date +%s.%N)
     kill "$daemon"; wait "$daemon" 2>/dev/null || true
     [ -s "$data/err" ] && { echo "$name: first errors:" >&2; head -n 3 "$data/err" >&2; }
-    local answered failed
+    local answered failed pg_note=""
     answered=$(wc -l <"$data/out"); failed=$(wc -l <"$data/err")
-    python3 -c "print(f'{\"$name\":<22} {$answered / ($end - $start):>9.0f} calls/s  ({$answered} answered, $failed failed, {$end - $start:.1f} s)')"
+    if [[ $url == postgresql* ]]; then
+        sleep 1  # the daemon's backends have exited and been counted in the postmaster's children
+        pg_note=$(python3 -c "print(f', PostgreSQL server CPU {($(postgres_cpu_ticks) - $pg_cpu_before) / $(getconf CLK_TCK) * 1e6 / max($answered, 1):.0f} µs per call')")
+    fi
+    python3 -c "print(f'{\"$name\":<22} {$answered / ($end - $start):>9.0f} calls/s  ({$answered} answered, $failed failed, {$end - $start:.1f} s$pg_note)')"
+}
+
+# CPU ticks used by the PostgreSQL server: the postmaster's own and its exited children's
+# (utime, stime, cutime, cstime of /proc/PID/stat).
+postgres_cpu_ticks() {
+    local pid
+    pid=$(head -n 1 "$work/pg/postmaster.pid")
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat"
 }
 
 echo "== $records records, one connection, release build, $(nproc) cores"
@@ -68,3 +85,12 @@ run sqlite_group sqlite true
 run sqlite_each sqlite false
 run postgres_group postgresql true
 run postgres_each postgresql false
+
+echo "== the store alone, the same $records records, 256 calls in flight"
+for name in store_group store_each; do
+    psql -q -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -c "CREATE DATABASE $name" >/dev/null
+done
+"$store_bench" "$records" \
+    "sqlite_group=sqlite:$work/store-group.sqlite=true" "sqlite_each=sqlite:$work/store-each.sqlite=false" \
+    "postgres_group=postgresql://$pg_user@127.0.0.1:$pg_port/store_group?sslmode=disable=true" \
+    "postgres_each=postgresql://$pg_user@127.0.0.1:$pg_port/store_each?sslmode=disable=false"

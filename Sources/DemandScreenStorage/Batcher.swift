@@ -31,7 +31,7 @@ actor Batcher<Submission: Sendable, Outcome: Sendable> {
             let batch = Array(pending.prefix(maximumBatch))
             pending.removeFirst(batch.count)
             do {
-                let outcomes = try await run(batch.map(\.0))
+                let outcomes = try await run(batch.map { $0.0 })
                 for (entry, outcome) in zip(batch, outcomes) { entry.1.resume(returning: outcome) }
             } catch {
                 for entry in batch { entry.1.resume(throwing: error) }

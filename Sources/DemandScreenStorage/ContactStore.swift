@@ -45,7 +45,6 @@ public final class ContactStore: Sendable {
 
     struct Submission: Sendable {
         var contact: ScreenedContact
-        var commitID: String
         var storedAtUnixMs: Int64
     }
 
@@ -96,8 +95,12 @@ public final class ContactStore: Sendable {
                 [.text(record.claimantID), .integer(at - HistoryWindows.flagActiveMs(policy)), .integer(at)]),
         ]
         // The same complaint from other claimants: first the cheap, exact case in SQL (the same
-        // product key, or the very same description), a few distinct claimant ids at most.
+        // product key, or the very same description), a few distinct claimant ids at most. The
+        // newest few sightings nearly always hold them; only when they do not (one claimant
+        // repeating the complaint) does a second query look further back.
         let enough = Int64(policy.recurringIssueClaimants) - 1
+        let sameComplaintWhere =
+            "incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND (product_key <> '' OR description = ?)"
         let complaintWindow: [SQLValue] = [
             .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
             .integer(at - HistoryWindows.recurringWindowMs(policy)), .integer(at), .text(record.claimantID),
@@ -105,8 +108,8 @@ public final class ContactStore: Sendable {
         if complaint.isComparable {
             statements.append(
                 SQLStatement(
-                    "SELECT DISTINCT claimant_id FROM (SELECT claimant_id FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND (product_key <> '' OR description = ?) ORDER BY received_at_ms DESC LIMIT 500) AS recent LIMIT ?",
-                    complaintWindow + [.text(complaint.description), .integer(enough)]))
+                    "SELECT claimant_id FROM contacts WHERE \(sameComplaintWhere) ORDER BY received_at_ms DESC LIMIT \(Self.newestSightings)",
+                    complaintWindow + [.text(complaint.description)]))
         }
         let rows = try await read(statements)
         if let stored = rows[0].first?.blob(0) {
@@ -118,8 +121,18 @@ public final class ContactStore: Sendable {
             standing.riskLevel = standing.riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(1))) ?? .riskLow)
         }
         standing.activeFlags.sort { $0.rawValue < $1.rawValue }
-        var others = (rows.count > 3 ? rows[3] : []).map {
-            ComplaintSighting(claimantID: $0.text(0), receivedAtUnixMs: at, complaint: complaint)
+        let newest = rows.count > 3 ? rows[3] : []
+        var sameComplaintClaimants = Self.distinct(newest.map { $0.text(0) })
+        if sameComplaintClaimants.count < enough, newest.count == Self.newestSightings {
+            let further = try await read([
+                SQLStatement(
+                    "SELECT DISTINCT claimant_id FROM (SELECT claimant_id FROM contacts WHERE \(sameComplaintWhere) ORDER BY received_at_ms DESC LIMIT 500) AS recent LIMIT ?",
+                    complaintWindow + [.text(complaint.description), .integer(enough)])
+            ])[0]
+            sameComplaintClaimants = Self.distinct(further.map { $0.text(0) })
+        }
+        var others = sameComplaintClaimants.prefix(Int(enough)).map {
+            ComplaintSighting(claimantID: $0, receivedAtUnixMs: at, complaint: complaint)
         }
         // Then, only when that is not enough and there is no product key, similar descriptions.
         if complaint.isComparable, complaint.productKey.isEmpty, others.count < enough {
@@ -140,6 +153,16 @@ public final class ContactStore: Sendable {
                 standing: standing, policy: policy))
     }
 
+    /// How many of the newest same-complaint contacts the first look takes.
+    static let newestSightings = 16
+
+    /// `values` without repeats, in their first order (a handful of ids: no hashing).
+    private static func distinct(_ values: [String]) -> [String] {
+        var kept: [String] = []
+        for value in values where !kept.contains(value) { kept.append(value) }
+        return kept
+    }
+
     private func read(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
         if let reader { return try await reader.submit(statements) }
         return try await database.read(statements)
@@ -148,7 +171,7 @@ public final class ContactStore: Sendable {
     /// Stores a screened contact durably and returns the result to answer with: this one, or the
     /// one stored first when another call (or another daemon) stored the same record id first.
     func commit(_ contact: ScreenedContact) async throws -> ScreeningResult {
-        try await committer.submit(Submission(contact: contact, commitID: UUID().uuidString, storedAtUnixMs: Self.now()))
+        try await committer.submit(Submission(contact: contact, storedAtUnixMs: Self.now()))
     }
 
     /// Screens `record` against its history with `judge` and stores it: the whole of a Screen
@@ -172,11 +195,15 @@ public final class ContactStore: Sendable {
         "record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description, policy_version, client, commit_id, record, result"
 
     /// One transaction for a group: multi-row inserts (a round trip each, not one per row), flags
-    /// only for the contacts this submission inserted, then the stored results read back.
+    /// only for the contacts this submission inserted, then which submission each stored row
+    /// came from. Each submission's commit id is the group's (random, so unique across daemons
+    /// sharing a database) and its place in the group.
     private static func write(_ submissions: [Submission], to database: any SQLDatabase) async throws -> [ScreeningResult] {
+        let group = UUID().uuidString
+        let commitIDs = submissions.indices.map { "\(group)/\($0)" }
         var contactRows: [[SQLValue]] = []
         var flagRows: [[SQLValue]] = []
-        for submission in submissions {
+        for (submission, commitID) in zip(submissions, commitIDs) {
             let contact = submission.contact
             let record = contact.maskPersonalData ? PersonalDataMasker.mask(contact.record) : contact.record
             let result = contact.maskPersonalData ? PersonalDataMasker.mask(contact.result) : contact.result
@@ -187,13 +214,13 @@ public final class ContactStore: Sendable {
                 .text(encodeList(result.signals.map(\.kind.rawValue))), .text(encodeList(record.demands.map(\.kind.rawValue))),
                 .integer(Int64(record.incident.category.rawValue)), .text(record.incident.productKey),
                 .text(record.incident.description_p), .text(result.policyVersion), .text(contact.client),
-                .text(submission.commitID), .blob(try record.serializedBytes()), .blob(try result.serializedBytes()),
+                .text(commitID), .blob(try record.serializedBytes()), .blob(try result.serializedBytes()),
             ])
             for flag in HistoryWindows.flags(raisedBy: result) {
                 flagRows.append([
                     .text(record.recordID), .integer(Int64(flag.kind.rawValue)), .text(record.claimantID),
                     .integer(Int64(flag.severity.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
-                    .integer(contact.receivedAtUnixMs), .blob(try flag.serializedBytes()), .text(submission.commitID),
+                    .integer(contact.receivedAtUnixMs), .blob(try flag.serializedBytes()), .text(commitID),
                 ])
             }
         }
@@ -218,16 +245,32 @@ public final class ContactStore: Sendable {
         }
         let ids = submissions.map { SQLValue.text($0.contact.record.recordID) }
         let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-        statements.append(SQLStatement("SELECT record_id, commit_id, result FROM contacts WHERE record_id IN (\(placeholders))", ids))
+        statements.append(SQLStatement("SELECT record_id, commit_id FROM contacts WHERE record_id IN (\(placeholders))", ids))
         let stored = try await database.transaction(statements).last ?? []
-        var byRecord: [String: (commitID: String, result: [UInt8]?)] = [:]
-        for row in stored { byRecord[row.text(0)] = (row.text(1), row.blob(2)) }
-        return try submissions.map { submission in
-            guard let row = byRecord[submission.contact.record.recordID] else {
-                throw StorageError(store: database.name, "the contact \(submission.contact.record.recordID) was not stored")
+        var commitByRecord: [String: String] = [:]
+        for row in stored { commitByRecord[row.text(0)] = row.text(1) }
+        // The records another call or daemon stored first (rare): answer with their results,
+        // read once the group has committed (stored contacts never change).
+        let storedFirst = zip(submissions, commitIDs).compactMap { submission, commitID -> SQLValue? in
+            let recordID = submission.contact.record.recordID
+            guard let storedCommit = commitByRecord[recordID], storedCommit != commitID else { return nil }
+            return .text(recordID)
+        }
+        var earlierResults: [String: [UInt8]] = [:]
+        if !storedFirst.isEmpty {
+            let rows = try await database.query(
+                SQLStatement(
+                    "SELECT record_id, result FROM contacts WHERE record_id IN (\(Array(repeating: "?", count: storedFirst.count).joined(separator: ", ")))",
+                    storedFirst))
+            for row in rows { earlierResults[row.text(0)] = row.blob(1) }
+        }
+        return try zip(submissions, commitIDs).map { submission, commitID in
+            let recordID = submission.contact.record.recordID
+            guard let storedCommit = commitByRecord[recordID] else {
+                throw StorageError(store: database.name, "the contact \(recordID) was not stored")
             }
-            if row.commitID == submission.commitID { return submission.contact.result }
-            return try ScreeningResult(serializedBytes: row.result ?? [])
+            if storedCommit == commitID { return submission.contact.result }
+            return try ScreeningResult(serializedBytes: earlierResults[recordID] ?? [])
         }
     }
 

@@ -79,26 +79,25 @@ public struct Complaint: Sendable, Hashable {
 /// character bigrams overlap (Dice coefficient) at least as much as the policy asks.
 public struct ComplaintMatcher: Sendable {
     let minimumSimilarity: Double
-    private let category: IncidentCategory
-    private let productKey: String
-    private let bigrams: Set<UInt64>
+    private let complaint: Complaint
+    /// The description's bigrams, computed on the first comparison that needs them: most
+    /// comparisons are of the very same wording and need none.
+    private var bigrams: Set<UInt64>?
 
     public init(_ complaint: Complaint, minimumSimilarity: Double) {
         self.minimumSimilarity = minimumSimilarity
-        category = complaint.category
-        productKey = complaint.productKey
-        bigrams = Self.bigrams(complaint.description)
+        self.complaint = complaint
     }
 
-    public func matches(_ other: Complaint) -> Bool {
-        guard category != .incidentUnspecified, other.category == category else { return false }
-        if !productKey.isEmpty || !other.productKey.isEmpty { return productKey == other.productKey }
-        return similarity(to: Self.bigrams(other.description)) >= minimumSimilarity
-    }
-
-    func similarity(to others: Set<UInt64>) -> Double {
-        guard !bigrams.isEmpty, !others.isEmpty else { return 0 }
-        return 2 * Double(bigrams.intersection(others).count) / Double(bigrams.count + others.count)
+    public mutating func matches(_ other: Complaint) -> Bool {
+        guard complaint.category != .incidentUnspecified, other.category == complaint.category else { return false }
+        if !complaint.productKey.isEmpty || !other.productKey.isEmpty { return complaint.productKey == other.productKey }
+        if !complaint.description.isEmpty, other.description == complaint.description { return true }
+        let own = bigrams ?? Self.bigrams(complaint.description)
+        bigrams = own
+        let others = Self.bigrams(other.description)
+        guard !own.isEmpty, !others.isEmpty else { return false }
+        return 2 * Double(own.intersection(others).count) / Double(own.count + others.count) >= minimumSimilarity
     }
 
     /// Character bigrams of the description folded as the detectors fold text, so that spacing,
@@ -159,7 +158,7 @@ public enum HistoryWindows {
         standing: ClaimantStanding, policy: ScreeningPolicy
     ) -> ClaimantHistory {
         let complaint = Complaint(record.incident)
-        let matcher = ComplaintMatcher(complaint, minimumSimilarity: policy.recurringIssueSimilarity)
+        var matcher = ComplaintMatcher(complaint, minimumSimilarity: policy.recurringIssueSimilarity)
         let concreteDemands = Set(record.demands.map(\.kind)).subtracting([.demandUnspecified])
         var history = ClaimantHistory(standingRisk: standing.riskLevel, activeFlags: standing.activeFlags)
         for contact in claimantContacts where contact.recordID != record.recordID {
@@ -260,7 +259,7 @@ public enum RecurringIssueFinder {
     public static func issues(in contacts: [PastContact], policy: ScreeningPolicy) -> [RecurringIssue] {
         var groups: [(matcher: ComplaintMatcher, first: PastContact, members: [PastContact], claimants: Set<String>)] = []
         for contact in contacts where contact.complaint.isComparable {
-            if let index = groups.firstIndex(where: { $0.first.complaint.category == contact.complaint.category && $0.matcher.matches(contact.complaint) }) {
+            if let index = groups.indices.first(where: { groups[$0].matcher.matches(contact.complaint) }) {
                 groups[index].members.append(contact)
                 groups[index].claimants.insert(contact.claimantID)
             } else {
