@@ -38,10 +38,9 @@ public final class ContactStore: Sendable {
 
     public let database: any SQLDatabase
     private let committer: Batcher<Submission, ScreeningResult>
-    /// SQLite's history reads, batched: one hop to GRDB's reader threads for many calls.
-    /// PostgreSQL's are not: there they run in parallel on the pool's connections, and a batch
-    /// would queue them one after another on one.
-    private let reader: Batcher<[SQLStatement], [[SQLRow]]>?
+    /// The history reads of the calls that arrive while one runs, made together by the next in
+    /// a few set-based statements (`HistoryReads`).
+    private let reader: Batcher<HistoryRequest, Preparation>
 
     struct Submission: Sendable {
         var contact: ScreenedContact
@@ -57,7 +56,7 @@ public final class ContactStore: Sendable {
 
     /// Wraps an open database, bringing its schema up to date. With `groupCommit` false every
     /// contact gets its own transaction (for comparison in benchmarks). History reads are
-    /// batched either way (on SQLite).
+    /// batched either way.
     public init(database: any SQLDatabase, groupCommit: Bool = true) async throws(StorageError) {
         self.database = database
         try await Schema.migrate(database, now: Self.now())
@@ -65,13 +64,8 @@ public final class ContactStore: Sendable {
         committer = Batcher(maximumBatch: batch) { submissions in
             try await Self.write(submissions, to: database)
         }
-        reader = database.dialect == .postgres ? nil : Batcher(maximumBatch: Self.maximumReadBatch) { reads in
-            let rows = try await database.read(reads.flatMap { $0 })
-            var next = 0
-            return reads.map { read in
-                defer { next += read.count }
-                return Array(rows[next..<next + read.count])
-            }
+        reader = Batcher(maximumBatch: Self.maximumReadBatch) { requests in
+            try await HistoryReads.prepare(requests, in: database)
         }
     }
 
@@ -80,93 +74,6 @@ public final class ContactStore: Sendable {
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: - Screening
-
-    /// The stored result when `record` was screened before, else the history to screen it with.
-    func prepare(_ record: DemandRecord, at: Int64, policy: ScreeningPolicy) async throws -> Preparation {
-        let complaint = Complaint(record.incident)
-        let claimantSince = at - HistoryWindows.claimantWindowMs
-        var statements = [
-            SQLStatement("SELECT result FROM contacts WHERE record_id = ?", [.text(record.recordID)]),
-            SQLStatement(
-                "SELECT \(Self.pastContactColumns) FROM contacts WHERE claimant_id = ? AND received_at_ms > ? AND received_at_ms <= ? ORDER BY received_at_ms DESC LIMIT 1000",
-                [.text(record.claimantID), .integer(claimantSince), .integer(at)]),
-            SQLStatement(
-                "SELECT kind, MAX(risk_level) FROM risk_flags WHERE claimant_id = ? AND raised_at_ms > ? AND raised_at_ms <= ? GROUP BY kind",
-                [.text(record.claimantID), .integer(at - HistoryWindows.flagActiveMs(policy)), .integer(at)]),
-        ]
-        // The same complaint from other claimants: first the cheap, exact case in SQL (the same
-        // product key, or the very same description), a few distinct claimant ids at most. The
-        // newest few sightings nearly always hold them; only when they do not (one claimant
-        // repeating the complaint) does a second query look further back.
-        let enough = Int64(policy.recurringIssueClaimants) - 1
-        let sameComplaintWhere =
-            "incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND (product_key <> '' OR description = ?)"
-        let complaintWindow: [SQLValue] = [
-            .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
-            .integer(at - HistoryWindows.recurringWindowMs(policy)), .integer(at), .text(record.claimantID),
-        ]
-        if complaint.isComparable {
-            statements.append(
-                SQLStatement(
-                    "SELECT claimant_id FROM contacts WHERE \(sameComplaintWhere) ORDER BY received_at_ms DESC LIMIT \(Self.newestSightings)",
-                    complaintWindow + [.text(complaint.description)]))
-        }
-        let rows = try await read(statements)
-        if let stored = rows[0].first?.blob(0) {
-            return .alreadyScreened(try ScreeningResult(serializedBytes: stored))
-        }
-        var standing = ClaimantStanding()
-        for row in rows[2] {
-            standing.activeFlags.append(SignalKind(rawValue: Int(row.integer(0))) ?? .signalUnspecified)
-            standing.riskLevel = standing.riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(1))) ?? .riskLow)
-        }
-        standing.activeFlags.sort { $0.rawValue < $1.rawValue }
-        let newest = rows.count > 3 ? rows[3] : []
-        var sameComplaintClaimants = Self.distinct(newest.map { $0.text(0) })
-        if sameComplaintClaimants.count < enough, newest.count == Self.newestSightings {
-            let further = try await read([
-                SQLStatement(
-                    "SELECT DISTINCT claimant_id FROM (SELECT claimant_id FROM contacts WHERE \(sameComplaintWhere) ORDER BY received_at_ms DESC LIMIT 500) AS recent LIMIT ?",
-                    complaintWindow + [.text(complaint.description), .integer(enough)])
-            ])[0]
-            sameComplaintClaimants = Self.distinct(further.map { $0.text(0) })
-        }
-        var others = sameComplaintClaimants.prefix(Int(enough)).map {
-            ComplaintSighting(claimantID: $0, receivedAtUnixMs: at, complaint: complaint)
-        }
-        // Then, only when that is not enough and there is no product key, similar descriptions.
-        if complaint.isComparable, complaint.productKey.isEmpty, others.count < enough {
-            let similar = try await read([
-                SQLStatement(
-                    "SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND description <> ? ORDER BY received_at_ms DESC LIMIT 200",
-                    complaintWindow + [.text(complaint.description)])
-            ])[0]
-            others += similar.map {
-                ComplaintSighting(
-                    claimantID: $0.text(0), receivedAtUnixMs: $0.integer(1),
-                    complaint: Complaint(category: complaint.category, productKey: complaint.productKey, description: $0.text(2)))
-            }
-        }
-        return .newContact(
-            HistoryWindows.summarize(
-                record, at: at, claimantContacts: rows[1].map(Self.pastContact), otherComplaints: others,
-                standing: standing, policy: policy))
-    }
-
-    /// How many of the newest same-complaint contacts the first look takes.
-    static let newestSightings = 16
-
-    /// `values` without repeats, in their first order (a handful of ids: no hashing).
-    private static func distinct(_ values: [String]) -> [String] {
-        var kept: [String] = []
-        for value in values where !kept.contains(value) { kept.append(value) }
-        return kept
-    }
-
-    private func read(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
-        if let reader { return try await reader.submit(statements) }
-        return try await database.read(statements)
-    }
 
     /// Stores a screened contact durably and returns the result to answer with: this one, or the
     /// one stored first when another call (or another daemon) stored the same record id first.
@@ -180,7 +87,7 @@ public final class ContactStore: Sendable {
         _ record: DemandRecord, at: Int64, policy: ScreeningPolicy, client: String,
         judge: (ClaimantHistory) -> ScreeningResult
     ) async throws -> ScreeningResult {
-        switch try await prepare(record, at: at, policy: policy) {
+        switch try await reader.submit(HistoryRequest(record: record, at: at, policy: policy)) {
         case .alreadyScreened(let stored):
             return stored
         case .newContact(let history):
@@ -244,8 +151,7 @@ public final class ContactStore: Sendable {
                     chunk.flatMap { $0 }))
         }
         let ids = submissions.map { SQLValue.text($0.contact.record.recordID) }
-        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-        statements.append(SQLStatement("SELECT record_id, commit_id FROM contacts WHERE record_id IN (\(placeholders))", ids))
+        statements.append(SQLStatement("SELECT record_id, commit_id FROM contacts WHERE record_id IN (\(placeholders(ids.count)))", ids))
         let stored = try await database.transaction(statements).last ?? []
         var commitByRecord: [String: String] = [:]
         for row in stored { commitByRecord[row.text(0)] = row.text(1) }
@@ -260,7 +166,7 @@ public final class ContactStore: Sendable {
         if !storedFirst.isEmpty {
             let rows = try await database.query(
                 SQLStatement(
-                    "SELECT record_id, result FROM contacts WHERE record_id IN (\(Array(repeating: "?", count: storedFirst.count).joined(separator: ", ")))",
+                    "SELECT record_id, result FROM contacts WHERE record_id IN (\(placeholders(storedFirst.count)))",
                     storedFirst))
             for row in rows { earlierResults[row.text(0)] = row.blob(1) }
         }
@@ -357,10 +263,9 @@ public final class ContactStore: Sendable {
         var response = ListRiskFlagsResponse()
         guard !page.isEmpty else { return response }
         let ids = page.map { SQLValue.text($0.text(0)) }
-        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
         let flagRows = try await database.query(
             SQLStatement(
-                "SELECT kind, severity, raised_at_ms, record_id, evidence, risk_level, claimant_id FROM risk_flags WHERE claimant_id IN (\(placeholders)) AND raised_at_ms >= ? ORDER BY raised_at_ms DESC, record_id DESC",
+                "SELECT kind, severity, raised_at_ms, record_id, evidence, risk_level, claimant_id FROM risk_flags WHERE claimant_id IN (\(Self.placeholders(ids.count))) AND raised_at_ms >= ? ORDER BY raised_at_ms DESC, record_id DESC",
                 ids + [.integer(since)]))
         var flags: [String: [RiskFlag]] = [:]
         for row in flagRows { flags[row.text(6), default: []].append(try Self.riskFlag(row)) }
@@ -501,6 +406,9 @@ public final class ContactStore: Sendable {
         flag.evidence = signal.evidence
         return flag
     }
+
+    /// `?, ?, ?`: the placeholders of an `IN` list.
+    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
     /// `(?, ?), (?, ?)`: the placeholders of a multi-row VALUES.
     static func valuesList(rows: Int, columns: Int) -> String {

@@ -117,6 +117,56 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func otherClaimantsBehindOneWhoRepeatsTheComplaintStillCount(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            // c-first, then c-repeat twenty times (more than the newest contacts a first look
+            // takes), then c-new: c-first is only found by looking further back.
+            _ = try await store.screen(legitimateRecord("r-first", claimant: "c-first", at: baseTime, productKey: "KT-9"))
+            for index in 1...20 {
+                _ = try await store.screen(
+                    legitimateRecord("r-repeat-\(index)", claimant: "c-repeat", at: baseTime + Int64(index) * 60_000, productKey: "KT-9"))
+            }
+            let result = try await store.screen(legitimateRecord("r-new", claimant: "c-new", at: baseTime + hourMs, productKey: "KT-9"))
+            #expect(result.signals.contains { $0.kind == .signalRecurringIssue })
+            // Without a c-first, a claimant who repeats is one claimant: no recurring issue.
+            for index in 1...20 {
+                _ = try await store.screen(
+                    legitimateRecord("s-repeat-\(index)", claimant: "c-repeat", at: baseTime + Int64(index) * 60_000, productKey: "KT-8"))
+            }
+            let alone = try await store.screen(legitimateRecord("s-new", claimant: "c-new", at: baseTime + hourMs, productKey: "KT-8"))
+            #expect(!alone.signals.contains { $0.kind == .signalRecurringIssue })
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func callsReadTogetherEachGetTheirOwnClaimantsHistory(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            // Claimant k has k % 4 earlier contacts; then every claimant calls at once, so that
+            // their history reads share batches.
+            let claimants = 0..<40
+            for claimant in claimants {
+                for earlier in 0..<(claimant % 4) {
+                    _ = try await store.screen(
+                        legitimateRecord("h-\(claimant)-\(earlier)", claimant: "c-\(claimant)", at: baseTime + Int64(earlier) * hourMs))
+                }
+            }
+            let counts = try await withThrowingTaskGroup(of: (Int, UInt32).self) { group in
+                for claimant in claimants {
+                    group.addTask {
+                        let result = try await store.screen(
+                            legitimateRecord("now-\(claimant)", claimant: "c-\(claimant)", at: baseTime + 5 * hourMs))
+                        return (claimant, result.claimant.contacts24H)
+                    }
+                }
+                return try await group.reduce(into: [Int: UInt32]()) { $0[$1.0] = $1.1 }
+            }
+            for claimant in claimants {
+                #expect(counts[claimant] == UInt32(claimant % 4 + 1), "claimant c-\(claimant)")
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func flaggedClaimantsPageStablyAndBadTokensAreRefused(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             for index in 1...5 {

@@ -1,0 +1,254 @@
+import DemandScreenAPI
+import ScreeningEngine
+import SwiftProtobuf
+
+/// A record about to be screened, with the time and the policy it is screened at: one call's
+/// share of a batched history read.
+struct HistoryRequest: Sendable {
+    var record: DemandRecord
+    var at: Int64
+    var policy: ScreeningPolicy
+}
+
+/// The history reads of many Screen calls at once, in set-based statements: a batch of calls
+/// costs the same few statements (one trip to SQLite's reader threads, or a few round trips to
+/// PostgreSQL and one parse each) whatever its size, instead of four statements per call. The
+/// same SQL runs on both backends.
+enum HistoryReads {
+    /// How many of the newest same-complaint contacts the first look takes per call: they nearly
+    /// always hold enough other claimants; only when they do not (one claimant repeating the
+    /// complaint) does a second look go further back.
+    static let newestSightings = 16
+    /// The most of a claimant's contacts in the window that a history holds.
+    static let claimantContactsLimit = 1000
+    /// The most recent contacts of the same category compared by description with one call's.
+    static let similarDescriptionsLimit = 200
+
+    /// For each request, its stored result when the record was screened before, else the history
+    /// to screen it with.
+    static func prepare(_ requests: [HistoryRequest], in database: any SQLDatabase) async throws -> [ContactStore.Preparation] {
+        let complaints = requests.map { Complaint($0.record.incident) }
+        let keys = ComplaintKeys(requests, complaints)
+        var statements = [
+            storedResults(requests), claimantContacts(requests), activeFlags(requests),
+        ]
+        if !keys.groups.isEmpty { statements.append(keys.newestSightings(requests)) }
+        let rows = try await database.read(statements)
+
+        var stored: [String: [UInt8]] = [:]
+        for row in rows[0] { stored[row.text(0)] = row.blob(1) }
+        var contacts = Array(repeating: [PastContact](), count: requests.count)
+        for row in rows[1] { contacts[Int(row.integer(0))].append(ContactStore.pastContact(SQLRow(Array(row.values.dropFirst())))) }
+        var standings = Array(repeating: ClaimantStanding(), count: requests.count)
+        for row in rows[2] {
+            let index = Int(row.integer(0))
+            standings[index].activeFlags.append(SignalKind(rawValue: Int(row.integer(1))) ?? .signalUnspecified)
+            standings[index].riskLevel = standings[index].riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(2))) ?? .riskLow)
+        }
+        var sightings = Array(repeating: [ComplaintSighting](), count: requests.count)
+        if rows.count > 3 {
+            var byKey = Array(repeating: [SQLRow](), count: keys.groups.count)
+            for row in rows[3] { byKey[Int(row.integer(0))].append(row) }
+            for (group, members) in keys.groups.enumerated() {
+                for index in members {
+                    sightings[index] = byKey[group].map {
+                        ComplaintSighting(claimantID: $0.text(1), receivedAtUnixMs: $0.integer(2), complaint: complaints[index])
+                    }
+                }
+            }
+        }
+
+        // A second look for the calls whose same-complaint contacts do not yet show enough
+        // other claimants: further back when the first look was cut short, and contacts of the
+        // same category with other descriptions when there is no product key.
+        var furtherBackLooks: [Branch] = []
+        var similarLooks: [Branch] = []
+        for (index, request) in requests.enumerated() where complaints[index].isComparable && stored[request.record.recordID] == nil {
+            let enough = Int(request.policy.recurringIssueClaimants) - 1
+            guard otherClaimants(in: sightings[index], of: request) < enough else { continue }
+            if let group = keys.groupOf[index], sightings[index].count >= keys.limit(of: group) {
+                furtherBackLooks.append(furtherBack(index, request, complaints[index]))
+            }
+            if complaints[index].productKey.isEmpty {
+                similarLooks.append(similarDescriptions(index, request, complaints[index]))
+            }
+        }
+        let secondLook = [furtherBackLooks, similarLooks].filter { !$0.isEmpty }.map(Branch.union)
+        if !secondLook.isEmpty {
+            for row in try await database.read(secondLook).joined() {
+                let index = Int(row.integer(0))
+                var complaint = complaints[index]
+                complaint.description = row.text(3)
+                sightings[index].append(ComplaintSighting(claimantID: row.text(1), receivedAtUnixMs: row.integer(2), complaint: complaint))
+            }
+        }
+
+        return try requests.enumerated().map { index, request in
+            if let result = stored[request.record.recordID] {
+                return .alreadyScreened(try ScreeningResult(serializedBytes: result))
+            }
+            standings[index].activeFlags.sort { $0.rawValue < $1.rawValue }
+            return .newContact(
+                HistoryWindows.summarize(
+                    request.record, at: request.at, claimantContacts: contacts[index], otherComplaints: sightings[index],
+                    standing: standings[index], policy: request.policy))
+        }
+    }
+
+    /// The distinct claimants other than the request's own among sightings in its window.
+    private static func otherClaimants(in sightings: [ComplaintSighting], of request: HistoryRequest) -> Int {
+        let since = request.at - HistoryWindows.recurringWindowMs(request.policy)
+        var seen: [String] = []
+        for sighting in sightings
+        where sighting.claimantID != request.record.claimantID && sighting.receivedAtUnixMs > since
+            && sighting.receivedAtUnixMs <= request.at && !seen.contains(sighting.claimantID)
+        {
+            seen.append(sighting.claimantID)
+        }
+        return seen.count
+    }
+
+    /// `record_id, result` of the requests' records that are stored already.
+    private static func storedResults(_ requests: [HistoryRequest]) -> SQLStatement {
+        SQLStatement(
+            "SELECT record_id, result FROM contacts WHERE record_id IN (\(ContactStore.placeholders(requests.count)))",
+            requests.map { .text($0.record.recordID) })
+    }
+
+    /// The requests' claimants as a table: `idx, claimant_id, since_ms, until_ms`.
+    private static func claimantWindows(_ requests: [HistoryRequest], since: (HistoryRequest) -> Int64) -> (sql: String, binds: [SQLValue]) {
+        let binds = requests.enumerated().flatMap { index, request -> [SQLValue] in
+            [.integer(Int64(index)), .text(request.record.claimantID), .integer(since(request)), .integer(request.at)]
+        }
+        return ("WITH wanted (idx, claimant_id, since_ms, until_ms) AS (VALUES \(ContactStore.valuesList(rows: requests.count, columns: 4)))", binds)
+    }
+
+    /// `idx, <past contact columns>`: each request's claimant's contacts in the claimant window
+    /// up to its time, the newest `claimantContactsLimit`.
+    private static func claimantContacts(_ requests: [HistoryRequest]) -> SQLStatement {
+        let wanted = claimantWindows(requests) { $0.at - HistoryWindows.claimantWindowMs }
+        let columns = ContactStore.pastContactColumns
+        let qualified = columns.split(separator: ", ").map { "c.\($0)" }.joined(separator: ", ")
+        return SQLStatement(
+            """
+            \(wanted.sql) SELECT idx, \(columns) FROM (\
+            SELECT wanted.idx AS idx, \(qualified), ROW_NUMBER() OVER (PARTITION BY wanted.idx ORDER BY c.received_at_ms DESC) AS place \
+            FROM wanted JOIN contacts c ON c.claimant_id = wanted.claimant_id AND c.received_at_ms > wanted.since_ms AND c.received_at_ms <= wanted.until_ms\
+            ) AS ranked WHERE place <= \(claimantContactsLimit)
+            """,
+            wanted.binds)
+    }
+
+    /// `idx, kind, highest risk`: the flags raised on each request's claimant that are still active.
+    private static func activeFlags(_ requests: [HistoryRequest]) -> SQLStatement {
+        let wanted = claimantWindows(requests) { $0.at - HistoryWindows.flagActiveMs($0.policy) }
+        return SQLStatement(
+            """
+            \(wanted.sql) SELECT wanted.idx, f.kind, MAX(f.risk_level) FROM wanted \
+            JOIN risk_flags f ON f.claimant_id = wanted.claimant_id AND f.raised_at_ms > wanted.since_ms AND f.raised_at_ms <= wanted.until_ms \
+            GROUP BY wanted.idx, f.kind
+            """,
+            wanted.binds)
+    }
+
+    /// `idx, claimant_id, received_at_ms, description`: the same complaint from other claimants
+    /// further back than the first look, one row per claimant.
+    private static func furtherBack(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
+        Branch(
+            sql: """
+            SELECT ? AS idx, claimant_id, MAX(received_at_ms) AS received_at_ms, MAX(description) AS description FROM (\
+            SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
+            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND (product_key <> '' OR description = ?) \
+            ORDER BY received_at_ms DESC LIMIT 500) AS recent GROUP BY claimant_id
+            """,
+            binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + [.text(complaint.description)]
+        )
+    }
+
+    /// `idx, claimant_id, received_at_ms, description`: other claimants' recent contacts of the
+    /// same category, without a product key and with other wording, to compare by description.
+    private static func similarDescriptions(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
+        Branch(
+            sql: """
+            SELECT ? AS idx, claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
+            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND description <> ? \
+            ORDER BY received_at_ms DESC LIMIT \(similarDescriptionsLimit)
+            """,
+            binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + [.text(complaint.description)]
+        )
+    }
+
+    private static func sameCategoryWindow(_ request: HistoryRequest, _ complaint: Complaint) -> [SQLValue] {
+        [
+            .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
+            .integer(request.at - HistoryWindows.recurringWindowMs(request.policy)), .integer(request.at),
+            .text(request.record.claimantID),
+        ]
+    }
+}
+
+/// One request's query in a statement that unites many: its text depends on nothing but the kind
+/// of query, so that the united statement's text depends only on how many there are (SQLite
+/// keeps one prepared statement per text).
+private struct Branch {
+    var sql: String
+    var binds: [SQLValue]
+
+    static func union(_ branches: [Branch]) -> SQLStatement {
+        SQLStatement(
+            branches.indices.map { "SELECT * FROM (\(branches[$0].sql)) AS branch\($0)" }.joined(separator: " UNION ALL "),
+            branches.flatMap(\.binds))
+    }
+}
+
+/// The comparable requests of a batch grouped by what makes two complaints the very same: the
+/// category and the product key, or, without one, the exact description. One look at the newest
+/// contacts serves each group.
+private struct ComplaintKeys {
+    /// Each group's members (request indices).
+    var groups: [[Int]] = []
+    /// The group of each comparable request.
+    var groupOf: [Int: Int] = [:]
+    private var firstMember: [Int] = []
+
+    init(_ requests: [HistoryRequest], _ complaints: [Complaint]) {
+        var byKey: [Complaint: Int] = [:]
+        for (index, complaint) in complaints.enumerated() where complaint.isComparable {
+            var key = complaint
+            if !key.productKey.isEmpty { key.description = "" }
+            let group = byKey[key] ?? groups.count
+            if group == groups.count {
+                byKey[key] = group
+                groups.append([])
+                firstMember.append(index)
+            }
+            groups[group].append(index)
+            groupOf[index] = group
+        }
+    }
+
+    /// How many rows a group's look takes: enough for each member to find its newest sightings.
+    func limit(of group: Int) -> Int { HistoryReads.newestSightings + groups[group].count - 1 }
+
+    /// `group, claimant_id, received_at_ms`: each group's newest contacts of the same complaint,
+    /// in the widest window of its members, one branch per group (numbers bound, not written
+    /// into the text, for the reason given at `Branch`).
+    func newestSightings(_ requests: [HistoryRequest]) -> SQLStatement {
+        Branch.union(
+            groups.enumerated().map { group, members in
+                let complaint = Complaint(requests[firstMember[group]].record.incident)
+                let since = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
+                let until = members.map { requests[$0].at }.max() ?? 0
+                return Branch(
+                    sql: """
+                        SELECT ? AS grp, claimant_id, received_at_ms FROM contacts \
+                        WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? \
+                        AND (product_key <> '' OR description = ?) ORDER BY received_at_ms DESC LIMIT ?
+                        """,
+                    binds: [
+                        .integer(Int64(group)), .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
+                        .integer(since), .integer(until), .text(complaint.description), .integer(Int64(limit(of: group))),
+                    ])
+            })
+    }
+}
