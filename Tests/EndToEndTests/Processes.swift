@@ -85,6 +85,30 @@ func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) 
         stderr: String(decoding: stderrData, as: UTF8.self))
 }
 
+/// Runs a system command to completion and returns what it wrote to standard error; throws when
+/// it fails, unless `mayFail`.
+@discardableResult
+func runSystemCommand(_ path: String, _ arguments: [String], mayFail: Bool = false) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let err = Pipe()
+    process.standardError = err
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    if process.terminationStatus != 0 && !mayFail {
+        throw SystemCommandFailed(description: "\(path) \(arguments.joined(separator: " ")) failed: \(stderr)")
+    }
+    return stderr
+}
+
+/// A system command that exited non-zero, with what it said.
+struct SystemCommandFailed: Error, CustomStringConvertible {
+    var description: String
+}
+
 /// A running `demandscreend`, its log collected as it writes it.
 final class DaemonProcess: Sendable {
     let process: Process

@@ -219,6 +219,62 @@ import Testing
         #expect(daemon.output.contains("storage works again"))
         #expect(try await daemon.stop() == 0)
     }
+
+    /// The SQLite file on a 4 MiB tmpfs that a filler file then fills to the last byte: a real
+    /// full disk. Mounting needs root (CI runs as root); elsewhere the test says so and is skipped.
+    @Test(.enabled(if: getuid() == 0, "mounting a small file system to fill needs root"))
+    func aFullDiskFailsCallsWithUnavailableAndTheDaemonServesAgainWhenThereIsRoom() async throws {
+        let disk = try temporaryDirectory()
+        try runSystemCommand("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "demandscreen-full-disk-test", disk])
+        defer { _ = try? runSystemCommand("/bin/umount", ["-l", disk]) }
+        let data = try temporaryDirectory()
+        let daemon = try DaemonProcess(arguments: ["--port", "0", "--storage-url", "sqlite:\(disk)/history.sqlite"], dataDirectory: data)
+        let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
+        let configuration = ClientConfiguration(
+            host: "127.0.0.1", port: port, transportSecurity: .tls(caPath: data + "/dev-ca.pem"),
+            bearerToken: try String(contentsOfFile: data + "/agent.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+
+        let acknowledged = try await DemandScreenConnection.withConnection(to: configuration) { client in
+            var acknowledged: [String] = []
+            var refusals: [String] = []
+            func screen(_ index: Int) async throws {
+                let record = loadRecord(id: "f-\(index)", claimant: "fc-\(index % 5)", at: 1_796_083_200_000 + Int64(index))
+                let response = try await client.call(MethodName.screen, message: try record.serializedBytes(), timeoutMilliseconds: 20000)
+                if response.status == .ok {
+                    acknowledged.append(record.recordID)
+                } else {
+                    #expect(response.status == .unavailable, "\(response.status.name): \(response.statusMessage)")
+                    refusals.append(response.statusMessage)
+                }
+            }
+            func serving() async throws -> Bool {
+                try await client.unary(MethodName.healthCheck, HealthCheckRequest(), as: HealthCheckResponse.self).status == .serving
+            }
+            for index in 0..<20 { try await screen(index) }
+            #expect(acknowledged.count == 20)
+            // dd stops with "No space left on device" (exit 1) once the file system is full.
+            let fill = try runSystemCommand("/bin/dd", ["if=/dev/zero", "of=\(disk)/filler", "bs=4096"], mayFail: true)
+            #expect(fill.contains("No space left on device"), "\(fill)")
+            for index in 20..<25 { try await screen(index) }
+            #expect(refusals.count == 5, "every call on the full disk fails with UNAVAILABLE")
+            #expect(refusals.first?.contains("the disk is full") == true, "\(refusals)")
+            #expect(refusals.first?.contains("SQLite file \(disk)/history.sqlite") == true, "\(refusals)")
+            #expect(try await serving() == false)
+            try FileManager.default.removeItem(atPath: "\(disk)/filler")
+            try await waitFor(timeout: .seconds(30)) { (try? await serving()) == true }
+            for index in 25..<45 { try await screen(index) }
+            #expect(acknowledged.count == 40)
+            return acknowledged
+        }
+        var stored = Set<String>()
+        for claimant in 0..<5 {
+            let risk = try runCLI(["risk", "fc-\(claimant)", "--server", "127.0.0.1:\(port)"], dataDirectory: data)
+            stored.formUnion(try ClaimantRisk(jsonString: risk.stdout).contacts.map(\.recordID))
+        }
+        #expect(stored == Set(acknowledged), "every acknowledged call is stored, and no refused one")
+        #expect(daemon.output.contains("storage works again"))
+        #expect(try await daemon.stop() == 0)
+    }
 }
 
 /// A legitimate-looking contact for loads: what matters here is that it is stored.
