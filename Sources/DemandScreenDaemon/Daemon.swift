@@ -1,9 +1,12 @@
+import CoreMetrics
+import DemandScreenOps
 import DemandScreenServer
 import DemandScreenService
 import DemandScreenStorage
 import EmbeddedDefaults
 import Foundation
 public import Logging
+import Prometheus
 import ResponseTemplates
 import ScreeningEngine
 import ServiceLifecycle
@@ -85,13 +88,17 @@ public struct Daemon {
             authenticator: Authenticator(tokens: tokens, certificateRoleAttribute: configuration.clientRoleAttribute),
             logger: logger)
 
+        let ops = configuration.opsPort.map { port in
+            Self.opsServer(host: configuration.opsHost, port: port, location: location, servingState: servingState, logger: logger)
+        }
+
         var readinessMetadata: Logger.Metadata = [
             "policy": "\(policy.version)", "data": "\(site.directory)", "storage": "\(location)",
             "templates": "\(configuration.templatesDirectory ?? "builtin")",
         ]
         if let caForClients { readinessMetadata["ca"] = "\(caForClients)" }
         if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
-        let readiness = Readiness(server: server, servingState: servingState, logger: logger, metadata: readinessMetadata)
+        let readiness = Readiness(server: server, ops: ops, servingState: servingState, logger: logger, metadata: readinessMetadata)
         let reloader = PolicyReloader(
             file: configuration.policyFile, engines: engines, logger: logger,
             templates: ResponseTemplatesReloader(directory: configuration.templatesDirectory, responses: responses, logger: logger))
@@ -102,8 +109,7 @@ public struct Daemon {
             services.append(.init(service: StoreKeeper(store: store, engines: engines, logger: logger)))
         }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services + [
-                .init(service: reloader),
+            services: services + [.init(service: reloader)] + (ops.map { [.init(service: $0)] } ?? []) + [
                 .init(service: server),
                 .init(service: readiness),
             ],
@@ -111,6 +117,27 @@ public struct Daemon {
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.gracePeriodSeconds)
         try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+
+    /// The ops port, with the process's metrics going to its registry: calls by method and status
+    /// and their durations (counted by the server), verdicts, and how the store keeps what it is
+    /// given (`demandscreen_storage_info{backend, durability}`), which `/readyz` also shows.
+    static func opsServer(host: String, port: Int, location: StorageLocation, servingState: ServingState, logger: Logger) -> OpsServer {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let durability = location.durability
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "demandscreen", subsystem: "storage", metricName: "info", unitName: "",
+                helpText: "The store in use and how its commits reach the disk (always 1)"),
+            labels: [("backend", location.backend), ("durability", durability)]
+        ).set(to: 1)
+        return OpsServer(host: host, port: port, registry: registry, logger: logger) {
+            let state = servingState.current
+            return OpsReadiness(
+                ready: state.serving,
+                facts: [("status", state.reason), ("storage", "\(location)"), ("durability", durability)])
+        }
     }
 
     static func loadPolicy(file: String?) throws(DaemonError) -> ScreeningPolicy {
@@ -129,19 +156,21 @@ public struct Daemon {
     }
 }
 
-/// Marks the daemon serving once the server listens (logging where everything is), and not
-/// serving as soon as shutdown begins.
+/// Marks the daemon serving once the server (and the ops port, when there is one) listens,
+/// logging where everything is, and not serving as soon as shutdown begins.
 private struct Readiness: Service {
     let server: DemandScreenServer
+    let ops: OpsServer?
     let servingState: ServingState
     let logger: Logger
     let metadata: Logger.Metadata
 
     func run() async throws {
         let address = try await server.boundAddress()
-        servingState.markServing()
         var metadata = self.metadata
         metadata["address"] = "\(address)"
+        if let ops { metadata["ops"] = "\(try await ops.boundAddress())" }
+        servingState.markServing()
         logger.notice("demandscreend is ready", metadata: metadata)
         try? await gracefulShutdown()
         servingState.markNotServing("shutting down")

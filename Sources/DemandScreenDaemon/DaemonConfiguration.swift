@@ -26,6 +26,8 @@ import SystemPackage
 /// - `storage.groupCommit` (bool, default true): one transaction for the calls that arrive together;
 ///   false writes one transaction per call (for comparison only).
 /// - `templates.directory` (path): a folder of response templates laid over the built-in ones.
+/// - `ops.port` (int): the operators' HTTP port (`/healthz`, `/readyz`, `/metrics`); unset = none.
+///   `ops.host` (string, default `127.0.0.1`): where it listens.
 /// - `log.level` (`trace` … `critical`, default `info`).
 /// - `shutdown.gracePeriodSeconds` (int, default 30): how long calls in flight may take to finish.
 public struct DaemonConfiguration: Sendable {
@@ -45,6 +47,9 @@ public struct DaemonConfiguration: Sendable {
     public var storageURL: String
     public var groupCommit: Bool
     public var templatesDirectory: String?
+    /// Where the ops HTTP port listens; nil port = no ops port.
+    public var opsHost: String
+    public var opsPort: Int?
     public var logLevel: Logger.Level
     public var gracePeriodSeconds: Int
 
@@ -92,6 +97,8 @@ public struct DaemonConfiguration: Sendable {
             ?? "sqlite:" + EmbeddedDefaults.path(EmbeddedDefaults.File.database, in: dataDirectory)
         groupCommit = try settings.bool("storage.groupCommit") ?? true
         templatesDirectory = settings.string("templates.directory")
+        opsHost = settings.string("ops.host") ?? EmbeddedDefaults.host
+        opsPort = try settings.int("ops.port", in: 0...65535)
         let level = settings.string("log.level") ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw DaemonError("log.level must be one of trace, debug, info, notice, warning, error, critical; got '\(level)'")

@@ -2,6 +2,7 @@ import DemandScreenWire
 import Foundation
 import SwiftProtobuf
 public import Logging
+import CoreMetrics
 public import NIOCore
 import NIOPosix
 import NIOSSL
@@ -188,13 +189,23 @@ public final class DemandScreenServer: Service, Sendable {
     }
 
     /// Runs one call through routing, authentication, the role check, its deadline and its
-    /// handler, and returns the response frame's payload.
+    /// handler, and returns the response frame's payload; counts it and its duration in the
+    /// metrics (`demandscreen_calls_total{method, code}`, `demandscreen_call_duration_seconds{method}`;
+    /// an unknown method counts as `unknown`, so that callers cannot grow the label set).
     private func respond(
         to request: Demandscreen_V1_RequestFrame,
         certificateIdentity: CallerIdentity?,
         logger: Logger
     ) async -> ByteBuffer {
         let started = ContinuousClock.now
+        let methodLabel = router.route(for: request.method) == nil ? "unknown" : request.method
+        var code = StatusCode.ok
+        defer {
+            Counter(label: "demandscreen_calls_total", dimensions: [("method", methodLabel), ("code", code.name)]).increment()
+            let elapsed = (ContinuousClock.now - started).components
+            CoreMetrics.Timer(label: "demandscreen_call_duration_seconds", dimensions: [("method", methodLabel)])
+                .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        }
         let deadline = request.timeoutMs > 0 ? started + .milliseconds(Int(request.timeoutMs)) : nil
         var logger = logger
         logger[metadataKey: "call"] = "\(request.callID)"
@@ -231,6 +242,7 @@ public final class DemandScreenServer: Service, Sendable {
             return Self.encode(response)
         } catch {
             let callError = Self.callError(from: error)
+            code = callError.code
             if callError.code == .internal {
                 logger.error("call failed", metadata: ["error": "\(error)"])
             } else {

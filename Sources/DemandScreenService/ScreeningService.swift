@@ -1,3 +1,4 @@
+import CoreMetrics
 import DemandScreenAPI
 public import DemandScreenServer
 import DemandScreenStorage
@@ -120,6 +121,10 @@ public struct ScreeningService: Sendable {
                 try await store.screen(record, at: at, policy: engine.policy, client: client, judge: judge)
             }
         }
+        Counter(
+            label: "demandscreen_screened_total",
+            dimensions: [("verdict", result.verdict.protoName), ("risk", result.riskLevel.protoName)]
+        ).increment()
         context.logger.info(
             "screened",
             metadata: [

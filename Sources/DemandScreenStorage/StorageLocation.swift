@@ -62,6 +62,25 @@ public enum StorageLocation: Sendable, Equatable, CustomStringConvertible {
         return components.string ?? url
     }
 
+    /// The kind of store, for metrics: `sqlite`, `postgresql` or `none`.
+    public var backend: String {
+        switch self {
+        case .sqlite: "sqlite"
+        case .postgres: "postgresql"
+        case .none: "none"
+        }
+    }
+
+    /// How a commit reaches the disk before a call is answered: `synchronous=FULL` (the default)
+    /// or the opt-in `synchronous=NORMAL` on SQLite, `synchronous_commit=on` on PostgreSQL.
+    public var durability: String {
+        switch self {
+        case .sqlite(_, let synchronous): "synchronous=\(synchronous.rawValue)"
+        case .postgres: "synchronous_commit=on"
+        case .none: "nothing is stored"
+        }
+    }
+
     public var description: String {
         switch self {
         case .sqlite(let path, let synchronous): "sqlite:\(path) (synchronous=\(synchronous.rawValue))"

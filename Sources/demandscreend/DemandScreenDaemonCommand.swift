@@ -30,6 +30,8 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "Where the history lives: sqlite:PATH (default in the data folder), postgresql://user@host:port/db, or none. Key: storage.url.")
     var storageUrl: String?
     @Option(help: "A folder of response templates laid over the built-in ones. Key: templates.directory.") var templatesDirectory: String?
+    @Option(help: "Serve /healthz, /readyz and /metrics over HTTP on this port (default: none; 0 picks one). Key: ops.port.")
+    var opsPort: Int?
     @Option(help: "trace, debug, info (default), notice, warning, error or critical. Key: log.level.") var logLevel: String?
 
     func run() async throws {
@@ -46,6 +48,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         flags["templates.directory"] = templatesDirectory
         flags["log.level"] = logLevel
         flags["storage.url"] = storageUrl
+        flags["ops.port"] = opsPort.map(String.init)
         let configuration: DaemonConfiguration
         do {
             let reader = try await DaemonConfiguration.reader(

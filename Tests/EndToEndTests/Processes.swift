@@ -134,6 +134,15 @@ final class DaemonProcess: Sendable {
 
     var output: String { log.text }
 
+    /// The ops port the ready line names (`ops=…:PORT`), once the daemon is ready.
+    var opsPort: Int? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("demandscreend is ready") }),
+            let range = line.range(of: #"ops=\S*:(\d+)"#, options: .regularExpression)
+        else { return nil }
+        let match = line[range]
+        return Int(match[match.index(after: match.lastIndex(of: ":")!)...])
+    }
+
     /// Waits for the ready line and returns the port it names; nil if the daemon exited first.
     func waitUntilReady(timeout: Duration = .seconds(60)) async throws -> Int? {
         let deadline = ContinuousClock.now + timeout

@@ -228,8 +228,10 @@ import Testing
         try runSystemCommand("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "demandscreen-full-disk-test", disk])
         defer { _ = try? runSystemCommand("/bin/umount", ["-l", disk]) }
         let data = try temporaryDirectory()
-        let daemon = try DaemonProcess(arguments: ["--port", "0", "--storage-url", "sqlite:\(disk)/history.sqlite"], dataDirectory: data)
+        let daemon = try DaemonProcess(
+            arguments: ["--port", "0", "--ops-port", "0", "--storage-url", "sqlite:\(disk)/history.sqlite"], dataDirectory: data)
         let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
+        let ops = try #require(daemon.opsPort)
         let configuration = ClientConfiguration(
             host: "127.0.0.1", port: port, transportSecurity: .tls(caPath: data + "/dev-ca.pem"),
             bearerToken: try String(contentsOfFile: data + "/agent.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -260,8 +262,12 @@ import Testing
             #expect(refusals.first?.contains("the disk is full") == true, "\(refusals)")
             #expect(refusals.first?.contains("SQLite file \(disk)/history.sqlite") == true, "\(refusals)")
             #expect(try await serving() == false)
+            let readiness = try await OpsEndToEndTests.get(ops, "/readyz")
+            #expect(readiness.status == 503)
+            #expect(readiness.body.contains("the disk is full"), "\(readiness.body)")
             try FileManager.default.removeItem(atPath: "\(disk)/filler")
             try await waitFor(timeout: .seconds(30)) { (try? await serving()) == true }
+            #expect(try await OpsEndToEndTests.get(ops, "/readyz").status == 200)
             for index in 25..<45 { try await screen(index) }
             #expect(acknowledged.count == 40)
             return acknowledged
