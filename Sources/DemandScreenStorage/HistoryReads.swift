@@ -65,7 +65,7 @@ enum HistoryReads {
         var similarLooks: [Branch] = []
         for (index, request) in requests.enumerated() where complaints[index].isComparable && stored[request.record.recordID] == nil {
             let enough = Int(request.policy.recurringIssueClaimants) - 1
-            guard otherClaimants(in: sightings[index], of: request) < enough else { continue }
+            guard !showEnoughClaimants(sightings[index], for: request, enough: enough) else { continue }
             if let group = keys.groupOf[index], sightings[index].count >= keys.limit(of: group) {
                 furtherBackLooks.append(furtherBack(index, request, complaints[index]))
             }
@@ -95,17 +95,19 @@ enum HistoryReads {
         }
     }
 
-    /// The distinct claimants other than the request's own among sightings in its window.
-    private static func otherClaimants(in sightings: [ComplaintSighting], of request: HistoryRequest) -> Int {
+    /// Whether the sightings in the request's window show `enough` distinct claimants other than
+    /// the request's own (it stops counting there).
+    private static func showEnoughClaimants(_ sightings: [ComplaintSighting], for request: HistoryRequest, enough: Int) -> Bool {
         let since = request.at - HistoryWindows.recurringWindowMs(request.policy)
         var seen: [String] = []
         for sighting in sightings
-        where sighting.claimantID != request.record.claimantID && sighting.receivedAtUnixMs > since
-            && sighting.receivedAtUnixMs <= request.at && !seen.contains(sighting.claimantID)
+        where sighting.receivedAtUnixMs > since && sighting.receivedAtUnixMs <= request.at
+            && sighting.claimantID != request.record.claimantID && !seen.contains(sighting.claimantID)
         {
             seen.append(sighting.claimantID)
+            if seen.count >= enough { return true }
         }
-        return seen.count
+        return seen.count >= enough
     }
 
     /// `record_id, result` of the requests' records that are stored already.
