@@ -56,9 +56,11 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(5),
         maxIterations: 100_000,
         // Allocations are exact and repeatable: a 5% rise fails `benchmark thresholds check`
-        // (Thresholds/ holds only mallocCountTotal). Times on this shared machine are not, so they
-        // are reported, not checked. Names have no spaces: the threshold files are named after them.
-        thresholds: [.mallocCountTotal: .init(relative: [.p90: 5.0], absolute: [.p90: 2])])
+        // (Thresholds/ holds only mallocCountTotal), and so does a 5% fall (record the new counts).
+        // No absolute tolerance: a sample sums 1 000 records, whose counts differ by which records
+        // fall into it. Times on this shared machine are not repeatable, so they are reported, not
+        // checked. Names have no spaces: the threshold files are named after them.
+        thresholds: [.mallocCountTotal: .init(relative: [.p90: 5.0])])
 
     for (language, size) in [("ja", 4096), ("ja", 1024), ("en", 4096), ("en", 1024)] {
         let records = corpusRecords(language: language, targetBytes: size)
