@@ -28,6 +28,8 @@ public final class OpsServer: Service, Sendable {
     private let host: String
     private let port: Int
     private let registry: PrometheusCollectorRegistry
+    /// `demandscreen_ready`, set from `readiness` on every scrape.
+    private let readyGauge: Gauge
     private let readiness: @Sendable () -> OpsReadiness
     private let logger: Logger
     private let bound: EventLoopPromise<SocketAddress>
@@ -39,6 +41,9 @@ public final class OpsServer: Service, Sendable {
         self.host = host
         self.port = port
         self.registry = registry
+        readyGauge = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "demandscreen", metricName: "ready", unitName: "", helpText: "1 when the daemon takes calls, 0 when it does not"))
         self.readiness = readiness
         self.logger = logger
         bound = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: SocketAddress.self)
@@ -122,10 +127,7 @@ public final class OpsServer: Service, Sendable {
             let lines = ["\(readiness.ready ? "ready" : "not ready")"] + readiness.facts.map { "\($0.name): \($0.value)" }
             return (readiness.ready ? .ok : .serviceUnavailable, text, lines.joined(separator: "\n") + "\n")
         case "/metrics":
-            registry.makeGauge(
-                descriptor: MetricNameDescriptor(
-                    namespace: "demandscreen", metricName: "ready", unitName: "", helpText: "1 when the daemon takes calls, 0 when it does not"))
-                .set(to: readiness().ready ? 1 : 0)
+            readyGauge.set(to: readiness().ready ? 1 : 0)
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return (.ok, "text/plain; version=0.0.4; charset=utf-8", String(decoding: buffer, as: UTF8.self))

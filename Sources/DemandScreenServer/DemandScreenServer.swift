@@ -198,7 +198,8 @@ public final class DemandScreenServer: Service, Sendable {
         logger: Logger
     ) async -> ByteBuffer {
         let started = ContinuousClock.now
-        let methodLabel = router.route(for: request.method) == nil ? "unknown" : request.method
+        let route = router.route(for: request.method)
+        let methodLabel = route == nil ? "unknown" : request.method
         var code = StatusCode.ok
         defer {
             Counter(label: "demandscreen_calls_total", dimensions: [("method", methodLabel), ("code", code.name)]).increment()
@@ -211,7 +212,7 @@ public final class DemandScreenServer: Service, Sendable {
         logger[metadataKey: "call"] = "\(request.callID)"
         logger[metadataKey: "method"] = "\(request.method)"
         do {
-            guard let route = router.route(for: request.method) else {
+            guard let route else {
                 throw CallError(.unimplemented, "unknown method '\(request.method)'")
             }
             var caller: CallerIdentity?

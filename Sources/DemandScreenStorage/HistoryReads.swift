@@ -28,7 +28,7 @@ enum HistoryReads {
     /// to screen it with.
     static func prepare(_ requests: [HistoryRequest], in database: any SQLDatabase) async throws -> [ContactStore.Preparation] {
         let complaints = requests.map { Complaint($0.record.incident) }
-        let keys = ComplaintKeys(requests, complaints)
+        let keys = ComplaintKeys(complaints)
         var statements = [
             storedResults(requests), claimantContacts(requests), activeFlags(requests),
         ]
@@ -207,22 +207,27 @@ private struct Branch {
 /// category and the product key, or, without one, the exact description. One look at the newest
 /// contacts serves each group.
 private struct ComplaintKeys {
+    /// Each group's complaint as compared: the description left out where a product key names it.
+    private(set) var representatives: [Complaint] = []
     /// Each group's members (request indices).
-    var groups: [[Int]] = []
-    /// The group of each comparable request.
-    var groupOf: [Int: Int] = [:]
-    private var firstMember: [Int] = []
+    private(set) var groups: [[Int]] = []
+    /// The group of each request; nil for one too vague to compare.
+    private(set) var groupOf: [Int?]
 
-    init(_ requests: [HistoryRequest], _ complaints: [Complaint]) {
-        var byKey: [Complaint: Int] = [:]
+    init(_ complaints: [Complaint]) {
+        groupOf = Array(repeating: nil, count: complaints.count)
+        var byRepresentative: [Complaint: Int] = [:]
         for (index, complaint) in complaints.enumerated() where complaint.isComparable {
-            var key = complaint
-            if !key.productKey.isEmpty { key.description = "" }
-            let group = byKey[key] ?? groups.count
-            if group == groups.count {
-                byKey[key] = group
+            var representative = complaint
+            if !representative.productKey.isEmpty { representative.description = "" }
+            let group: Int
+            if let known = byRepresentative[representative] {
+                group = known
+            } else {
+                group = groups.count
+                byRepresentative[representative] = group
+                representatives.append(representative)
                 groups.append([])
-                firstMember.append(index)
             }
             groups[group].append(index)
             groupOf[index] = group
@@ -238,7 +243,7 @@ private struct ComplaintKeys {
     func newestSightings(_ requests: [HistoryRequest]) -> SQLStatement {
         Branch.union(
             groups.enumerated().map { group, members in
-                let complaint = Complaint(requests[firstMember[group]].record.incident)
+                let complaint = representatives[group]
                 let since = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
                 let until = members.map { requests[$0].at }.max() ?? 0
                 return Branch(
