@@ -102,16 +102,23 @@ public struct ScreeningEngine: Sendable {
     }
 
     /// Kana (U+3040–U+30FF: E3 81–83 xx in UTF-8) or common kanji (U+4E00–U+9FFF: E4 B8–BF xx
-    /// to E9 xx xx), found on the UTF-8 bytes so that English text costs a plain byte loop.
+    /// to E9 xx xx), found on the UTF-8 bytes; English text costs one compare per byte, since
+    /// no byte of it reaches E3.
     private static func hasKanaOrKanji(_ text: String) -> Bool {
-        var lead: UInt8 = 0
-        for byte in text.utf8 {
-            if (lead == 0xE3 && (0x81...0x83).contains(byte)) || (lead == 0xE4 && byte >= 0xB8) || (0xE5...0xE9).contains(lead) {
-                return true
+        var text = text
+        return text.withUTF8 { utf8 in
+            var position = 0
+            while position < utf8.count {
+                let lead = utf8[position]
+                position += 1
+                guard lead >= 0xE3 && lead <= 0xE9, position < utf8.count else { continue }
+                let next = utf8[position]
+                if (lead == 0xE3 && next >= 0x81 && next <= 0x83) || (lead == 0xE4 && next >= 0xB8) || lead >= 0xE5 {
+                    return true
+                }
             }
-            lead = byte
+            return false
         }
-        return false
     }
 
     // MARK: - Signals computed from the record

@@ -113,7 +113,9 @@ private struct TextFolder {
     private(set) var count = 0
     /// Set when the output did not fit; what was written is then incomplete.
     private(set) var overflowed = false
-    private var last: Unicode.Scalar?
+    /// The last folded scalar's value; `noScalar` before the first.
+    private var last = noScalar
+    private static let noScalar = UInt32.max
     private var lastKind: Kind = .none
     private var runLength = 0
     private var runStartByte = 0
@@ -126,12 +128,34 @@ private struct TextFolder {
     }
 
     /// Folds valid UTF-8 (a Swift string's) and returns how many scalars it has.
+    ///
+    /// ASCII and the kana and kanji of ordinary Japanese take the inline paths below, which do
+    /// what `emit` would do with them; everything else, and every repeat, goes through `emit`.
     mutating func fold(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
         var position = 0
         var index = 0
         while position < utf8.count {
-            if appendPlainWordByte(utf8[position], from: index) {
+            let byte = utf8[position]
+            if byte < 0x80 {
+                let lowered = byte &- 0x41 < 26 ? byte | 0x20 : byte
+                if lowered &- 0x61 < 26 || lowered &- 0x30 < 10 {
+                    if appendWordByte(lowered, from: index) {
+                        position += 1
+                        index += 1
+                        appendRestOfWord(utf8, at: &position, index: &index)
+                        continue
+                    }
+                    emit(Unicode.Scalar(lowered), from: index, to: index + 1)
+                } else if lowered != 0x27 && lowered != 0x7E && pendingSeparator == nil {
+                    // Anything else in ASCII separates; apostrophes and ~ are dropped.
+                    pendingSeparator = index
+                }
                 position += 1
+                index += 1
+                continue
+            }
+            if byte >= 0xE3 && byte <= 0xE9, appendKanaOrKanji(utf8, at: position, from: index) {
+                position += 3
                 index += 1
                 continue
             }
@@ -146,25 +170,91 @@ private struct TextFolder {
         return index
     }
 
-    /// The commonest case in English, done without `emit`: an ASCII letter or digit, lower-cased,
-    /// with no separator pending and not repeating the last character, is appended as it is (what
-    /// `emit` would do with it). False, and nothing done, for anything else.
+    /// An ASCII letter or digit, already lower-cased, that does not repeat the last character:
+    /// appended after the space a pending separator between two words becomes. False, and
+    /// nothing done, for a repeat or when the buffer is nearly full.
     @inline(__always)
-    private mutating func appendPlainWordByte(_ byte: UInt8, from index: Int) -> Bool {
-        let lowered = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-        guard (lowered >= 0x61 && lowered <= 0x7A) || (lowered >= 0x30 && lowered <= 0x39),
-            pendingSeparator == nil, count < bytes.count
-        else { return false }
-        let scalar = Unicode.Scalar(lowered)
-        guard scalar != last else { return false }
-        last = scalar
+    private mutating func appendWordByte(_ byte: UInt8, from index: Int) -> Bool {
+        guard count + 2 <= bytes.count else { return false }
+        if let separatorIndex = pendingSeparator {
+            // After a separator the last character is never this one: a space goes between two
+            // words, and nothing between a Japanese character and a word.
+            pendingSeparator = nil
+            if lastKind == .word {
+                bytes[count] = 0x20
+                sources[count] = SourceSpan(start: Int32(separatorIndex), end: Int32(separatorIndex + 1))
+                count += 1
+            }
+        } else if last == UInt32(byte) {
+            return false
+        }
+        last = UInt32(byte)
         runLength = 1
         runStartByte = count
         runWidth = 1
-        bytes[count] = lowered
+        bytes[count] = byte
         sources[count] = SourceSpan(start: Int32(index), end: Int32(index + 1))
         count += 1
         lastKind = .word
+        return true
+    }
+
+    /// After `appendWordByte`: the letters and digits that follow, up to a repeat or anything
+    /// else, in a loop that keeps its state in registers (what `appendWordByte` would do with
+    /// each of them, with no separator pending).
+    @inline(__always)
+    private mutating func appendRestOfWord(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) {
+        let output = bytes.baseAddress.unsafelyUnwrapped
+        let spans = sources.baseAddress.unsafelyUnwrapped
+        let capacity = bytes.count
+        let end = utf8.count
+        var written = count
+        var previous = last
+        while position < end && written < capacity {
+            let byte = utf8[position]
+            let lowered = byte &- 0x41 < 26 ? byte | 0x20 : byte
+            guard lowered &- 0x61 < 26 || lowered &- 0x30 < 10, UInt32(lowered) != previous else { break }
+            output[written] = lowered
+            spans[written] = SourceSpan(start: Int32(truncatingIfNeeded: index), end: Int32(truncatingIfNeeded: index + 1))
+            previous = UInt32(lowered)
+            written += 1
+            position += 1
+            index += 1
+        }
+        if written != count {
+            runStartByte = written - 1
+            count = written
+            last = previous
+        }
+    }
+
+    /// Hiragana, katakana (as hiragana) or a common kanji whose three UTF-8 bytes start at
+    /// `position` and which does not repeat the last character: appended as `emit` would (a
+    /// pending separator between Japanese characters disappears). False, and nothing done, for
+    /// anything else, a repeat, or when the buffer is nearly full.
+    @inline(__always)
+    private mutating func appendKanaOrKanji(_ utf8: UnsafeBufferPointer<UInt8>, at position: Int, from index: Int) -> Bool {
+        guard position + 2 < utf8.count, count + 3 <= bytes.count else { return false }
+        var value = (UInt32(utf8[position]) & 0x0F) << 12 | (UInt32(utf8[position + 1]) & 0x3F) << 6
+            | (UInt32(utf8[position + 2]) & 0x3F)
+        if value >= 0x30A1 && value <= 0x30F6 { value -= 0x60 }  // katakana → hiragana
+        guard (value >= 0x3041 && value <= 0x309F) || (value >= 0x4E00 && value <= 0x9FFF), value != last else {
+            return false
+        }
+        pendingSeparator = nil
+        last = value
+        runLength = 1
+        runStartByte = count
+        runWidth = 3
+        let span = SourceSpan(start: Int32(index), end: Int32(index + 1))
+        bytes[count] = UInt8(0xE0 | value >> 12)
+        bytes[count + 1] = UInt8(0x80 | (value >> 6) & 0x3F)
+        bytes[count + 2] = UInt8(0x80 | value & 0x3F)
+        sources[count] = span
+        sources[count + 1] = span
+        sources[count + 2] = span
+        count += 3
+        lastKind = .other
         return true
     }
 
@@ -228,12 +318,12 @@ private struct TextFolder {
                 if isWord && lastKind == .word {
                     runStartByte = count
                     append(" ", from: separatorIndex, to: separatorIndex + 1)
-                    last = " "
+                    last = 0x20
                     runLength = 1
                     runWidth = 1
                 }
             }
-            if scalar == last {
+            if scalar.value == last {
                 runLength += 1
                 // A run of small っ becomes one; a run of three or more of anything else becomes one.
                 if scalar == "っ" || runLength > 3 {
@@ -246,7 +336,7 @@ private struct TextFolder {
                     return
                 }
             } else {
-                last = scalar
+                last = scalar.value
                 runLength = 1
                 runStartByte = count
                 runWidth = UTF8.width(scalar)
@@ -342,6 +432,8 @@ private struct TextFolder {
         }
         switch value {
         case 0x2019, 0x2018: return "'"  // typographic apostrophes
+        case 0x2026: return "."  // … is "..." in NFKC: separators, which one stands for
+        case 0x2014, 0x2015: return scalar  // — ―: dashes, dropped
         case 0x3000: return " "
         case 0x30A1...0x30F6: return Unicode.Scalar(value - 0x60)!  // katakana → hiragana
         case 0x3001...0x30A0, 0x30F7...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF: return scalar

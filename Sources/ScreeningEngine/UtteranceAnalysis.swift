@@ -69,28 +69,44 @@ struct UtteranceAnalysis {
         }
     }
 
-    /// Scalar ranges inside 「」, 『』, “” or straight double quotes.
+    /// Scalar ranges inside 「」, 『』, “” or straight double quotes, found on the UTF-8 bytes:
+    /// a scalar starts at every byte that is not a continuation byte, and is compared by its
+    /// bytes packed into one integer.
     static func quotationRanges(in text: String) -> [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        var open: (index: Int, closer: Unicode.Scalar)?
-        for (index, scalar) in text.unicodeScalars.enumerated() {
-            if let current = open {
-                if scalar == current.closer {
-                    ranges.append(current.index..<(index + 1))
-                    open = nil
+        var text = text
+        return text.withUTF8 { utf8 in
+            var ranges: [Range<Int>] = []
+            var open: (index: Int, closer: UInt32)?
+            var index = -1
+            var position = 0
+            while position < utf8.count {
+                var packed = UInt32(utf8[position])
+                position += 1
+                while position < utf8.count && utf8[position] & 0xC0 == 0x80 {
+                    packed = packed << 8 | UInt32(utf8[position])
+                    position += 1
                 }
-                continue
+                index += 1
+                if let current = open {
+                    if packed == current.closer {
+                        ranges.append(current.index..<(index + 1))
+                        open = nil
+                    }
+                } else if let pair = quotationMarks.first(where: { $0.opener == packed }) {
+                    open = (index, pair.closer)
+                }
             }
-            switch scalar {
-            case "「": open = (index, "」")
-            case "『": open = (index, "』")
-            case "“": open = (index, "”")
-            case "\"": open = (index, "\"")
-            default: break
-            }
+            return ranges
         }
-        return ranges
     }
+
+    /// Opening and closing quotation marks, as UTF-8 bytes packed into one integer.
+    private static let quotationMarks: [(opener: UInt32, closer: UInt32)] = [
+        (0xE3808C, 0xE3808D),  // 「」
+        (0xE3808E, 0xE3808F),  // 『』
+        (0xE2809C, 0xE2809D),  // “”
+        (0x22, 0x22),  // ""
+    ]
 
     private static func longestPerOverlap(_ hits: [Hit]) -> [Hit] {
         var kept: [Hit] = []

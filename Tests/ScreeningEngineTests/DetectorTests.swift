@@ -80,4 +80,16 @@ import Testing
         #expect(excerpt == evidence.excerpt)
         #expect(excerpt == "ｺ ﾛ ｽぞ")
     }
+
+    @Test func aThreatOutsideAQuotationCountsWhereItStands() throws {
+        // The quoted 殺すぞ is someone else's words; the one after the quotation is the customer's.
+        let text = "店員に「殺すぞ」って言われた。ふざけるな、殺すぞ"
+        let result = Self.engine.screen(record([text]))
+        let threat = try #require(result.signals.first { $0.kind == .signalThreatViolence })
+        #expect(threat.evidence.count == 1)
+        let evidence = try #require(threat.evidence.first)
+        let scalars = Array(text.unicodeScalars)
+        #expect(Int(evidence.start) == scalars.count - 3)
+        #expect(evidence.excerpt == "殺すぞ")
+    }
 }

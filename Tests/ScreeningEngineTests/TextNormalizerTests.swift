@@ -29,6 +29,27 @@ import Testing
         #expect(folded(input) == expected)
     }
 
+    /// Each folded byte's original scalars, for the inline paths (ASCII words, kana and kanji)
+    /// and their hand-overs to the general one (repeats, separators, dropped marks).
+    @Test(arguments: [
+        ("a  b", "a b", [0..<1, 1..<2, 3..<4]),  // the space stands for the first separator
+        ("ab'c", "abc", [0..<1, 1..<2, 3..<4]),
+        ("So,,, sooo", "so so", [0..<1, 1..<2, 2..<3, 6..<7, 7..<10]),  // the run keeps all its o's
+        ("AAAaaa", "a", [0..<6]),
+        ("a ~ a", "a a", [0..<1, 1..<2, 4..<5]),
+        ("ココココ", "こ", [0..<4, 0..<4, 0..<4]),
+        ("こ こ こ", "こ", [0..<5, 0..<5, 0..<5]),  // a run across dropped separators
+        ("あ…い", "あい", [0..<1, 0..<1, 0..<1, 2..<3, 2..<3, 2..<3]),
+        ("x…y", "x y", [0..<1, 1..<2, 2..<3]),
+        ("、、、あ", "あ", [3..<4, 3..<4, 3..<4]),
+        ("日本English語", "日本english語", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 8..<9, 9..<10, 9..<10, 9..<10]),
+    ])
+    func foldsWithOffsets(input: String, expected: String, sources: [Range<Int>]) {
+        let normalized = NormalizedText(input)
+        #expect(String(decoding: normalized.bytes, as: UTF8.self) == expected)
+        #expect((0..<normalized.count).map { normalized.sourceRange(ofBytes: $0..<($0 + 1)) } == sources)
+    }
+
     @Test func offsetsPointIntoTheOriginalText() {
         let text = "はい、ｺ ﾛ ｽぞーー！"
         let normalized = NormalizedText(text)
