@@ -32,7 +32,7 @@ enum HistoryReads {
         var statements = [
             storedResults(requests), claimantContacts(requests), activeFlags(requests),
         ]
-        if !keys.groups.isEmpty { statements.append(keys.newestSightings(requests)) }
+        statements += keys.newestSightings(requests)
         let rows = try await database.read(statements)
 
         var stored: [String: [UInt8]] = [:]
@@ -48,7 +48,7 @@ enum HistoryReads {
         var sightings = Array(repeating: [ComplaintSighting](), count: requests.count)
         if rows.count > 3 {
             var byKey = Array(repeating: [SQLRow](), count: keys.groups.count)
-            for row in rows[3] { byKey[Int(row.integer(0))].append(row) }
+            for row in rows[3...].joined() { byKey[Int(row.integer(0))].append(row) }
             for (group, members) in keys.groups.enumerated() {
                 for index in members {
                     sightings[index] = byKey[group].map {
@@ -73,7 +73,7 @@ enum HistoryReads {
                 similarLooks.append(similarDescriptions(index, request, complaints[index]))
             }
         }
-        let secondLook = [furtherBackLooks, similarLooks].filter { !$0.isEmpty }.map(Branch.union)
+        let secondLook = Branch.unions(furtherBackLooks + similarLooks)
         if !secondLook.isEmpty {
             for row in try await database.read(secondLook).joined() {
                 let index = Int(row.integer(0))
@@ -160,24 +160,38 @@ enum HistoryReads {
             sql: """
             SELECT ? AS idx, claimant_id, MAX(received_at_ms) AS received_at_ms, MAX(description) AS description FROM (\
             SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
-            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND (product_key <> '' OR description = ?) \
+            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? \(sameComplaint(complaint)) \
             ORDER BY received_at_ms DESC LIMIT 500) AS recent GROUP BY claimant_id
+            """,
+            binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + sameComplaintBinds(complaint)
+        )
+    }
+
+    /// `idx, claimant_id, received_at_ms, description`: among other claimants' most recent
+    /// contacts of the same category without a product key, those with other wording, to compare
+    /// by description. The limit bounds the rows walked, not the rows kept: a category whose
+    /// contacts all share one wording must not be walked to the end of the window on every call.
+    private static func similarDescriptions(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
+        Branch(
+            sql: """
+            SELECT ? AS idx, claimant_id, received_at_ms, description FROM (\
+            SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
+            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? \
+            ORDER BY received_at_ms DESC LIMIT \(similarDescriptionsLimit)) AS recent WHERE description <> ?
             """,
             binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + [.text(complaint.description)]
         )
     }
 
-    /// `idx, claimant_id, received_at_ms, description`: other claimants' recent contacts of the
-    /// same category, without a product key and with other wording, to compare by description.
-    private static func similarDescriptions(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
-        Branch(
-            sql: """
-            SELECT ? AS idx, claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
-            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? AND description <> ? \
-            ORDER BY received_at_ms DESC LIMIT \(similarDescriptionsLimit)
-            """,
-            binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + [.text(complaint.description)]
-        )
+    /// The condition that makes a contact of the same category and product key the same
+    /// complaint: nothing more when the product key names it, else the same description (which
+    /// `contacts_by_complaint` finds directly). Two texts, so that the statement cache holds both.
+    static func sameComplaint(_ complaint: Complaint) -> String {
+        complaint.productKey.isEmpty ? "AND description = ?" : ""
+    }
+
+    static func sameComplaintBinds(_ complaint: Complaint) -> [SQLValue] {
+        complaint.productKey.isEmpty ? [.text(complaint.description)] : []
     }
 
     private static func sameCategoryWindow(_ request: HistoryRequest, _ complaint: Complaint) -> [SQLValue] {
@@ -190,13 +204,25 @@ enum HistoryReads {
 }
 
 /// One request's query in a statement that unites many: its text depends on nothing but the kind
-/// of query, so that the united statement's text depends only on how many there are (SQLite
-/// keeps one prepared statement per text).
+/// of query and whether the complaint has a product key, so that a united statement's text
+/// depends only on how many branches of one text it unites (SQLite keeps one prepared statement
+/// per text: united in any mix, the texts would be without number).
 private struct Branch {
     var sql: String
     var binds: [SQLValue]
 
-    static func union(_ branches: [Branch]) -> SQLStatement {
+    /// One statement per distinct branch text, uniting the branches of that text.
+    static func unions(_ branches: [Branch]) -> [SQLStatement] {
+        var texts: [String] = []
+        var byText: [String: [Branch]] = [:]
+        for branch in branches {
+            if byText[branch.sql] == nil { texts.append(branch.sql) }
+            byText[branch.sql, default: []].append(branch)
+        }
+        return texts.map { union(byText[$0, default: []]) }
+    }
+
+    private static func union(_ branches: [Branch]) -> SQLStatement {
         SQLStatement(
             branches.indices.map { "SELECT * FROM (\(branches[$0].sql)) AS branch\($0)" }.joined(separator: " UNION ALL "),
             branches.flatMap(\.binds))
@@ -240,8 +266,8 @@ private struct ComplaintKeys {
     /// `group, claimant_id, received_at_ms`: each group's newest contacts of the same complaint,
     /// in the widest window of its members, one branch per group (numbers bound, not written
     /// into the text, for the reason given at `Branch`).
-    func newestSightings(_ requests: [HistoryRequest]) -> SQLStatement {
-        Branch.union(
+    func newestSightings(_ requests: [HistoryRequest]) -> [SQLStatement] {
+        Branch.unions(
             groups.enumerated().map { group, members in
                 let complaint = representatives[group]
                 let since = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
@@ -250,12 +276,12 @@ private struct ComplaintKeys {
                     sql: """
                         SELECT ? AS grp, claimant_id, received_at_ms FROM contacts \
                         WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? \
-                        AND (product_key <> '' OR description = ?) ORDER BY received_at_ms DESC LIMIT ?
+                        \(HistoryReads.sameComplaint(complaint)) ORDER BY received_at_ms DESC LIMIT ?
                         """,
                     binds: [
                         .integer(Int64(group)), .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
-                        .integer(since), .integer(until), .text(complaint.description), .integer(Int64(limit(of: group))),
-                    ])
+                        .integer(since), .integer(until),
+                    ] + HistoryReads.sameComplaintBinds(complaint) + [.integer(Int64(limit(of: group)))])
             })
     }
 }

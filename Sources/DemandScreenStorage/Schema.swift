@@ -55,7 +55,12 @@ enum Schema {
             )
             """,
             "CREATE INDEX IF NOT EXISTS claimant_notes_by_claimant ON claimant_notes (claimant_id, created_at_ms)",
-        ]
+        ],
+        [
+            // The same complaint without a product key is the same category and description: the
+            // looks for it walk only its own contacts, however many others the category has.
+            "CREATE INDEX IF NOT EXISTS contacts_by_complaint ON contacts (incident_category, product_key, description, received_at_ms)",
+        ],
     ]
 
     static var currentVersion: Int64 { Int64(migrations.count) }
