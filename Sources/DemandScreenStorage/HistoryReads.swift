@@ -46,12 +46,15 @@ enum HistoryReads {
             standings[index].riskLevel = standings[index].riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(2))) ?? .riskLow)
         }
         var sightings = Array(repeating: [ComplaintSighting](), count: requests.count)
+        var lookCutShort = Array(repeating: false, count: keys.groups.count)
         if rows.count > 3 {
-            var byKey = Array(repeating: [SQLRow](), count: keys.groups.count)
-            for row in rows[3...].joined() { byKey[Int(row.integer(0))].append(row) }
+            var byPart = Array(repeating: [SQLRow](), count: keys.groups.count * 2)
+            for row in rows[3...].joined() { byPart[Int(row.integer(0))].append(row) }
             for (group, members) in keys.groups.enumerated() {
+                let older = byPart[keys.olderPart(of: group)]
+                lookCutShort[group] = older.count >= newestSightings || byPart[group].count >= keys.newerLimit(of: group)
                 for index in members {
-                    sightings[index] = byKey[group].map {
+                    sightings[index] = (byPart[group] + older).map {
                         ComplaintSighting(claimantID: $0.text(1), receivedAtUnixMs: $0.integer(2), complaint: complaints[index])
                     }
                 }
@@ -59,14 +62,15 @@ enum HistoryReads {
         }
 
         // A second look for the calls whose same-complaint contacts do not yet show enough
-        // other claimants: further back when the first look was cut short, and contacts of the
-        // same category with other descriptions when there is no product key.
+        // other claimants: further back when the first look was cut short (one claimant
+        // repeating the complaint, or many calls between the batch's earliest and latest), and
+        // contacts of the same category with other descriptions when there is no product key.
         var furtherBackLooks: [Branch] = []
         var similarLooks: [Branch] = []
         for (index, request) in requests.enumerated() where complaints[index].isComparable && stored[request.record.recordID] == nil {
             let enough = Int(request.policy.recurringIssueClaimants) - 1
             guard !showEnoughClaimants(sightings[index], for: request, enough: enough) else { continue }
-            if let group = keys.groupOf[index], sightings[index].count >= keys.limit(of: group) {
+            if let group = keys.groupOf[index], lookCutShort[group] {
                 furtherBackLooks.append(furtherBack(index, request, complaints[index]))
             }
             if complaints[index].productKey.isEmpty {
@@ -260,28 +264,41 @@ private struct ComplaintKeys {
         }
     }
 
-    /// How many rows a group's look takes: enough for each member to find its newest sightings.
-    func limit(of group: Int) -> Int { HistoryReads.newestSightings + groups[group].count - 1 }
+    /// The rows of a group's older part are tagged `groups.count + group`; its newer part's, `group`.
+    func olderPart(of group: Int) -> Int { groups.count + group }
 
-    /// `group, claimant_id, received_at_ms`: each group's newest contacts of the same complaint,
-    /// in the widest window of its members, one branch per group (numbers bound, not written
-    /// into the text, for the reason given at `Branch`).
+    /// How many rows a group's newer part takes: enough for each member to find its newest sightings.
+    func newerLimit(of group: Int) -> Int { HistoryReads.newestSightings + groups[group].count - 1 }
+
+    /// `part, claimant_id, received_at_ms`: each group's contacts of the same complaint in two
+    /// parts, one branch each (numbers bound, not written into the text, for the reason given at
+    /// `Branch`). The older part is the newest `newestSightings` up to the earliest member's time,
+    /// which every member may count; the newer part, those between the earliest and the latest
+    /// member's times (as many as there are members, and more: calls arrive out of order, and
+    /// their times can be far apart). A single look back from the latest member's time would
+    /// leave the earlier members nothing they may count when the others' contacts crowd it.
     func newestSightings(_ requests: [HistoryRequest]) -> [SQLStatement] {
         Branch.unions(
-            groups.enumerated().map { group, members in
+            groups.enumerated().flatMap { group, members in
                 let complaint = representatives[group]
                 let since = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
-                let until = members.map { requests[$0].at }.max() ?? 0
-                return Branch(
-                    sql: """
-                        SELECT ? AS grp, claimant_id, received_at_ms FROM contacts \
-                        WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? \
-                        \(HistoryReads.sameComplaint(complaint)) ORDER BY received_at_ms DESC LIMIT ?
-                        """,
-                    binds: [
-                        .integer(Int64(group)), .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
-                        .integer(since), .integer(until),
-                    ] + HistoryReads.sameComplaintBinds(complaint) + [.integer(Int64(limit(of: group)))])
+                let earliest = members.map { requests[$0].at }.min() ?? 0
+                let latest = members.map { requests[$0].at }.max() ?? 0
+                func part(_ tag: Int, after: Int64, upTo: Int64, limit: Int) -> Branch {
+                    Branch(
+                        sql: """
+                            SELECT ? AS part, claimant_id, received_at_ms FROM contacts \
+                            WHERE incident_category = ? AND product_key = ? AND received_at_ms > ? AND received_at_ms <= ? \
+                            \(HistoryReads.sameComplaint(complaint)) ORDER BY received_at_ms DESC LIMIT ?
+                            """,
+                        binds: [
+                            .integer(Int64(tag)), .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
+                            .integer(after), .integer(upTo),
+                        ] + HistoryReads.sameComplaintBinds(complaint) + [.integer(Int64(limit))])
+                }
+                let older = part(olderPart(of: group), after: since, upTo: earliest, limit: HistoryReads.newestSightings)
+                guard latest > earliest else { return [older] }
+                return [older, part(group, after: earliest, upTo: latest, limit: newerLimit(of: group))]
             })
     }
 }
