@@ -58,7 +58,7 @@ run() {  # name, storage url, group commit
     local start end pg_cpu_before
     pg_cpu_before=$(postgres_cpu_ticks)
     start=$(date +%s.%N)
-    DEMANDSCREEN_DATA_DIRECTORY=$data "$bin/demandscreen" screen "$work/load.jsonl" --server "127.0.0.1:$port" --timeout-ms 120000 >"$data/out" 2>"$data/err" || true
+    DEMANDSCREEN_DATA_DIRECTORY=$data "$bin/demandscreen" screen "$work/load.jsonl" --server "127.0.0.1:$port" >"$data/out" 2>"$data/err" || true
     end=$(date +%s.%N)
     kill "$daemon"; wait "$daemon" 2>/dev/null || true
     [ -s "$data/err" ] && { echo "$name: first errors:" >&2; head -n 3 "$data/err" >&2; }

@@ -15,7 +15,13 @@ struct Screen: AsyncParsableCommand {
     @Argument(help: "A DemandRecord as JSON, or a .jsonl file (or - for standard input) with one per line.")
     var file: String
     @Option(help: "json (default) or text.") var format: OutputFormat = .json
+    @Option(help: "Calls in flight at once (default 256, the daemon's limit per connection).")
+    var inFlight = 256
     @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard inFlight >= 1 else { throw ValidationError("--in-flight must be at least 1 (got \(inFlight))") }
+    }
 
     func run() async throws {
         let inputs = try RecordInput.read(file)
@@ -33,26 +39,33 @@ struct Screen: AsyncParsableCommand {
         let timeout = connection.timeoutMs
         let format = self.format
         let file = self.file
+        let inFlight = self.inFlight
         let anyCallFailed: Bool
         do {
             anyCallFailed = try await DemandScreenConnection.withConnection(to: configuration) { client in
                 try await withThrowingTaskGroup(of: (Int, String, DemandScreenConnection.Response).self) { group in
+                    var failed = false
+                    func show(_ answer: (line: Int, recordID: String, response: DemandScreenConnection.Response)) throws {
+                        guard answer.response.status == .ok else {
+                            printError("\(file):\(answer.line): record '\(answer.recordID)': \(answer.response.status.name): \(answer.response.statusMessage)")
+                            failed = true
+                            return
+                        }
+                        print(try format.render(try ScreeningResult(serializedBytes: answer.response.message)))
+                    }
+                    // A window of calls in flight, refilled as answers come: the records go out
+                    // about in file order, and a call's deadline starts when it is sent, not while
+                    // it waits behind thousands of others.
+                    var sent = 0
                     for (line, record) in records {
+                        if sent >= inFlight, let answer = try await group.next() { try show(answer) }
                         let payload = try record.serializedBytes() as Data
                         group.addTask {
                             (line, record.recordID, try await client.call(MethodName.screen, message: payload, timeoutMilliseconds: timeout))
                         }
+                        sent += 1
                     }
-                    var failed = false
-                    for try await (line, recordID, response) in group {
-                        guard response.status == .ok else {
-                            printError("\(file):\(line): record '\(recordID)': \(response.status.name): \(response.statusMessage)")
-                            failed = true
-                            continue
-                        }
-                        let result = try ScreeningResult(serializedBytes: response.message)
-                        print(try format.render(result))
-                    }
+                    for try await answer in group { try show(answer) }
                     return failed
                 }
             }

@@ -49,6 +49,13 @@ import Testing
         #expect(batch.status == 0, "\(batch.stderr)")
         let ids = Set(try batch.lines.map { try ScreeningResult(jsonString: $0).recordID })
         #expect(ids == ["rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003"])
+        // One call in flight: the window is refilled answer by answer, so the answers come in order.
+        let oneAtATime = try runCLI(["screen", "-", "--in-flight", "1"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        #expect(oneAtATime.status == 0, "\(oneAtATime.stderr)")
+        #expect(try oneAtATime.lines.map { try ScreeningResult(jsonString: $0).recordID } == ["rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003"])
+        let noWindow = try runCLI(["screen", "-", "--in-flight", "0"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        #expect(noWindow.status == 64)
+        #expect(noWindow.stderr.contains("--in-flight must be at least 1"))
 
         let text = try runCLI(["screen", PackagePaths.example("billing-double-charge-en.json"), "--format", "text"] + server, dataDirectory: data)
         #expect(text.stdout.hasPrefix("rec-2026-12-01-0003: VERDICT_LEGITIMATE_CLAIM"))
