@@ -1,8 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Benchmarks of the screening engine alone (no I/O), run with Scripts/bench.sh; and of the
-// store alone (StorageBenchmarks, a plain executable), run by Scripts/bench-storage.sh.
+// Benchmarks of the screening engine alone (no I/O), run with Scripts/bench.sh; each record's own
+// time and instruction count (EngineProfile, a plain executable), run with `Scripts/bench.sh
+// records` and `instructions`; and the store alone (StorageBenchmarks, a plain executable), run by
+// Scripts/bench-storage.sh. BenchmarkRecords builds the records they screen from the corpus.
 let package = Package(
     name: "DemandScreenBenchmarks",
     platforms: [.macOS(.v15)],
@@ -16,10 +18,10 @@ let package = Package(
         .executableTarget(
             name: "EngineBenchmarks",
             dependencies: [
+                "BenchmarkRecords",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "ScreeningEngine", package: "DemandScreen"),
                 .product(name: "DemandScreenAPI", package: "DemandScreen"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -33,6 +35,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "StorageBenchmarks"
+        ),
+        .executableTarget(
+            name: "EngineProfile",
+            dependencies: [
+                "BenchmarkRecords",
+                .product(name: "ScreeningEngine", package: "DemandScreen"),
+                .product(name: "DemandScreenAPI", package: "DemandScreen"),
+            ],
+            path: "EngineProfile"
+        ),
+        .target(
+            name: "BenchmarkRecords",
+            dependencies: [
+                .product(name: "ScreeningEngine", package: "DemandScreen"),
+                .product(name: "DemandScreenAPI", package: "DemandScreen"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "BenchmarkRecords"
         ),
     ]
 )

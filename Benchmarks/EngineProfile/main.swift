@@ -1,0 +1,62 @@
+import BenchmarkRecords
+import DemandScreenAPI
+import Foundation
+import ScreeningEngine
+
+// Each record's own screening time, to tell a slow record from a slow machine: every record of
+// the benchmark's set is screened ROUNDS times (cycling through the set), and the tool prints the
+// distribution of all those times next to the distribution of each record's best time, then the
+// slowest records by best time with what they found. Run by `Scripts/bench.sh records`; with
+// ROUNDS=1 under callgrind it is `Scripts/bench.sh instructions`.
+//
+//   EngineProfile LANGUAGE BYTES      (ROUNDS in the environment, default 60)
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3, let targetBytes = Int(arguments[2]) else {
+    FileHandle.standardError.write(Data("usage: EngineProfile ja|en BYTES\n".utf8))
+    exit(2)
+}
+let language = arguments[1]
+let rounds = Int(ProcessInfo.processInfo.environment["ROUNDS"] ?? "") ?? 60
+let engine = ScreeningEngine(policy: .builtIn())
+let records = corpusRecords(language: language, targetBytes: targetBytes)
+let clock = ContinuousClock()
+
+var best = [Duration](repeating: .seconds(3600), count: records.count)
+var all: [Duration] = []
+all.reserveCapacity(rounds * records.count)
+for _ in 0..<rounds {
+    for (index, record) in records.enumerated() {
+        let started = clock.now
+        let result = engine.screen(record)
+        let elapsed = clock.now - started
+        withExtendedLifetime(result) {}
+        best[index] = min(best[index], elapsed)
+        all.append(elapsed)
+    }
+}
+
+func microseconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    return String(format: "%.1f", Double(seconds) * 1e6 + Double(attoseconds) / 1e12)
+}
+
+func percentiles(_ durations: [Duration]) -> String {
+    let sorted = durations.sorted()
+    guard !sorted.isEmpty else { return "none" }
+    return [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)].map { name, fraction in
+        "\(name) \(microseconds(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]))"
+    }.joined(separator: "  ")
+}
+
+let transcriptBytes = records.map { record in record.utterances.map(\.text.utf8.count).reduce(0, +) }
+let averageBytes = transcriptBytes.reduce(0, +) / records.count
+print("\(records.count) \(language) records of \(averageBytes) B on average, \(rounds) rounds (µs)")
+print("every run:           \(percentiles(all))")
+print("each record's best:  \(percentiles(best))")
+print("slowest records by best time:")
+for (index, duration) in best.enumerated().sorted(by: { $0.element > $1.element }).prefix(5) {
+    let result = engine.screen(records[index])
+    let evidence = result.signals.reduce(0) { $0 + $1.evidence.count }
+    print("  \(microseconds(duration))  \(records[index].recordID): \(records[index].utterances.count) utterances, \(result.signals.count) signals, \(evidence) evidence")
+}
