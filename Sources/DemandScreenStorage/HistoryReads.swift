@@ -194,6 +194,7 @@ enum HistoryReads {
         complaint.productKey.isEmpty ? "AND description = ?" : ""
     }
 
+    /// The values `sameComplaint` binds.
     static func sameComplaintBinds(_ complaint: Complaint) -> [SQLValue] {
         complaint.productKey.isEmpty ? [.text(complaint.description)] : []
     }

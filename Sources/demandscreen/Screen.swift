@@ -15,8 +15,10 @@ struct Screen: AsyncParsableCommand {
     @Argument(help: "A DemandRecord as JSON, or a .jsonl file (or - for standard input) with one per line.")
     var file: String
     @Option(help: "json (default) or text.") var format: OutputFormat = .json
-    @Option(help: "Calls in flight at once (default 256, the daemon's limit per connection).")
-    var inFlight = 256
+    /// Twice the daemon's default limit per connection (256): the daemon has the next calls at
+    /// hand while the answers travel back, and none waits long enough to spend its deadline.
+    @Option(help: "Calls in flight at once (default 512).")
+    var inFlight = 512
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
