@@ -55,12 +55,19 @@ struct Screen: AsyncParsableCommand {
                         }
                         print(try format.render(try ScreeningResult(serializedBytes: answer.response.message)))
                     }
-                    // A window of calls in flight, refilled as answers come: the records go out
-                    // about in file order, and a call's deadline starts when it is sent, not while
-                    // it waits behind thousands of others.
+                    // A window of calls in flight: the records go out about in file order, and a
+                    // call's deadline starts when it is sent, not while it waits behind thousands
+                    // of others. A full window is refilled once half of it has been answered, so
+                    // that calls go out in bursts that share the connection's writes.
                     var sent = 0
+                    var answered = 0
                     for (line, record) in records {
-                        if sent >= inFlight, let answer = try await group.next() { try show(answer) }
+                        if sent - answered >= inFlight {
+                            while sent - answered > inFlight / 2, let answer = try await group.next() {
+                                try show(answer)
+                                answered += 1
+                            }
+                        }
                         let payload = try record.serializedBytes() as Data
                         group.addTask {
                             (line, record.recordID, try await client.call(MethodName.screen, message: payload, timeoutMilliseconds: timeout))
