@@ -18,6 +18,10 @@ extension DemandRecord {
     /// Limits that keep one record from tying up the engine.
     public static let maximumUtterances = 5000
     public static let maximumIdentifierLength = 256
+    /// The incident's description is a short summary by the agent (the transcript holds the
+    /// rest); stores index it with the category and the product key, which PostgreSQL allows
+    /// up to about 2.7 KB per index entry.
+    public static let maximumDescriptionLength = 1024
 
     /// Checks what the engine relies on; the first problem found is thrown.
     public func validate() throws(RecordValidationError) {
@@ -44,6 +48,14 @@ extension DemandRecord {
         }
         if case .UNRECOGNIZED(let value) = incident.category {
             throw RecordValidationError(field: "incident.category", problem: "unknown value \(value)")
+        }
+        if incident.productKey.utf8.count > Self.maximumIdentifierLength {
+            throw RecordValidationError(field: "incident.productKey", problem: "is longer than \(Self.maximumIdentifierLength) bytes")
+        }
+        if incident.description_p.utf8.count > Self.maximumDescriptionLength {
+            throw RecordValidationError(
+                field: "incident.description",
+                problem: "is \(incident.description_p.utf8.count) bytes; at most \(Self.maximumDescriptionLength) are accepted (the transcript holds the details)")
         }
         try Self.checkMoney(assessment.verifiedLoss, field: "assessment.verifiedLoss", present: assessment.hasVerifiedLoss)
         for (index, demand) in demands.enumerated() {

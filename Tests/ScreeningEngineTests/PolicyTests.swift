@@ -77,5 +77,16 @@ import Testing
         #expect(throws: RecordValidationError(field: "utterances[0].speaker", problem: "must be SPEAKER_CUSTOMER or SPEAKER_AGENT")) {
             try noSpeaker.validate()
         }
+        // Stores index the product key and the description: both have a size limit.
+        var longKey = record(["x"])
+        longKey.incident.productKey = String(repeating: "k", count: 257)
+        #expect(throws: RecordValidationError(field: "incident.productKey", problem: "is longer than 256 bytes")) { try longKey.validate() }
+        var longDescription = record(["x"])
+        longDescription.incident.description_p = String(repeating: "届", count: 342)  // 1 026 bytes
+        #expect(throws: RecordValidationError(
+            field: "incident.description",
+            problem: "is 1026 bytes; at most 1024 are accepted (the transcript holds the details)")) { try longDescription.validate() }
+        longDescription.incident.description_p = String(repeating: "届", count: 341)  // 1 023 bytes
+        #expect(throws: Never.self) { try longDescription.validate() }
     }
 }
