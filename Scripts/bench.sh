@@ -33,8 +33,10 @@ case "${1:-run}" in
                     --toggle-collect='$s15ScreeningEngineAAV6screen_7history*' "$stripped" "$language" 4096 2>&1 |
                     sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' | tr -d ,)
                 rm -f "$stripped"
-                # The tool screens each record once, then the five slowest once more.
-                echo "$language 4 KB: $((instructions / (records + 5))) instructions per record ($records records)"
+                [ -n "$instructions" ] || { echo "bench.sh: no instruction count from valgrind" >&2; exit 1; }
+                # The tool screens each record once, then the (up to) five slowest once more.
+                screens=$((records + (records < 5 ? records : 5)))
+                echo "$language 4 KB: $((instructions / screens)) instructions per record ($records records)"
             fi
         done ;;
     *) echo "usage: $0 [run|check|update|records|instructions]" >&2; exit 2 ;;

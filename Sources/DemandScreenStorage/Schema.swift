@@ -58,8 +58,10 @@ enum Schema {
         ],
         [
             // The same complaint without a product key is the same category and description: the
-            // looks for it walk only its own contacts, however many others the category has.
-            "CREATE INDEX IF NOT EXISTS contacts_by_complaint ON contacts (incident_category, product_key, description, received_at_ms)",
+            // looks for it walk only its own contacts, however many others the category has. The
+            // description's first 200 characters, not all of it: PostgreSQL refuses an index entry
+            // over about 2.7 KB, and descriptions stored before they were limited can be longer.
+            "CREATE INDEX IF NOT EXISTS contacts_by_complaint ON contacts (incident_category, product_key, substr(description, 1, 200), received_at_ms)",
         ],
     ]
 

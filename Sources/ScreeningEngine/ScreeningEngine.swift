@@ -102,8 +102,8 @@ public struct ScreeningEngine: Sendable {
     }
 
     /// Kana (U+3040–U+30FF: E3 81–83 xx in UTF-8) or common kanji (U+4E00–U+9FFF: E4 B8–BF xx
-    /// to E9 xx xx), found on the UTF-8 bytes; English text costs one compare per byte, since
-    /// no byte of it reaches E3.
+    /// to E9 xx xx), found on the UTF-8 bytes; English text costs one range check per byte,
+    /// since no byte of it reaches E3.
     private static func hasKanaOrKanji(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { utf8 in

@@ -17,7 +17,7 @@ struct Screen: AsyncParsableCommand {
     @Option(help: "json (default) or text.") var format: OutputFormat = .json
     /// Twice the daemon's default limit per connection (256): the daemon has the next calls at
     /// hand while the answers travel back, and none waits long enough to spend its deadline.
-    @Option(help: "Calls in flight at once (default 512).")
+    @Option(help: "Calls in flight at once.")
     var inFlight = 512
     @OptionGroup var connection: ConnectionOptions
 
