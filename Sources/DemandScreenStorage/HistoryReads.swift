@@ -53,8 +53,9 @@ enum HistoryReads {
             for (group, members) in keys.groups.enumerated() {
                 let older = byPart[keys.olderPart(of: group)]
                 lookCutShort[group] = older.count >= newestSightings || byPart[group].count >= keys.newerLimit(of: group)
+                let found = byPart[group] + older
                 for index in members {
-                    sightings[index] = (byPart[group] + older).map {
+                    sightings[index] = found.map {
                         ComplaintSighting(claimantID: $0.text(1), receivedAtUnixMs: $0.integer(2), complaint: complaints[index])
                     }
                 }

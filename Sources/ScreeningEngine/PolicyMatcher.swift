@@ -39,12 +39,9 @@ final class PolicyMatcher: Sendable {
         func add(_ term: String, _ meaning: Meaning) {
             let bytes = NormalizedText.fold(term: term)
             guard !bytes.isEmpty else { return }
-            let first = bytes[0]
-            let last = bytes[bytes.count - 1]
-            let isLatin: (UInt8) -> Bool = { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
             terms.append(term)
             meanings.append(meaning)
-            wholeWord.append(isLatin(first) || isLatin(last))
+            wholeWord.append(bytes[0].isFoldedWordByte || bytes[bytes.count - 1].isFoldedWordByte)
             folded.append(bytes)
         }
         for entry in policy.lexicon { add(entry.term, .signal(entry.signal, entry.severity)) }

@@ -49,9 +49,7 @@ extension DemandRecord {
         if case .UNRECOGNIZED(let value) = incident.category {
             throw RecordValidationError(field: "incident.category", problem: "unknown value \(value)")
         }
-        if incident.productKey.utf8.count > Self.maximumIdentifierLength {
-            throw RecordValidationError(field: "incident.productKey", problem: "is longer than \(Self.maximumIdentifierLength) bytes")
-        }
+        try Self.checkLength(incident.productKey, field: "incident.productKey")
         if incident.description_p.utf8.count > Self.maximumDescriptionLength {
             throw RecordValidationError(
                 field: "incident.description",
@@ -68,11 +66,15 @@ extension DemandRecord {
 
     private static func checkIdentifier(_ value: String, field: String) throws(RecordValidationError) {
         if value.isEmpty { throw RecordValidationError(field: field, problem: "is required") }
-        if value.utf8.count > maximumIdentifierLength {
-            throw RecordValidationError(field: field, problem: "is longer than \(maximumIdentifierLength) bytes")
-        }
+        try checkLength(value, field: field)
         if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw RecordValidationError(field: field, problem: "must not contain control characters")
+        }
+    }
+
+    private static func checkLength(_ value: String, field: String) throws(RecordValidationError) {
+        if value.utf8.count > maximumIdentifierLength {
+            throw RecordValidationError(field: field, problem: "is longer than \(maximumIdentifierLength) bytes")
         }
     }
 

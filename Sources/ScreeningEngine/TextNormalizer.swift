@@ -91,9 +91,19 @@ public struct NormalizedText: Sendable {
     @inline(__always)
     public func isWordByte(at index: Int) -> Bool {
         guard index >= 0, index < count else { return false }
-        let byte = storage[index]
-        return (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+        return storage[index].isFoldedWordByte
     }
+}
+
+extension UInt8 {
+    /// An ASCII letter lower-cased (other bytes as they are): how folding writes ASCII.
+    @inline(__always)
+    var foldedASCII: UInt8 { self &- 0x41 < 26 ? self | 0x20 : self }
+
+    /// Whether this folded byte is a lower-case ASCII letter or a digit: a word character, the
+    /// kind that separators turn into one space between and that Latin terms match whole.
+    @inline(__always)
+    var isFoldedWordByte: Bool { self &- 0x61 < 26 || self &- 0x30 < 10 }
 }
 
 /// The half-open range of original scalars that one folded byte came from.
@@ -137,8 +147,8 @@ private struct TextFolder {
         while position < utf8.count {
             let byte = utf8[position]
             if byte < 0x80 {
-                let lowered = byte &- 0x41 < 26 ? byte | 0x20 : byte
-                if lowered &- 0x61 < 26 || lowered &- 0x30 < 10 {
+                let lowered = byte.foldedASCII
+                if lowered.isFoldedWordByte {
                     if appendWordByte(lowered, from: index) {
                         position += 1
                         index += 1
@@ -212,8 +222,8 @@ private struct TextFolder {
         var previous = last
         while position < end && written < capacity {
             let byte = utf8[position]
-            let lowered = byte &- 0x41 < 26 ? byte | 0x20 : byte
-            guard lowered &- 0x61 < 26 || lowered &- 0x30 < 10, UInt32(lowered) != previous else { break }
+            let lowered = byte.foldedASCII
+            guard lowered.isFoldedWordByte, UInt32(lowered) != previous else { break }
             output[written] = lowered
             spans[written] = SourceSpan(start: Int32(truncatingIfNeeded: index), end: Int32(truncatingIfNeeded: index + 1))
             previous = UInt32(lowered)

@@ -59,20 +59,19 @@ struct Screen: AsyncParsableCommand {
                     // call's deadline starts when it is sent, not while it waits behind thousands
                     // of others. A full window is refilled once half of it has been answered, so
                     // that calls go out in bursts that share the connection's writes.
-                    var sent = 0
-                    var answered = 0
+                    var outstanding = 0
                     for (line, record) in records {
-                        if sent - answered >= inFlight {
-                            while sent - answered > inFlight / 2, let answer = try await group.next() {
+                        if outstanding >= inFlight {
+                            while outstanding > inFlight / 2, let answer = try await group.next() {
                                 try show(answer)
-                                answered += 1
+                                outstanding -= 1
                             }
                         }
                         let payload = try record.serializedBytes() as Data
                         group.addTask {
                             (line, record.recordID, try await client.call(MethodName.screen, message: payload, timeoutMilliseconds: timeout))
                         }
-                        sent += 1
+                        outstanding += 1
                     }
                     for try await answer in group { try show(answer) }
                     return failed
