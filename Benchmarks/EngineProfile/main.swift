@@ -6,8 +6,11 @@ import ScreeningEngine
 // Each record's own screening time, to tell a slow record from a slow machine: every record of
 // the benchmark's set is screened ROUNDS times (cycling through the set), and the tool prints the
 // distribution of all those times next to the distribution of each record's best time, then the
-// slowest records by best time with what they found. Run by `Scripts/bench.sh records`; with
-// ROUNDS=1 under callgrind it is `Scripts/bench.sh instructions`.
+// slowest records by best time with what they found. Then, as a reference for the machine rather
+// than the engine, it screens one record as many times in a row: fixed work on a warm cache, whose
+// spread is the machine's own (a shared VM stretches it at p99 several times over its best). Run
+// by `Scripts/bench.sh records`; with ROUNDS=1 under callgrind it is `Scripts/bench.sh instructions`
+// (which counts only the set's screens).
 //
 //   EngineProfile LANGUAGE BYTES      (ROUNDS in the environment, default 60)
 
@@ -22,15 +25,21 @@ let engine = ScreeningEngine(policy: .builtIn())
 let records = corpusRecords(language: language, targetBytes: targetBytes)
 let clock = ContinuousClock()
 
+/// The time of one screen of `record`.
+func timeScreen(_ record: DemandRecord) -> Duration {
+    let started = clock.now
+    let result = engine.screen(record)
+    let elapsed = clock.now - started
+    withExtendedLifetime(result) {}
+    return elapsed
+}
+
 var best = [Duration](repeating: .seconds(3600), count: records.count)
 var all: [Duration] = []
 all.reserveCapacity(rounds * records.count)
 for _ in 0..<rounds {
     for (index, record) in records.enumerated() {
-        let started = clock.now
-        let result = engine.screen(record)
-        let elapsed = clock.now - started
-        withExtendedLifetime(result) {}
+        let elapsed = timeScreen(record)
         best[index] = min(best[index], elapsed)
         all.append(elapsed)
     }
@@ -59,4 +68,11 @@ for (index, duration) in best.enumerated().sorted(by: { $0.element > $1.element 
     let result = engine.screen(records[index])
     let evidence = result.signals.reduce(0) { $0 + $1.evidence.count }
     print("  \(microseconds(duration))  \(records[index].recordID): \(records[index].utterances.count) utterances, \(result.signals.count) signals, \(evidence) evidence")
+}
+
+if rounds > 1 {
+    let fixed = records[0]
+    let repeated = (0..<all.count).map { _ in timeScreen(fixed) }
+    print("machine reference, \(fixed.recordID) screened \(repeated.count) times in a row:")
+    print("  best \(microseconds(repeated.min()!))  \(percentiles(repeated))")
 }
