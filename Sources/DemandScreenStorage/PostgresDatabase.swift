@@ -118,16 +118,19 @@ public final class PostgresDatabase: SQLDatabase {
         return "\(error.code)"
     }
 
+    /// The statement with PostgreSQL's `$1, $2, …` for its `?`s (scanned as bytes: a batch's
+    /// statement has hundreds of them, and walking its characters cost 3% of the daemon's CPU).
     private static func postgresQuery(_ statement: SQLStatement) -> PostgresQuery {
-        var sql = ""
-        sql.reserveCapacity(statement.sql.utf8.count + 16)
+        var sql: [UInt8] = []
+        sql.reserveCapacity(statement.sql.utf8.count + 4 * statement.binds.count)
         var number = 0
-        for character in statement.sql {
-            if character == "?" {
+        for byte in statement.sql.utf8 {
+            if byte == UInt8(ascii: "?") {
                 number += 1
-                sql += "$\(number)"
+                sql.append(UInt8(ascii: "$"))
+                sql.append(contentsOf: String(number).utf8)
             } else {
-                sql.append(character)
+                sql.append(byte)
             }
         }
         var binds = PostgresBindings(capacity: statement.binds.count)
@@ -139,7 +142,7 @@ public final class PostgresDatabase: SQLDatabase {
             case .null: binds.appendNull()
             }
         }
-        return PostgresQuery(unsafeSQL: sql, binds: binds)
+        return PostgresQuery(unsafeSQL: String(decoding: sql, as: UTF8.self), binds: binds)
     }
 
     private static func sqlRow(_ row: PostgresRow) -> SQLRow {
