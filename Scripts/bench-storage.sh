@@ -5,11 +5,16 @@
 # connection from the real CLI (256 calls in flight), against 127.0.0.1 only. For PostgreSQL it
 # also prints the server's CPU time per call. Then the same records through the store alone
 # (Benchmarks/StorageBenchmarks: the history read and the durable commit, no TLS, no engine).
+# This machine kind swings by 2× from one minute to the next, so no storage and the two group
+# commits run ROUNDS times, interleaved, each round on a fresh database, and the ratios that
+# matter are taken within each round; one commit per call, ten times slower, runs once.
 #
-#   Scripts/bench-storage.sh [N]      (default 20000; needs Debian's postgresql and python3)
+#   Scripts/bench-storage.sh [N]      (default 20000; ROUNDS default 3; needs Debian's postgresql
+#                                      and python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-20000}
+rounds=${ROUNDS:-3}
 
 swift build -c release --product demandscreend >/dev/null
 swift build -c release --product demandscreen >/dev/null
@@ -69,6 +74,7 @@ run() {  # name, storage url, group commit
         pg_note=$(python3 -c "print(f', PostgreSQL server CPU {($(postgres_cpu_ticks) - $pg_cpu_before) / $(getconf CLK_TCK) * 1e6 / max($answered, 1):.0f} µs per call')")
     fi
     python3 -c "print(f'{\"$name\":<22} {$answered / ($end - $start):>9.0f} calls/s  ({$answered} answered, $failed failed, {$end - $start:.1f} s$pg_note)')"
+    echo "$name $answered $start $end" >>"$work/rates"
 }
 
 # CPU ticks used by the PostgreSQL server: the postmaster's own and its exited children's
@@ -79,12 +85,28 @@ postgres_cpu_ticks() {
     awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat"
 }
 
-echo "== $records records, one connection, release build, $(nproc) cores"
-run none none true
-run sqlite_group sqlite true
+echo "== $records records, one connection, release build, $(nproc) cores, $rounds rounds"
+for round in $(seq 1 "$rounds"); do
+    run "none_$round" none true
+    run "sqlite_group_$round" sqlite true
+    run "postgres_group_$round" postgresql true
+done
 run sqlite_each sqlite false
-run postgres_group postgresql true
 run postgres_each postgresql false
+echo "== ratios: durable group commit against no storage in the same round; group against one commit per call"
+python3 - "$work/rates" <<'PY'
+import statistics, sys
+rate = {}
+for line in open(sys.argv[1]):
+    name, answered, start, end = line.split()
+    rate[name] = int(answered) / (float(end) - float(start))
+rounds = sorted({int(name.rsplit("_", 1)[1]) for name in rate if name.startswith("none_")})
+for store in ("sqlite", "postgres"):
+    ratios = [rate[f"{store}_group_{r}"] / rate[f"none_{r}"] for r in rounds]
+    groups = [rate[f"{store}_group_{r}"] for r in rounds]
+    print(f"{store:<9} group / none: {' '.join(f'{x:.2f}' for x in ratios)}  (median {statistics.median(ratios):.2f})"
+          f"   median group / one commit per call: {statistics.median(groups) / rate[f'{store}_each']:.1f}")
+PY
 
 echo "== the store alone, the same $records records, 256 calls in flight"
 for name in store_group store_each; do

@@ -112,14 +112,18 @@ public struct ScreeningService: Sendable {
             return result
         }
         let result: ScreeningResult
+        let reply: Data
         if storage == nil {
             result = judge(.firstContact)
+            reply = try result.serializedBytes()
         } else {
             let at = record.receivedAtUnixMs > 0 ? record.receivedAtUnixMs : Self.now()
             let client = context.caller?.description ?? "unknown"
-            result = try await withStore { store in
+            let answer = try await withStore { store in
                 try await store.screen(record, at: at, policy: engine.policy, client: client, judge: judge)
             }
+            result = answer.result
+            reply = Data(answer.serialized)
         }
         Counter(
             label: "demandscreen_screened_total",
@@ -132,7 +136,7 @@ public struct ScreeningService: Sendable {
                 "risk": "\(result.riskLevel.protoName)", "signals": "\(result.signals.map(\.kind.protoName))",
                 "template": "\(result.response.templateID)",
             ])
-        return try result.serializedBytes()
+        return reply
     }
 
     /// Runs `body` on the store, turning its errors into call errors: a store failure is

@@ -3,6 +3,24 @@ import Foundation
 public import ScreeningEngine
 import SwiftProtobuf
 
+/// What a Screen call answers with: the result, and its serialized form, which the store has
+/// made anyway (the bytes it stored, when nothing in the result was masked; the stored bytes of
+/// a retried record), so that the reply does not serialize the result a second time.
+public struct ScreenAnswer: Sendable {
+    public var result: ScreeningResult
+    public var serialized: [UInt8]
+
+    init(result: ScreeningResult, serialized: [UInt8]) {
+        self.result = result
+        self.serialized = serialized
+    }
+
+    /// The answer of a record stored before.
+    init(stored bytes: [UInt8]) throws {
+        self.init(result: try ScreeningResult(serializedBytes: bytes), serialized: bytes)
+    }
+}
+
 /// The record of every contact and the claimant history built from it, over either SQL backend:
 /// the append-only audit trail of screened records, per-claimant contacts, risk flags with their
 /// evidence, and security staff's notes. Writes go through group commit; a call is answered only
@@ -11,7 +29,7 @@ public final class ContactStore: Sendable {
     /// What the store knows about a record about to be screened.
     enum Preparation: Sendable {
         /// The record id was screened before: answer with the stored result, store nothing.
-        case alreadyScreened(ScreeningResult)
+        case alreadyScreened(ScreenAnswer)
         /// A new contact: screen it with this history.
         case newContact(ClaimantHistory)
     }
@@ -37,7 +55,7 @@ public final class ContactStore: Sendable {
     }
 
     public let database: any SQLDatabase
-    private let committer: Batcher<Submission, ScreeningResult>
+    private let committer: Batcher<Submission, ScreenAnswer>
     /// The history reads of the calls that arrive while one runs, made together by the next in
     /// a few set-based statements (`HistoryReads`).
     private let reader: Batcher<HistoryRequest, Preparation>
@@ -77,7 +95,7 @@ public final class ContactStore: Sendable {
 
     /// Stores a screened contact durably and returns the result to answer with: this one, or the
     /// one stored first when another call (or another daemon) stored the same record id first.
-    func commit(_ contact: ScreenedContact) async throws -> ScreeningResult {
+    func commit(_ contact: ScreenedContact) async throws -> ScreenAnswer {
         try await committer.submit(Submission(contact: contact, storedAtUnixMs: Self.now()))
     }
 
@@ -86,7 +104,7 @@ public final class ContactStore: Sendable {
     public func screen(
         _ record: DemandRecord, at: Int64, policy: ScreeningPolicy, client: String,
         judge: (ClaimantHistory) -> ScreeningResult
-    ) async throws -> ScreeningResult {
+    ) async throws -> ScreenAnswer {
         switch try await reader.submit(HistoryRequest(record: record, at: at, policy: policy)) {
         case .alreadyScreened(let stored):
             return stored
@@ -105,15 +123,21 @@ public final class ContactStore: Sendable {
     /// only for the contacts this submission inserted, then which submission each stored row
     /// came from. Each submission's commit id is the group's (random, so unique across daemons
     /// sharing a database) and its place in the group.
-    private static func write(_ submissions: [Submission], to database: any SQLDatabase) async throws -> [ScreeningResult] {
+    private static func write(_ submissions: [Submission], to database: any SQLDatabase) async throws -> [ScreenAnswer] {
         let group = UUID().uuidString
         let commitIDs = submissions.indices.map { "\(group)/\($0)" }
         var contactRows: [[SQLValue]] = []
         var flagRows: [[SQLValue]] = []
+        var ownAnswers: [ScreenAnswer] = []
         for (submission, commitID) in zip(submissions, commitIDs) {
             let contact = submission.contact
             let record = contact.maskPersonalData ? PersonalDataMasker.mask(contact.record) : contact.record
-            let result = contact.maskPersonalData ? PersonalDataMasker.mask(contact.result) : contact.result
+            let masksResult = contact.maskPersonalData && PersonalDataMasker.needsMasking(contact.result)
+            let result = masksResult ? PersonalDataMasker.mask(contact.result) : contact.result
+            let storedResult: [UInt8] = try result.serializedBytes()
+            // The reply is the stored bytes when nothing in the result was masked (the usual case).
+            ownAnswers.append(
+                ScreenAnswer(result: contact.result, serialized: masksResult ? try contact.result.serializedBytes() as [UInt8] : storedResult))
             contactRows.append([
                 .text(record.recordID), .text(record.claimantID), .integer(contact.receivedAtUnixMs),
                 .integer(submission.storedAtUnixMs), .integer(Int64(record.channel.rawValue)),
@@ -121,7 +145,7 @@ public final class ContactStore: Sendable {
                 .text(encodeList(result.signals.map(\.kind.rawValue))), .text(encodeList(record.demands.map(\.kind.rawValue))),
                 .integer(Int64(record.incident.category.rawValue)), .text(record.incident.productKey),
                 .text(record.incident.description_p), .text(result.policyVersion), .text(contact.client),
-                .text(commitID), .blob(try record.serializedBytes()), .blob(try result.serializedBytes()),
+                .text(commitID), .blob(try record.serializedBytes()), .blob(storedResult),
             ])
             for flag in HistoryWindows.flags(raisedBy: result) {
                 flagRows.append([
@@ -170,13 +194,13 @@ public final class ContactStore: Sendable {
                     storedFirst))
             for row in rows { earlierResults[row.text(0)] = row.blob(1) }
         }
-        return try zip(submissions, commitIDs).map { submission, commitID in
-            let recordID = submission.contact.record.recordID
+        return try submissions.indices.map { index in
+            let recordID = submissions[index].contact.record.recordID
             guard let storedCommit = commitByRecord[recordID] else {
                 throw StorageError(store: database.name, "the contact \(recordID) was not stored")
             }
-            if storedCommit == commitID { return submission.contact.result }
-            return try ScreeningResult(serializedBytes: earlierResults[recordID] ?? [])
+            if storedCommit == commitIDs[index] { return ownAnswers[index] }
+            return try ScreenAnswer(stored: earlierResults[recordID] ?? [])
         }
     }
 

@@ -90,7 +90,7 @@ enum HistoryReads {
 
         return try requests.enumerated().map { index, request in
             if let result = stored[request.record.recordID] {
-                return .alreadyScreened(try ScreeningResult(serializedBytes: result))
+                return .alreadyScreened(try ScreenAnswer(stored: result))
             }
             standings[index].activeFlags.sort { $0.rawValue < $1.rawValue }
             return .newContact(

@@ -145,18 +145,23 @@ public final class PostgresDatabase: SQLDatabase {
         return PostgresQuery(unsafeSQL: String(decoding: sql, as: UTF8.self), binds: binds)
     }
 
+    /// The row's cells in order, read with the row's sequence iterator (one pass over its bytes).
     private static func sqlRow(_ row: PostgresRow) -> SQLRow {
-        SQLRow(
-            row.map { cell -> SQLValue in
-                guard var bytes = cell.bytes else { return .null }
-                switch cell.dataType {
-                case .int2, .int4, .int8:
-                    return (try? cell.decode(Int64.self)).map(SQLValue.integer) ?? .null
-                case .bytea:
-                    return .blob(bytes.readBytes(length: bytes.readableBytes) ?? [])
-                default:
-                    return (try? cell.decode(String.self)).map(SQLValue.text) ?? .null
-                }
-            })
+        var values: [SQLValue] = []
+        for cell in row {
+            guard var bytes = cell.bytes else {
+                values.append(.null)
+                continue
+            }
+            switch cell.dataType {
+            case .int2, .int4, .int8:
+                values.append((try? cell.decode(Int64.self)).map(SQLValue.integer) ?? .null)
+            case .bytea:
+                values.append(.blob(bytes.readBytes(length: bytes.readableBytes) ?? []))
+            default:
+                values.append((try? cell.decode(String.self)).map(SQLValue.text) ?? .null)
+            }
+        }
+        return SQLRow(values)
     }
 }

@@ -9,6 +9,7 @@ public enum PersonalDataMasker {
 
     /// `text` with its personal data masked.
     public static func mask(_ text: String) -> String {
+        guard mayHoldPersonalData(text) else { return text }
         var scalars = Array(text.unicodeScalars)
         var changed = maskEmailAddresses(&scalars)
         changed = maskLongNumbers(&scalars) || changed
@@ -18,6 +19,28 @@ public enum PersonalDataMasker {
         return String(view)
     }
 
+    /// Whether `text` could hold anything to mask: an at sign, or ten digits in all (ASCII or
+    /// full-width). Most texts hold neither, and are returned as they are without being taken
+    /// apart into scalars: this ran on every stored utterance and excerpt.
+    static func mayHoldPersonalData(_ text: String) -> Bool {
+        var digits = 0
+        var twoBack: UInt8 = 0
+        var oneBack: UInt8 = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "@") { return true }
+            if byte &- 0x30 < 10 {
+                digits += 1
+            } else if twoBack == 0xEF && oneBack == 0xBC {  // U+FF00...U+FF3F
+                if byte == 0xA0 { return true }  // ＠
+                if byte &- 0x90 < 10 { digits += 1 }  // ０...９
+            }
+            if digits >= minimumDigits { return true }
+            twoBack = oneBack
+            oneBack = byte
+        }
+        return false
+    }
+
     /// The record as it is stored: transcript, incident description and demand texts masked.
     public static func mask(_ record: DemandRecord) -> DemandRecord {
         var record = record
@@ -25,6 +48,12 @@ public enum PersonalDataMasker {
         record.incident.description_p = mask(record.incident.description_p)
         for index in record.demands.indices { record.demands[index].text = mask(record.demands[index].text) }
         return record
+    }
+
+    /// Whether any evidence excerpt of `result` could hold personal data: when none can, the
+    /// result is stored as it is.
+    public static func needsMasking(_ result: ScreeningResult) -> Bool {
+        result.signals.contains { signal in signal.evidence.contains { mayHoldPersonalData($0.excerpt) } }
     }
 
     /// The result as it is stored: evidence excerpts masked.

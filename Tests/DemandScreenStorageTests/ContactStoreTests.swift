@@ -281,6 +281,18 @@ import Testing
             #expect(stored.utterances[1].text.unicodeScalars.count == record.utterances[1].text.unicodeScalars.count)
             let storedText = try DemandRecord(serializedBytes: try #require(row.blob(0))).jsonString()
             #expect(!storedText.contains("5678") && !storedText.contains("example"))
+
+            // An evidence excerpt is masked in the stored result; the caller's answer keeps it.
+            let quoting = unjustRecord("m-2", claimant: "c-m", at: baseTime + 1)
+            var judged = engine.screen(quoting)
+            judged.signals[0].evidence[0].excerpt = "090-1234-5678に電話しろ"
+            let answer = try await store.screen(quoting, at: baseTime + 1, policy: engine.policy, client: "test") { _ in judged }
+            #expect(answer.result == judged)
+            #expect(try ScreeningResult(serializedBytes: answer.serialized) == judged)
+            let storedResult = try ScreeningResult(
+                serializedBytes: try #require(
+                    try await store.database.query(SQLStatement("SELECT result FROM contacts WHERE record_id = 'm-2'")).first?.blob(0)))
+            #expect(storedResult.signals[0].evidence[0].excerpt == "***-****-****に電話しろ")
         }
     }
 

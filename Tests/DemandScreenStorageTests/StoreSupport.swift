@@ -4,6 +4,7 @@ import DemandScreenTestSupport
 import Foundation
 import Logging
 import ScreeningEngine
+import SwiftProtobuf
 import Testing
 
 /// The two backends every storage test runs against.
@@ -102,9 +103,12 @@ func utterance(_ speaker: Speaker, _ text: String) -> Utterance {
 extension ContactStore {
     /// Screens as the daemon does, with a test client name.
     func screen(_ record: DemandRecord) async throws -> ScreeningResult {
-        try await screen(record, at: record.receivedAtUnixMs, policy: engine.policy, client: "test") { history in
+        let answer = try await screen(record, at: record.receivedAtUnixMs, policy: engine.policy, client: "test") { history in
             engine.screen(record, history: history)
         }
+        // The answer's bytes are the result, whether just stored or stored before.
+        #expect(try ScreeningResult(serializedBytes: answer.serialized) == answer.result)
+        return answer.result
     }
 
     func contactCount() async throws -> Int64 {
