@@ -18,7 +18,8 @@ public struct ScreeningEngine: Sendable {
     public func screen(_ record: DemandRecord, history: ClaimantHistory = .firstContact) -> ScreeningResult {
         let language = Self.language(of: record)
         var findings = Findings(language: language)
-        var scratch = UtteranceAnalysis.Scratch()
+        var scratch = UtteranceAnalysis.Scratch(
+            longest: record.utterances.lazy.filter { $0.speaker == .customer }.map(\.text.utf8.count).max() ?? 0)
         findings.elements.reserveCapacity(record.utterances.count)
 
         for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {

@@ -28,6 +28,12 @@ public struct NormalizedText: Sendable {
         refold(text)
     }
 
+    /// An empty text with room to fold texts of up to `utf8Count` bytes without growing.
+    public init(reservingCapacity utf8Count: Int) {
+        storage = [UInt8](repeating: 0, count: utf8Count + 16)
+        sources = [SourceSpan](repeating: SourceSpan(start: 0, end: 0), count: utf8Count + 16)
+    }
+
     /// The folded text as UTF-8 (a copy).
     public var bytes: [UInt8] { Array(storage[..<count]) }
 
@@ -147,19 +153,9 @@ private struct TextFolder {
         while position < utf8.count {
             let byte = utf8[position]
             if byte < 0x80 {
-                let lowered = byte.foldedASCII
-                if lowered.isFoldedWordByte {
-                    if appendWordByte(lowered, from: index) {
-                        position += 1
-                        index += 1
-                        appendRestOfWord(utf8, at: &position, index: &index)
-                        continue
-                    }
-                    emit(Unicode.Scalar(lowered), from: index, to: index + 1)
-                } else if lowered != 0x27 && lowered != 0x7E && pendingSeparator == nil {
-                    // Anything else in ASCII separates; apostrophes and ~ are dropped.
-                    pendingSeparator = index
-                }
+                if foldASCIIRun(utf8, at: &position, index: &index) { continue }
+                // A repeat of the last letter (or the buffer nearly full): the general path.
+                emit(Unicode.Scalar(byte.foldedASCII), from: index, to: index + 1)
                 position += 1
                 index += 1
                 continue
@@ -180,63 +176,84 @@ private struct TextFolder {
         return index
     }
 
-    /// An ASCII letter or digit, already lower-cased, that does not repeat the last character:
-    /// appended after the space a pending separator between two words becomes. False, and
-    /// nothing done, for a repeat or when the buffer is nearly full.
+    /// The ASCII that starts at `position`, folded in one loop that keeps its state in registers
+    /// and does what `emit` would do with each byte: letters lower-cased, a run of separators
+    /// one space between two words (nothing after a Japanese character), apostrophes and ~
+    /// dropped. It stops before anything else, before a letter that repeats the last one (runs
+    /// are `emit`'s), and when the buffer is nearly full; false when it took no byte at all.
     @inline(__always)
-    private mutating func appendWordByte(_ byte: UInt8, from index: Int) -> Bool {
-        guard count + 2 <= bytes.count else { return false }
-        if let separatorIndex = pendingSeparator {
-            // After a separator the last character is never this one: a space goes between two
-            // words, and nothing between a Japanese character and a word.
-            pendingSeparator = nil
-            if lastKind == .word {
-                bytes[count] = 0x20
-                sources[count] = SourceSpan(start: Int32(separatorIndex), end: Int32(separatorIndex + 1))
-                count += 1
+    private mutating func foldASCIIRun(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) -> Bool {
+        let output = bytes.baseAddress.unsafelyUnwrapped
+        let spans = sources.baseAddress.unsafelyUnwrapped
+        // It writes at most one byte per byte it takes (a space only for a separator it took
+        // before), so taking no more bytes than there is room for keeps it inside the buffer.
+        let end = min(utf8.count, position &+ (bytes.count &- count))
+        // In ASCII a byte is a scalar: the scalar index is the byte position plus a constant.
+        let scalarOffset = index &- position
+        var written = count
+        var previous = last
+        var afterWord = lastKind == .word
+        var separator = pendingSeparator ?? -1
+        var at = position
+        Self.asciiClasses.withUnsafeBufferPointer { classes in
+            while at < end {
+                let folded = classes[Int(utf8[at])]
+                if folded >= Self.firstWordByte {
+                    if separator >= 0 {
+                        // After a separator the last character is never this one.
+                        if afterWord {
+                            output[written] = 0x20
+                            spans[written] = SourceSpan(
+                                start: Int32(truncatingIfNeeded: separator), end: Int32(truncatingIfNeeded: separator &+ 1))
+                            written &+= 1
+                        }
+                        separator = -1
+                    } else if UInt32(folded) == previous {
+                        break
+                    }
+                    let scalar = Int32(truncatingIfNeeded: at &+ scalarOffset)
+                    output[written] = folded
+                    spans[written] = SourceSpan(start: scalar, end: scalar &+ 1)
+                    written &+= 1
+                    previous = UInt32(folded)
+                    afterWord = true
+                } else if folded == Self.separatorClass {
+                    if separator < 0 { separator = at &+ scalarOffset }
+                } else if folded == Self.notASCII {
+                    break
+                }  // else dropped (apostrophes and ~)
+                at &+= 1
             }
-        } else if last == UInt32(byte) {
-            return false
         }
-        last = UInt32(byte)
-        runLength = 1
-        runStartByte = count
-        runWidth = 1
-        bytes[count] = byte
-        sources[count] = SourceSpan(start: Int32(index), end: Int32(index + 1))
-        count += 1
-        lastKind = .word
+        guard at != position else { return false }
+        if written != count {
+            // The last character written is a letter or digit, the first of its run.
+            last = previous
+            runLength = 1
+            runStartByte = written &- 1
+            runWidth = 1
+            lastKind = .word
+            count = written
+        }
+        pendingSeparator = separator >= 0 ? separator : nil
+        index = at &+ scalarOffset
+        position = at
         return true
     }
 
-    /// After `appendWordByte`: the letters and digits that follow, up to a repeat or anything
-    /// else, in a loop that keeps its state in registers (what `appendWordByte` would do with
-    /// each of them, with no separator pending).
-    @inline(__always)
-    private mutating func appendRestOfWord(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) {
-        let output = bytes.baseAddress.unsafelyUnwrapped
-        let spans = sources.baseAddress.unsafelyUnwrapped
-        let capacity = bytes.count
-        let end = utf8.count
-        var written = count
-        var previous = last
-        while position < end && written < capacity {
-            let byte = utf8[position]
-            let lowered = byte.foldedASCII
-            guard lowered.isFoldedWordByte, UInt32(lowered) != previous else { break }
-            output[written] = lowered
-            spans[written] = SourceSpan(start: Int32(truncatingIfNeeded: index), end: Int32(truncatingIfNeeded: index + 1))
-            previous = UInt32(lowered)
-            written += 1
-            position += 1
-            index += 1
-        }
-        if written != count {
-            runStartByte = written - 1
-            count = written
-            last = previous
-        }
+    /// For each byte, what `foldASCIIRun` does with it: a letter (lower-cased) or digit is
+    /// written as this value; the other classes are below `firstWordByte`.
+    private static let asciiClasses: [UInt8] = (0..<256).map { value in
+        let byte = UInt8(value)
+        guard byte < 0x80 else { return notASCII }
+        let lowered = byte.foldedASCII
+        if lowered.isFoldedWordByte { return lowered }
+        return lowered == 0x27 || lowered == 0x7E ? droppedClass : separatorClass
     }
+    private static let separatorClass: UInt8 = 0
+    private static let droppedClass: UInt8 = 1
+    private static let notASCII: UInt8 = 2
+    private static let firstWordByte: UInt8 = 0x30
 
     /// Hiragana, katakana (as hiragana) or a common kanji whose three UTF-8 bytes start at
     /// `position` and which does not repeat the last character: appended as `emit` would (a

@@ -15,8 +15,13 @@ struct UtteranceAnalysis {
 
     /// Buffers reused from one utterance to the next, so that screening a record allocates little.
     struct Scratch {
-        var folded = NormalizedText("")
+        var folded: NormalizedText
         var matches: [PatternAutomaton.Match] = []
+
+        /// Room for utterances of up to `longest` UTF-8 bytes.
+        init(longest: Int) {
+            folded = NormalizedText(reservingCapacity: longest)
+        }
     }
 
     init(index: Int, text: String, matcher: PolicyMatcher, scratch: inout Scratch) {
