@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-20000}
 rounds=${ROUNDS:-3}
+[ "$rounds" -ge 1 ] 2>/dev/null || { echo "bench-storage.sh: ROUNDS must be a whole number of at least 1" >&2; exit 2; }
 
 swift build -c release --product demandscreend >/dev/null
 swift build -c release --product demandscreen >/dev/null
@@ -102,8 +103,12 @@ for line in open(sys.argv[1]):
     rate[name] = int(answered) / (float(end) - float(start))
 rounds = sorted({int(name.rsplit("_", 1)[1]) for name in rate if name.startswith("none_")})
 for store in ("sqlite", "postgres"):
-    ratios = [rate[f"{store}_group_{r}"] / rate[f"none_{r}"] for r in rounds]
-    groups = [rate[f"{store}_group_{r}"] for r in rounds]
+    # A round where either side answered nothing (a daemon that did not start) has no ratio.
+    ratios = [rate[f"{store}_group_{r}"] / rate[f"none_{r}"] for r in rounds if rate[f"none_{r}"] and rate[f"{store}_group_{r}"]]
+    groups = [rate[f"{store}_group_{r}"] for r in rounds if rate[f"{store}_group_{r}"]]
+    if not ratios or not rate[f"{store}_each"]:
+        print(f"{store:<9} no ratio: a run answered nothing")
+        continue
     print(f"{store:<9} group / none: {' '.join(f'{x:.2f}' for x in ratios)}  (median {statistics.median(ratios):.2f})"
           f"   median group / one commit per call: {statistics.median(groups) / rate[f'{store}_each']:.1f}")
 PY

@@ -10,7 +10,7 @@ import ScreeningEngine
 // than the engine, it screens one record as many times in a row: fixed work on a warm cache, whose
 // spread is the machine's own (a shared VM stretches it at p99 several times over its best). Run
 // by `Scripts/bench.sh records`; with ROUNDS=1 under callgrind it is `Scripts/bench.sh instructions`
-// (which counts only the set's screens).
+// (with one round there is no reference: it counts the set's screens and the slowest five again).
 //
 //   EngineProfile LANGUAGE BYTES      (ROUNDS in the environment, default 60)
 

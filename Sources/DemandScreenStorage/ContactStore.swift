@@ -3,9 +3,10 @@ import Foundation
 public import ScreeningEngine
 import SwiftProtobuf
 
-/// What a Screen call answers with: the result, and its serialized form, which the store has
-/// made anyway (the bytes it stored, when nothing in the result was masked; the stored bytes of
-/// a retried record), so that the reply does not serialize the result a second time.
+/// What a Screen call answers with: the result, and its serialized form: the bytes the store
+/// stored when no evidence excerpt could hold personal data (the usual case, so that the reply
+/// does not serialize the result a second time), the unmasked result's otherwise, and the stored
+/// bytes of a record screened before.
 public struct ScreenAnswer: Sendable {
     public var result: ScreeningResult
     public var serialized: [UInt8]
@@ -135,7 +136,7 @@ public final class ContactStore: Sendable {
             let masksResult = contact.maskPersonalData && PersonalDataMasker.needsMasking(contact.result)
             let result = masksResult ? PersonalDataMasker.mask(contact.result) : contact.result
             let storedResult: [UInt8] = try result.serializedBytes()
-            // The reply is the stored bytes when nothing in the result was masked (the usual case).
+            // The reply is the stored bytes when no excerpt could hold personal data (the usual case).
             ownAnswers.append(
                 ScreenAnswer(result: contact.result, serialized: masksResult ? try contact.result.serializedBytes() as [UInt8] : storedResult))
             contactRows.append([
@@ -200,7 +201,10 @@ public final class ContactStore: Sendable {
                 throw StorageError(store: database.name, "the contact \(recordID) was not stored")
             }
             if storedCommit == commitIDs[index] { return ownAnswers[index] }
-            return try ScreenAnswer(stored: earlierResults[recordID] ?? [])
+            guard let earlier = earlierResults[recordID] else {
+                throw StorageError(store: database.name, "the result stored first for \(recordID) could not be read")
+            }
+            return try ScreenAnswer(stored: earlier)
         }
     }
 

@@ -13,7 +13,7 @@ struct HistoryRequest: Sendable {
 /// The history reads of many Screen calls at once, in set-based statements: a batch of calls
 /// costs the same few statements (one trip to SQLite's reader threads, or a few round trips to
 /// PostgreSQL and one parse each) whatever its size, instead of four statements per call. The
-/// same SQL runs on both backends, but for the per-claimant joins (`claimantContacts`).
+/// same SQL runs on both backends, but for the per-claimant joins (`claimantContacts`, `activeFlags`).
 enum HistoryReads {
     /// How many of the newest same-complaint contacts the first look takes per call: they nearly
     /// always hold enough other claimants; only when they do not (one claimant repeating the

@@ -185,9 +185,10 @@ private struct TextFolder {
     private mutating func foldASCIIRun(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) -> Bool {
         let output = bytes.baseAddress.unsafelyUnwrapped
         let spans = sources.baseAddress.unsafelyUnwrapped
-        // It writes at most one byte per byte it takes (a space only for a separator it took
-        // before), so taking no more bytes than there is room for keeps it inside the buffer.
-        let end = min(utf8.count, position &+ (bytes.count &- count))
+        // It writes at most one byte per byte it takes, but for the space of a separator pending
+        // from before it started (one byte more, once): taking no more bytes than there is room
+        // for, less that one, keeps it inside the buffer.
+        let end = min(utf8.count, position &+ (bytes.count &- count &- 1))
         // In ASCII a byte is a scalar: the scalar index is the byte position plus a constant.
         let scalarOffset = index &- position
         var written = count

@@ -45,6 +45,10 @@ import Testing
         ("see  me", "see me", [0..<1, 1..<2, 2..<3, 3..<4, 5..<6, 6..<7]),  // a double letter, then back to the ASCII loop
         ("日本 ab", "日本ab", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 3..<4, 4..<5]),  // no space after Japanese
         ("ab 日本", "ab日本", [0..<1, 1..<2, 3..<4, 3..<4, 3..<4, 4..<5, 4..<5, 4..<5]),  // nor before it
+        // Compatibility characters fill the room set aside (13 bytes in, 30 out) just before an
+        // ASCII letter that follows a pending separator: the fold starts again with more room.
+        ("㍿㍿㎉、x", "株式会社株式会社kcal x",
+         Array(repeating: 0..<1, count: 12) + Array(repeating: 1..<2, count: 12) + Array(repeating: 2..<3, count: 4) + [3..<4, 4..<5]),
         ("日本English語", "日本english語", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 8..<9, 9..<10, 9..<10, 9..<10]),
     ])
     func foldsWithOffsets(input: String, expected: String, sources: [Range<Int>]) {
@@ -82,6 +86,27 @@ import Testing
         normalized.refold("Where YOU live")
         #expect(normalized.sourceIsASCII)
         #expect(normalized.excerpt(of: "Where YOU live", scalars: normalized.sourceRange(ofBytes: 6..<9)) == "YOU")
+    }
+
+    /// Texts that fold longer than the room first set aside for them, in every mix of the paths:
+    /// folded in the tightest buffer (the bounds-checked debug build traps on a write past it) and
+    /// in a roomy one, they must come out the same, byte for byte and offset for offset.
+    @Test func tightAndRoomyBuffersFoldAlike() {
+        // ㍿ folds to 株式会社 (3 bytes to 12): two or more of them pass the room set aside.
+        let pieces = ["㍿", "㍿", "㍿", "㎉", "①", "、", "、", " ", "x", "x", "ab", "ll", "'", "ｺ", "ﾞ", "こ", "日", "ー", "…", "Ａ", "!"]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15  // a fixed seed: the same texts every run
+        for _ in 0..<20000 {
+            var text = ""
+            for _ in 0..<(1 + Int(state % 24)) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text += pieces[Int(state >> 33) % pieces.count]
+            }
+            let tight = NormalizedText(text)
+            var roomy = NormalizedText(reservingCapacity: 1000)
+            roomy.refold(text)
+            #expect(tight.bytes == roomy.bytes, "\(text)")
+            #expect((0..<tight.count).map { tight.sourceRange(ofBytes: $0..<($0 + 1)) } == (0..<roomy.count).map { roomy.sourceRange(ofBytes: $0..<($0 + 1)) })
+        }
     }
 
     @Test func droppedElongationMarksMapToNothing() {
