@@ -160,11 +160,7 @@ private struct TextFolder {
                 index += 1
                 continue
             }
-            if byte >= 0xE3 && byte <= 0xE9, appendKanaOrKanji(utf8, at: position, from: index) {
-                position += 3
-                index += 1
-                continue
-            }
+            if byte >= 0xE3 && byte <= 0xE9, foldJapaneseRun(utf8, at: &position, index: &index) { continue }
             let scalar = Self.decode(utf8, at: &position)
             if let folded = Self.foldSimple(scalar) {
                 emit(folded, from: index, to: index + 1)
@@ -256,33 +252,65 @@ private struct TextFolder {
     private static let notASCII: UInt8 = 2
     private static let firstWordByte: UInt8 = 0x30
 
-    /// Hiragana, katakana (as hiragana) or a common kanji whose three UTF-8 bytes start at
-    /// `position` and which does not repeat the last character: appended as `emit` would (a
-    /// pending separator between Japanese characters disappears). False, and nothing done, for
-    /// anything else, a repeat, or when the buffer is nearly full.
+    /// The Japanese that starts at `position` (three-byte characters), folded in one loop that
+    /// keeps its state in registers and does what `emit` would do with each character: hiragana
+    /// and common kanji as they are, katakana as hiragana, CJK punctuation a separator (which
+    /// disappears between Japanese characters), ー and 〜 dropped. It stops before anything else,
+    /// before a character that repeats the last one (runs are `emit`'s), and when the buffer is
+    /// nearly full; false when it took no character at all.
     @inline(__always)
-    private mutating func appendKanaOrKanji(_ utf8: UnsafeBufferPointer<UInt8>, at position: Int, from index: Int) -> Bool {
-        guard position + 2 < utf8.count, count + 3 <= bytes.count else { return false }
-        var value = (UInt32(utf8[position]) & 0x0F) << 12 | (UInt32(utf8[position + 1]) & 0x3F) << 6
-            | (UInt32(utf8[position + 2]) & 0x3F)
-        if value >= 0x30A1 && value <= 0x30F6 { value -= 0x60 }  // katakana → hiragana
-        guard (value >= 0x3041 && value <= 0x309F) || (value >= 0x4E00 && value <= 0x9FFF), value != last else {
-            return false
+    private mutating func foldJapaneseRun(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) -> Bool {
+        let output = bytes.baseAddress.unsafelyUnwrapped
+        let spans = sources.baseAddress.unsafelyUnwrapped
+        // Three bytes out for three in at most: taking no more bytes than there is room for keeps
+        // it inside the buffer.
+        let end = min(utf8.count, position &+ (bytes.count &- count))
+        var written = count
+        var previous = last
+        var separator = pendingSeparator ?? -1
+        var scalarIndex = index
+        var at = position
+        while at &+ 3 <= end {
+            let lead = utf8[at]
+            guard lead >= 0xE3 && lead <= 0xE9 else { break }
+            var value = (UInt32(lead) & 0x0F) << 12 | (UInt32(utf8[at &+ 1]) & 0x3F) << 6 | (UInt32(utf8[at &+ 2]) & 0x3F)
+            if value &- 0x30A1 <= 0x30F6 - 0x30A1 { value &-= 0x60 }  // katakana → hiragana
+            if value &- 0x3041 <= 0x309F - 0x3041 || value &- 0x4E00 <= 0x9FFF - 0x4E00 {
+                guard value != previous else { break }
+                let span = SourceSpan(start: Int32(truncatingIfNeeded: scalarIndex), end: Int32(truncatingIfNeeded: scalarIndex &+ 1))
+                output[written] = UInt8(truncatingIfNeeded: 0xE0 | value >> 12)
+                output[written &+ 1] = UInt8(truncatingIfNeeded: 0x80 | (value >> 6) & 0x3F)
+                output[written &+ 2] = UInt8(truncatingIfNeeded: 0x80 | value & 0x3F)
+                spans[written] = span
+                spans[written &+ 1] = span
+                spans[written &+ 2] = span
+                written &+= 3
+                previous = value
+                separator = -1
+            } else if value == 0x30FC || value == 0x301C {
+                // ー 〜: elongation, dropped.
+            } else if value &- 0x3000 <= 0x303F - 0x3000 && value != 0x3005 || value == 0x30FB {
+                // CJK punctuation and ・ separate (々 is a character: `emit`'s).
+                if separator < 0 { separator = scalarIndex }
+            } else {
+                break
+            }
+            at &+= 3
+            scalarIndex &+= 1
         }
-        pendingSeparator = nil
-        last = value
-        runLength = 1
-        runStartByte = count
-        runWidth = 3
-        let span = SourceSpan(start: Int32(index), end: Int32(index + 1))
-        bytes[count] = UInt8(0xE0 | value >> 12)
-        bytes[count + 1] = UInt8(0x80 | (value >> 6) & 0x3F)
-        bytes[count + 2] = UInt8(0x80 | value & 0x3F)
-        sources[count] = span
-        sources[count + 1] = span
-        sources[count + 2] = span
-        count += 3
-        lastKind = .other
+        guard at != position else { return false }
+        if written != count {
+            // The last character written is a kana or kanji, the first of its run.
+            last = previous
+            runLength = 1
+            runStartByte = written &- 3
+            runWidth = 3
+            lastKind = .other
+            count = written
+        }
+        pendingSeparator = separator >= 0 ? separator : nil
+        index = scalarIndex
+        position = at
         return true
     }
 

@@ -49,6 +49,8 @@ import Testing
         // ASCII letter that follows a pending separator: the fold starts again with more room.
         ("㍿㍿㎉、x", "株式会社株式会社kcal x",
          Array(repeating: 0..<1, count: 12) + Array(repeating: 1..<2, count: 12) + Array(repeating: 2..<3, count: 4) + [3..<4, 4..<5]),
+        ("日本、abc", "日本abc", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 3..<4, 4..<5, 5..<6]),  // punctuation between scripts
+        ("コッッ。ー", "こっ", [0..<1, 0..<1, 0..<1, 1..<3, 1..<3, 1..<3]),  // katakana, a run of small っ, then punctuation
         ("日本English語", "日本english語", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 8..<9, 9..<10, 9..<10, 9..<10]),
     ])
     func foldsWithOffsets(input: String, expected: String, sources: [Range<Int>]) {
@@ -93,7 +95,10 @@ import Testing
     /// in a roomy one, they must come out the same, byte for byte and offset for offset.
     @Test func tightAndRoomyBuffersFoldAlike() {
         // ㍿ folds to 株式会社 (3 bytes to 12): two or more of them pass the room set aside.
-        let pieces = ["㍿", "㍿", "㍿", "㎉", "①", "、", "、", " ", "x", "x", "ab", "ll", "'", "ｺ", "ﾞ", "こ", "日", "ー", "…", "Ａ", "!"]
+        let pieces = [
+            "㍿", "㍿", "㍿", "㎉", "①", "、", "、", "。", "・", " ", "x", "x", "ab", "ll", "'", "ｺ", "ﾞ", "こ", "コ", "っ", "日",
+            "々", "ー", "…", "Ａ", "!",
+        ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15  // a fixed seed: the same texts every run
         for _ in 0..<20000 {
             var text = ""
