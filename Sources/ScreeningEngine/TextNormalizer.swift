@@ -145,8 +145,9 @@ private struct TextFolder {
 
     /// Folds valid UTF-8 (a Swift string's) and returns how many scalars it has.
     ///
-    /// ASCII and the kana and kanji of ordinary Japanese take the inline paths below, which do
-    /// what `emit` would do with them; everything else, and every repeat, goes through `emit`.
+    /// ASCII and ordinary Japanese (kana, kanji, CJK punctuation, ー 〜) take the two register
+    /// loops below, which do what `emit` would do with them; everything else, and every repeat,
+    /// goes through `emit`.
     mutating func fold(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
         var position = 0
         var index = 0
@@ -256,14 +257,15 @@ private struct TextFolder {
     /// keeps its state in registers and does what `emit` would do with each character: hiragana
     /// and common kanji as they are, katakana as hiragana, CJK punctuation a separator (which
     /// disappears between Japanese characters), ー and 〜 dropped. It stops before anything else,
-    /// before a character that repeats the last one (runs are `emit`'s), and when the buffer is
-    /// nearly full; false when it took no character at all.
+    /// before a character that repeats the last one (runs are `emit`'s), and before taking more
+    /// input than there is room left for output; false when it took no character at all.
     @inline(__always)
     private mutating func foldJapaneseRun(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) -> Bool {
         let output = bytes.baseAddress.unsafelyUnwrapped
         let spans = sources.baseAddress.unsafelyUnwrapped
-        // Three bytes out for three in at most: taking no more bytes than there is room for keeps
-        // it inside the buffer.
+        // Three bytes out for three in at most, and no space for a pending separator (none goes
+        // before a Japanese character): taking no more bytes than there is room for keeps it
+        // inside the buffer, with no byte spare as the ASCII loop needs.
         let end = min(utf8.count, position &+ (bytes.count &- count))
         var written = count
         var previous = last
@@ -289,8 +291,8 @@ private struct TextFolder {
                 separator = -1
             } else if value == 0x30FC || value == 0x301C {
                 // ー 〜: elongation, dropped.
-            } else if value &- 0x3000 <= 0x303F - 0x3000 && value != 0x3005 || value == 0x30FB {
-                // CJK punctuation and ・ separate (々 is a character: `emit`'s).
+            } else if value &- 0x3000 <= 0x303F - 0x3000 && !Self.isCJKLetter(value) || value == 0x30FB {
+                // CJK punctuation and ・ separate (々 〆 〇 〻 are characters: `emit`'s).
                 if separator < 0 { separator = scalarIndex }
             } else {
                 break
@@ -441,6 +443,13 @@ private struct TextFolder {
 
     private enum Class { case drop, separator, character(isWord: Bool) }
 
+    /// The letters of the CJK symbols block, which write words, not punctuation: 々 (repeat), 〆,
+    /// 〇 (zero, as in 二〇二〇年) and 〻.
+    @inline(__always)
+    private static func isCJKLetter(_ value: UInt32) -> Bool {
+        value &- 0x3005 <= 2 || value == 0x303B
+    }
+
     @inline(__always)
     private static func classify(_ scalar: Unicode.Scalar) -> Class {
         let value = scalar.value
@@ -453,7 +462,7 @@ private struct TextFolder {
         }
         switch value {
         case 0x30FC, 0x301C, 0x2015, 0x2014: return .drop  // ー 〜 ― —: elongation and dashes
-        case 0x3005: return .character(isWord: false)  // 々
+        case _ where isCJKLetter(value): return .character(isWord: false)
         case 0x3000...0x303F, 0x30FB, 0xFF61...0xFF65: return .separator  // CJK and half-width punctuation
         case 0x3041...0x309F, 0x4E00...0x9FFF, 0x3400...0x4DBF, 0xF900...0xFAFF:
             return .character(isWord: false)

@@ -49,6 +49,7 @@ import Testing
         // ASCII letter that follows a pending separator: the fold starts again with more room.
         ("㍿㍿㎉、x", "株式会社株式会社kcal x",
          Array(repeating: 0..<1, count: 12) + Array(repeating: 1..<2, count: 12) + Array(repeating: 2..<3, count: 4) + [3..<4, 4..<5]),
+        ("二〇二〇年", "二〇二〇年", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 2..<3, 2..<3, 3..<4, 3..<4, 3..<4, 4..<5, 4..<5, 4..<5]),  // 〇 is a numeral
         ("日本、abc", "日本abc", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 3..<4, 4..<5, 5..<6]),  // punctuation between scripts
         ("コッッ。ー", "こっ", [0..<1, 0..<1, 0..<1, 1..<3, 1..<3, 1..<3]),  // katakana, a run of small っ, then punctuation
         ("日本English語", "日本english語", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 8..<9, 9..<10, 9..<10, 9..<10]),
@@ -91,8 +92,9 @@ import Testing
     }
 
     /// Texts that fold longer than the room first set aside for them, in every mix of the paths:
-    /// folded in the tightest buffer (the bounds-checked debug build traps on a write past it) and
-    /// in a roomy one, they must come out the same, byte for byte and offset for offset.
+    /// folded in the tightest buffer and in a roomy one, they must come out the same, byte for
+    /// byte and offset for offset (a fold that wrote past the tight buffer leaves a count beyond
+    /// it, and reading its bytes traps).
     @Test func tightAndRoomyBuffersFoldAlike() {
         // ㍿ folds to 株式会社 (3 bytes to 12): two or more of them pass the room set aside.
         let pieces = [
