@@ -224,19 +224,26 @@ private struct TextFolder {
             }
         }
         guard at != position else { return false }
-        if written != count {
-            // The last character written is a letter or digit, the first of its run.
-            last = previous
-            runLength = 1
-            runStartByte = written &- 1
-            runWidth = 1
-            lastKind = .word
-            count = written
-        }
-        pendingSeparator = separator >= 0 ? separator : nil
+        endLoop(written: written, last: previous, width: 1, kind: .word, separator: separator)
         index = at &+ scalarOffset
         position = at
         return true
+    }
+
+    /// What a register loop leaves for `emit`: when it wrote characters, the last one (`width`
+    /// bytes, of `kind`) is the first of its run, since the loops stop before a repeat; and the
+    /// separator pending at its end (-1 for none).
+    @inline(__always)
+    private mutating func endLoop(written: Int, last previous: UInt32, width: Int, kind: Kind, separator: Int) {
+        if written != count {
+            last = previous
+            runLength = 1
+            runStartByte = written &- width
+            runWidth = width
+            lastKind = kind
+            count = written
+        }
+        pendingSeparator = separator >= 0 ? separator : nil
     }
 
     /// For each byte, what `foldASCIIRun` does with it: a letter (lower-cased) or digit is
@@ -301,16 +308,7 @@ private struct TextFolder {
             scalarIndex &+= 1
         }
         guard at != position else { return false }
-        if written != count {
-            // The last character written is a kana or kanji, the first of its run.
-            last = previous
-            runLength = 1
-            runStartByte = written &- 3
-            runWidth = 3
-            lastKind = .other
-            count = written
-        }
-        pendingSeparator = separator >= 0 ? separator : nil
+        endLoop(written: written, last: previous, width: 3, kind: .other, separator: separator)
         index = scalarIndex
         position = at
         return true
