@@ -156,43 +156,24 @@ public final class ContactStore: Sendable {
                 ])
             }
         }
-        var statements: [SQLStatement] = []
-        for chunk in chunks(contactRows, of: 100) {
-            statements.append(
-                SQLStatement(
-                    "INSERT INTO contacts (\(contactColumns)) VALUES \(valuesList(rows: chunk.count, columns: 17)) ON CONFLICT (record_id) DO NOTHING",
-                    chunk.flatMap { $0 }))
-        }
-        for chunk in chunks(flagRows, of: 200) {
-            statements.append(
-                SQLStatement(
-                    """
-                    WITH raised (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence, commit_id) AS (VALUES \(valuesList(rows: chunk.count, columns: 8))) \
-                    INSERT INTO risk_flags (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence) \
-                    SELECT record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence FROM raised \
-                    WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.record_id = raised.record_id AND contacts.commit_id = raised.commit_id) \
-                    ON CONFLICT (record_id, kind) DO NOTHING
-                    """,
-                    chunk.flatMap { $0 }))
-        }
-        let ids = submissions.map { SQLValue.text($0.contact.record.recordID) }
-        statements.append(SQLStatement("SELECT record_id, commit_id FROM contacts WHERE record_id IN (\(placeholders(ids.count)))", ids))
+        let dialect = database.dialect
+        var statements = SQLStatement.batches(InsertContacts.self, rows: contactRows, dialect: dialect, sqliteRows: 100)
+        statements += SQLStatement.batches(InsertRaisedFlags.self, rows: flagRows, dialect: dialect, sqliteRows: 200)
+        let ids = submissions.map { [SQLValue.text($0.contact.record.recordID)] }
+        statements.append(SQLStatement(StoredCommits.self, rows: ids, dialect: dialect))
         let stored = try await database.transaction(statements).last ?? []
         var commitByRecord: [String: String] = [:]
         for row in stored { commitByRecord[row.text(0)] = row.text(1) }
         // The records another call or daemon stored first (rare): answer with their results,
         // read once the group has committed (stored contacts never change).
-        let storedFirst = zip(submissions, commitIDs).compactMap { submission, commitID -> SQLValue? in
+        let storedFirst = zip(submissions, commitIDs).compactMap { submission, commitID -> [SQLValue]? in
             let recordID = submission.contact.record.recordID
             guard let storedCommit = commitByRecord[recordID], storedCommit != commitID else { return nil }
-            return .text(recordID)
+            return [.text(recordID)]
         }
         var earlierResults: [String: [UInt8]] = [:]
         if !storedFirst.isEmpty {
-            let rows = try await database.query(
-                SQLStatement(
-                    "SELECT record_id, result FROM contacts WHERE record_id IN (\(placeholders(storedFirst.count)))",
-                    storedFirst))
+            let rows = try await database.query(SQLStatement(StoredResults.self, rows: storedFirst, dialect: database.dialect))
             for row in rows { earlierResults[row.text(0)] = row.blob(1) }
         }
         return try submissions.indices.map { index in
@@ -438,17 +419,44 @@ public final class ContactStore: Sendable {
     /// `?, ?, ?`: the placeholders of an `IN` list.
     static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
-    /// `(?, ?), (?, ?)`: the placeholders of a multi-row VALUES.
-    static func valuesList(rows: Int, columns: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-        return Array(repeating: row, count: rows).joined(separator: ", ")
-    }
-
-    static func chunks<T>(_ items: [T], of size: Int) -> [ArraySlice<T>] {
-        stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
-    }
-
     static func encodeList(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
 
     static func decodeList(_ text: String) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
+}
+
+/// A group's contacts; a record id stored before keeps its first contact.
+enum InsertContacts: RowsStatement {
+    static let columns: [SQLColumnType] = [
+        .text, .text, .integer, .integer, .integer, .integer, .integer, .text, .text, .integer, .text, .text, .text, .text, .text,
+        .blob, .blob,
+    ]
+    static func template(_ dialect: SQLDialect) -> String {
+        "INSERT INTO contacts (\(ContactStore.contactColumns)) {rows} ON CONFLICT (record_id) DO NOTHING"
+    }
+}
+
+/// The flags a group's contacts raised, for the contacts this group inserted (`commit_id`) only.
+enum InsertRaisedFlags: RowsStatement {
+    static let columns: [SQLColumnType] = [.text, .integer, .text, .integer, .integer, .integer, .blob, .text]
+    static func template(_ dialect: SQLDialect) -> String {
+        """
+        WITH raised (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence, commit_id) AS ({rows}) \
+        INSERT INTO risk_flags (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence) \
+        SELECT record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence FROM raised \
+        WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.record_id = raised.record_id AND contacts.commit_id = raised.commit_id) \
+        ON CONFLICT (record_id, kind) DO NOTHING
+        """
+    }
+}
+
+/// `record_id, commit_id` of the listed records: which group stored each.
+enum StoredCommits: RowsStatement {
+    static let columns: [SQLColumnType] = [.text]
+    static func template(_ dialect: SQLDialect) -> String { "SELECT record_id, commit_id FROM contacts WHERE record_id {in list}" }
+}
+
+/// `record_id, result` of the listed records that are stored.
+enum StoredResults: RowsStatement {
+    static let columns: [SQLColumnType] = [.text]
+    static func template(_ dialect: SQLDialect) -> String { "SELECT record_id, result FROM contacts WHERE record_id {in list}" }
 }

@@ -12,8 +12,9 @@ struct HistoryRequest: Sendable {
 
 /// The history reads of many Screen calls at once, in set-based statements: a batch of calls
 /// costs the same few statements (one trip to SQLite's reader threads, or a few round trips to
-/// PostgreSQL and one parse each) whatever its size, instead of four statements per call. The
-/// same SQL runs on both backends, but for the per-claimant joins (`claimantContacts`, `activeFlags`).
+/// PostgreSQL, the first three prepared once per connection) whatever its size, instead of four
+/// statements per call. The same SQL runs on both backends, but for the per-claimant joins
+/// (`ClaimantContacts`, `ActiveFlags`).
 enum HistoryReads {
     /// How many of the newest same-complaint contacts the first look takes per call: they nearly
     /// always hold enough other claimants; only when they do not (one claimant repeating the
@@ -30,7 +31,7 @@ enum HistoryReads {
         let complaints = requests.map { Complaint($0.record.incident) }
         let keys = ComplaintKeys(complaints)
         var statements = [
-            storedResults(requests), claimantContacts(requests, dialect: database.dialect), activeFlags(requests, dialect: database.dialect),
+            storedResults(requests, dialect: database.dialect), claimantContacts(requests, dialect: database.dialect), activeFlags(requests, dialect: database.dialect),
         ]
         statements += keys.newestSightings(requests)
         let rows = try await database.read(statements)
@@ -116,74 +117,27 @@ enum HistoryReads {
     }
 
     /// `record_id, result` of the requests' records that are stored already.
-    private static func storedResults(_ requests: [HistoryRequest]) -> SQLStatement {
-        SQLStatement(
-            "SELECT record_id, result FROM contacts WHERE record_id IN (\(ContactStore.placeholders(requests.count)))",
-            requests.map { .text($0.record.recordID) })
+    private static func storedResults(_ requests: [HistoryRequest], dialect: SQLDialect) -> SQLStatement {
+        SQLStatement(StoredResults.self, rows: requests.map { [.text($0.record.recordID)] }, dialect: dialect)
     }
 
-    /// The requests' claimants as a table: `idx, claimant_id, since_ms, until_ms`.
-    private static func claimantWindows(_ requests: [HistoryRequest], since: (HistoryRequest) -> Int64) -> (sql: String, binds: [SQLValue]) {
-        let binds = requests.enumerated().flatMap { index, request -> [SQLValue] in
+    /// The requests' claimants as rows of `ClaimantWindows`: `idx, claimant_id, since_ms, until_ms`.
+    private static func claimantWindows(_ requests: [HistoryRequest], since: (HistoryRequest) -> Int64) -> [[SQLValue]] {
+        requests.enumerated().map { index, request in
             [.integer(Int64(index)), .text(request.record.claimantID), .integer(since(request)), .integer(request.at)]
         }
-        return ("WITH wanted (idx, claimant_id, since_ms, until_ms) AS (VALUES \(ContactStore.valuesList(rows: requests.count, columns: 4)))", binds)
     }
 
     /// `idx, <past contact columns>`: each request's claimant's contacts in the claimant window
-    /// up to its time, the newest `claimantContactsLimit`. On PostgreSQL a lateral join, so that
-    /// each claimant is an index scan whatever the statistics say: as a plain join the planner,
-    /// misled by statistics that lag a growing table, hashed the whole table on every batch
-    /// (11 ms for 64 calls on 20 000 contacts, against 1 ms). SQLite has no lateral joins, and
-    /// looks each claimant up in the index by itself.
+    /// up to its time, the newest `claimantContactsLimit`.
     private static func claimantContacts(_ requests: [HistoryRequest], dialect: SQLDialect) -> SQLStatement {
-        let wanted = claimantWindows(requests) { $0.at - HistoryWindows.claimantWindowMs }
-        let columns = ContactStore.pastContactColumns
-        switch dialect {
-        case .postgres:
-            return SQLStatement(
-                """
-                \(wanted.sql) SELECT wanted.idx, c.* FROM wanted CROSS JOIN LATERAL (\
-                SELECT \(columns) FROM contacts WHERE claimant_id = wanted.claimant_id \
-                AND received_at_ms > wanted.since_ms AND received_at_ms <= wanted.until_ms \
-                ORDER BY received_at_ms DESC LIMIT \(claimantContactsLimit)) AS c
-                """,
-                wanted.binds)
-        case .sqlite:
-            let qualified = columns.split(separator: ", ").map { "c.\($0)" }.joined(separator: ", ")
-            return SQLStatement(
-                """
-                \(wanted.sql) SELECT idx, \(columns) FROM (\
-                SELECT wanted.idx AS idx, \(qualified), ROW_NUMBER() OVER (PARTITION BY wanted.idx ORDER BY c.received_at_ms DESC) AS place \
-                FROM wanted JOIN contacts c ON c.claimant_id = wanted.claimant_id AND c.received_at_ms > wanted.since_ms AND c.received_at_ms <= wanted.until_ms\
-                ) AS ranked WHERE place <= \(claimantContactsLimit)
-                """,
-                wanted.binds)
-        }
+        SQLStatement(
+            ClaimantContacts.self, rows: claimantWindows(requests) { $0.at - HistoryWindows.claimantWindowMs }, dialect: dialect)
     }
 
     /// `idx, kind, highest risk`: the flags raised on each request's claimant that are still active.
-    /// A lateral join on PostgreSQL, for the reason given at `claimantContacts`.
     private static func activeFlags(_ requests: [HistoryRequest], dialect: SQLDialect) -> SQLStatement {
-        let wanted = claimantWindows(requests) { $0.at - HistoryWindows.flagActiveMs($0.policy) }
-        switch dialect {
-        case .postgres:
-            return SQLStatement(
-                """
-                \(wanted.sql) SELECT wanted.idx, f.kind, f.highest FROM wanted CROSS JOIN LATERAL (\
-                SELECT kind, MAX(risk_level) AS highest FROM risk_flags WHERE claimant_id = wanted.claimant_id \
-                AND raised_at_ms > wanted.since_ms AND raised_at_ms <= wanted.until_ms GROUP BY kind) AS f
-                """,
-                wanted.binds)
-        case .sqlite:
-            return SQLStatement(
-                """
-                \(wanted.sql) SELECT wanted.idx, f.kind, MAX(f.risk_level) FROM wanted \
-                JOIN risk_flags f ON f.claimant_id = wanted.claimant_id AND f.raised_at_ms > wanted.since_ms AND f.raised_at_ms <= wanted.until_ms \
-                GROUP BY wanted.idx, f.kind
-                """,
-                wanted.binds)
-        }
+        SQLStatement(ActiveFlags.self, rows: claimantWindows(requests) { $0.at - HistoryWindows.flagActiveMs($0.policy) }, dialect: dialect)
     }
 
     /// `idx, claimant_id, received_at_ms, description`: the same complaint from other claimants
@@ -337,5 +291,63 @@ private struct ComplaintKeys {
                 guard latest > earliest else { return [older] }
                 return [older, part(group, after: earliest, upTo: latest, limit: newerLimit(of: group))]
             })
+    }
+}
+
+/// Statements over one window per request: rows of `idx, claimant_id, since_ms, until_ms`.
+private protocol ClaimantWindowStatement: RowsStatement {}
+
+extension ClaimantWindowStatement {
+    static var columns: [SQLColumnType] { [.integer, .text, .integer, .integer] }
+    static var wanted: String { "WITH wanted (idx, claimant_id, since_ms, until_ms) AS ({rows})" }
+}
+
+/// `idx, <past contact columns>`: each window's claimant's newest contacts in it. On PostgreSQL a
+/// lateral join, so that each claimant is an index scan whatever the statistics say: as a plain
+/// join the planner, misled by statistics that lag a growing table, hashed the whole table on
+/// every batch (11 ms for 64 calls on 20 000 contacts, against 1 ms). SQLite has no lateral
+/// joins, and looks each claimant up in the index by itself.
+private enum ClaimantContacts: ClaimantWindowStatement {
+    static func template(_ dialect: SQLDialect) -> String {
+        let columns = ContactStore.pastContactColumns
+        let limit = HistoryReads.claimantContactsLimit
+        switch dialect {
+        case .postgres:
+            return """
+                \(wanted) SELECT wanted.idx, c.* FROM wanted CROSS JOIN LATERAL (\
+                SELECT \(columns) FROM contacts WHERE claimant_id = wanted.claimant_id \
+                AND received_at_ms > wanted.since_ms AND received_at_ms <= wanted.until_ms \
+                ORDER BY received_at_ms DESC LIMIT \(limit)) AS c
+                """
+        case .sqlite:
+            let qualified = columns.split(separator: ", ").map { "c.\($0)" }.joined(separator: ", ")
+            return """
+                \(wanted) SELECT idx, \(columns) FROM (\
+                SELECT wanted.idx AS idx, \(qualified), ROW_NUMBER() OVER (PARTITION BY wanted.idx ORDER BY c.received_at_ms DESC) AS place \
+                FROM wanted JOIN contacts c ON c.claimant_id = wanted.claimant_id AND c.received_at_ms > wanted.since_ms AND c.received_at_ms <= wanted.until_ms\
+                ) AS ranked WHERE place <= \(limit)
+                """
+        }
+    }
+}
+
+/// `idx, kind, highest risk`: the flags raised on each window's claimant in it. A lateral join on
+/// PostgreSQL, for the reason given at `ClaimantContacts`.
+private enum ActiveFlags: ClaimantWindowStatement {
+    static func template(_ dialect: SQLDialect) -> String {
+        switch dialect {
+        case .postgres:
+            """
+            \(wanted) SELECT wanted.idx, f.kind, f.highest FROM wanted CROSS JOIN LATERAL (\
+            SELECT kind, MAX(risk_level) AS highest FROM risk_flags WHERE claimant_id = wanted.claimant_id \
+            AND raised_at_ms > wanted.since_ms AND raised_at_ms <= wanted.until_ms GROUP BY kind) AS f
+            """
+        case .sqlite:
+            """
+            \(wanted) SELECT wanted.idx, f.kind, MAX(f.risk_level) FROM wanted \
+            JOIN risk_flags f ON f.claimant_id = wanted.claimant_id AND f.raised_at_ms > wanted.since_ms AND f.raised_at_ms <= wanted.until_ms \
+            GROUP BY wanted.idx, f.kind
+            """
+        }
     }
 }

@@ -30,7 +30,9 @@ public final class PostgresDatabase: SQLDatabase {
             host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = timeout
         configuration.options.maximumConnections = 16
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "on"), ("application_name", "demandscreend")]
+        configuration.options.additionalStartupParameters = [
+            ("synchronous_commit", "on"), ("application_name", "demandscreend"), ("plan_cache_mode", "force_custom_plan"),
+        ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
@@ -43,7 +45,7 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     public func read(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
-        let queries = statements.map(Self.postgresQuery)
+        let queries = statements.map(Query.init)
         return try await run {
             try await self.client.withConnection { connection in
                 try await Self.run(queries, on: connection, logger: self.logger)
@@ -52,7 +54,7 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     public func transaction(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
-        let queries = statements.map(Self.postgresQuery)
+        let queries = statements.map(Query.init)
         return try await run {
             try await self.client.withTransaction(logger: self.logger) { connection in
                 try await Self.run(queries, on: connection, logger: self.logger)
@@ -60,16 +62,68 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    private static func run(_ queries: [PostgresQuery], on connection: PostgresConnection, logger: Logger) async throws -> [[SQLRow]] {
+    /// A statement as postgres-nio runs it: a query of its own, or a prepared one.
+    private enum Query: Sendable {
+        case text(PostgresQuery)
+        case prepared(PreparedRows)
+
+        init(_ statement: SQLStatement) {
+            self = statement.prepared.map(Query.prepared) ?? .text(PostgresDatabase.postgresQuery(statement))
+        }
+    }
+
+    private static func run(_ queries: [Query], on connection: PostgresConnection, logger: Logger) async throws -> [[SQLRow]] {
         var results: [[SQLRow]] = []
         for query in queries {
             var rows: [SQLRow] = []
-            for try await row in try await connection.query(query, logger: logger) {
-                rows.append(sqlRow(row))
+            switch query {
+            case .text(let text):
+                for try await row in try await connection.query(text, logger: logger) {
+                    rows.append(sqlRow(row))
+                }
+            case .prepared(let prepared):
+                do {
+                    for try await row in try await execute(prepared.statement, prepared.columns, on: connection, logger: logger) {
+                        rows.append(sqlRow(row))
+                    }
+                } catch {
+                    // postgres-nio remembers a failed preparation for the connection's life and
+                    // fails every later use of the statement on it: a fresh connection prepares anew.
+                    try? await connection.close()
+                    throw error
+                }
             }
             results.append(rows)
         }
         return results
+    }
+
+    private static func execute<Kind: RowsStatement>(
+        _ kind: Kind.Type, _ columns: [SQLColumn], on connection: PostgresConnection, logger: Logger
+    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow> {
+        try await connection.execute(Prepared<Kind>(columns: columns), logger: logger)
+    }
+
+    /// A `RowsStatement` as a postgres-nio prepared statement, named after it.
+    private struct Prepared<Kind: RowsStatement>: PostgresPreparedStatement {
+        typealias Row = PostgresRow
+        static var name: String { "demandscreen.\(Kind.self)" }
+        static var sql: String { Kind.postgresSQL }
+        var columns: [SQLColumn]
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: columns.count)
+            for column in columns {
+                switch column {
+                case .integers(let values): bindings.append(values)
+                case .texts(let values): bindings.append(values)
+                case .blobs(let values): bindings.append(values.map { ByteBuffer(bytes: $0) })
+                }
+            }
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
     }
 
     public func close() async {
@@ -120,7 +174,7 @@ public final class PostgresDatabase: SQLDatabase {
 
     /// The statement with PostgreSQL's `$1, $2, …` for its `?`s (scanned as bytes: a batch's
     /// statement has hundreds of them, and walking its characters cost 3% of the daemon's CPU).
-    private static func postgresQuery(_ statement: SQLStatement) -> PostgresQuery {
+    fileprivate static func postgresQuery(_ statement: SQLStatement) -> PostgresQuery {
         var sql: [UInt8] = []
         sql.reserveCapacity(statement.sql.utf8.count + 4 * statement.binds.count)
         var number = 0
@@ -145,7 +199,8 @@ public final class PostgresDatabase: SQLDatabase {
         return PostgresQuery(unsafeSQL: String(decoding: sql, as: UTF8.self), binds: binds)
     }
 
-    /// The row's cells in order, read with the row's sequence iterator (one pass over its bytes).
+    /// The row's cells in order, read with the row's sequence iterator (one pass over its bytes),
+    /// the binary forms of the schema's types read straight from the bytes.
     private static func sqlRow(_ row: PostgresRow) -> SQLRow {
         var values: [SQLValue] = []
         for cell in row {
@@ -153,11 +208,15 @@ public final class PostgresDatabase: SQLDatabase {
                 values.append(.null)
                 continue
             }
-            switch cell.dataType {
-            case .int2, .int4, .int8:
+            switch (cell.format, cell.dataType) {
+            case (.binary, .int8) where bytes.readableBytes == 8:
+                values.append(.integer(bytes.readInteger(as: Int64.self)!))
+            case (.binary, .text), (.binary, .varchar):
+                values.append(.text(bytes.readString(length: bytes.readableBytes)!))
+            case (.binary, .bytea):
+                values.append(.blob(bytes.readBytes(length: bytes.readableBytes)!))
+            case (_, .int2), (_, .int4), (_, .int8):
                 values.append((try? cell.decode(Int64.self)).map(SQLValue.integer) ?? .null)
-            case .bytea:
-                values.append(.blob(bytes.readBytes(length: bytes.readableBytes) ?? []))
             default:
                 values.append((try? cell.decode(String.self)).map(SQLValue.text) ?? .null)
             }

@@ -7,10 +7,13 @@ public enum SQLValue: Sendable, Hashable {
 }
 
 /// One statement with `?` placeholders and the values bound to them, written once for both
-/// backends (PostgreSQL's `$1, $2, …` are derived from the `?`s).
+/// backends (PostgreSQL's `$1, $2, …` are derived from the `?`s), or a `RowsStatement` over a
+/// batch of rows, which PostgreSQL runs as a prepared statement.
 public struct SQLStatement: Sendable {
     public var sql: String
     public var binds: [SQLValue]
+    /// On PostgreSQL, the prepared statement and column arrays that run instead of `sql`.
+    var prepared: PreparedRows?
 
     public init(_ sql: String, _ binds: [SQLValue] = []) {
         self.sql = sql

@@ -308,6 +308,25 @@ import Testing
         #expect(error?.problem.contains("version 99, newer than this daemon knows") == true)
     }
 
+    /// A statement that fails as the server prepares it (here: a table renamed away by hand) fails
+    /// the calls of the moment, and works again once the cause is gone: postgres-nio would fail
+    /// every later use of it on the same connection, so the store closes that connection.
+    @Test(arguments: Backend.allCases)
+    func aStatementThatFailedToPrepareWorksAgainOnceTheCauseIsGone(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            _ = try await store.database.transaction([SQLStatement("ALTER TABLE risk_flags RENAME TO risk_flags_away")])
+            let error = await #expect(throws: StorageError.self) {
+                try await store.screen(legitimateRecord("p-1", claimant: "c-p", at: baseTime))
+            }
+            #expect(error?.problem.contains("risk_flags") == true)
+            _ = try await store.database.transaction([SQLStatement("ALTER TABLE risk_flags_away RENAME TO risk_flags")])
+            for index in 2...6 {
+                let result = try await store.screen(legitimateRecord("p-\(index)", claimant: "c-p", at: baseTime + Int64(index) * hourMs))
+                #expect(result.claimant.contacts24H == UInt32(index - 1))
+            }
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func manyConcurrentCallsAreEachStored(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
