@@ -103,13 +103,20 @@ public struct ScreeningEngine: Sendable {
     }
 
     /// Kana (U+3040–U+30FF: E3 81–83 xx in UTF-8) or common kanji (U+4E00–U+9FFF: E4 B8–BF xx
-    /// to E9 xx xx), found on the UTF-8 bytes; English text costs one range check per byte,
-    /// since no byte of it reaches E3.
+    /// to E9 xx xx), found on the UTF-8 bytes; English text costs one check per eight bytes.
     private static func hasKanaOrKanji(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { utf8 in
             var position = 0
             while position < utf8.count {
+                // Eight ASCII bytes at a time (no top bit set): none of them is kana or kanji.
+                if utf8.count &- position >= 8
+                    && UnsafeRawPointer(utf8.baseAddress.unsafelyUnwrapped).loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                        & 0x8080_8080_8080_8080 == 0
+                {
+                    position &+= 8
+                    continue
+                }
                 let lead = utf8[position]
                 position += 1
                 guard lead >= 0xE3 && lead <= 0xE9, position < utf8.count else { continue }

@@ -176,8 +176,9 @@ private struct TextFolder {
     /// The ASCII that starts at `position`, folded in one loop that keeps its state in registers
     /// and does what `emit` would do with each byte: letters lower-cased, a run of separators
     /// one space between two words (nothing after a Japanese character), apostrophes and ~
-    /// dropped. It stops before anything else, before a letter that repeats the last one (runs
-    /// are `emit`'s), and when the buffer is nearly full; false when it took no byte at all.
+    /// dropped, a doubled letter kept. It stops before anything else, before the third of a letter
+    /// in a row (folding runs is `emit`'s), and when the buffer is nearly full; false when it
+    /// took no byte at all. Plain words and single spaces go eight bytes at a time.
     @inline(__always)
     private mutating func foldASCIIRun(_ utf8: UnsafeBufferPointer<UInt8>, at position: inout Int, index: inout Int) -> Bool {
         let output = bytes.baseAddress.unsafelyUnwrapped
@@ -190,11 +191,33 @@ private struct TextFolder {
         let scalarOffset = index &- position
         var written = count
         var previous = last
+        // The length of the run of `previous` that ends the output; only read when a letter
+        // repeats it, which makes it an ASCII letter's run.
+        var run = runLength
         var afterWord = lastKind == .word
         var separator = pendingSeparator ?? -1
         var at = position
+        let text = UnsafeRawPointer(utf8.baseAddress.unsafelyUnwrapped)
         Self.asciiClasses.withUnsafeBufferPointer { classes in
             while at < end {
+                // Eight bytes at a time where folding is lower-casing and nothing more.
+                if separator < 0 && end &- at >= 8 {
+                    let eight = UInt64(littleEndian: text.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                    let plain = Self.plainPrefix(of: eight, after: previous, afterWord: afterWord)
+                    if plain.count > 0 {
+                        UnsafeMutableRawPointer(output + written).storeBytes(of: plain.lowered.littleEndian, as: UInt64.self)
+                        let scalar = Int32(truncatingIfNeeded: at &+ scalarOffset)
+                        for offset in 0..<Int32(8) {
+                            spans[written &+ Int(offset)] = SourceSpan(start: scalar &+ offset, end: scalar &+ offset &+ 1)
+                        }
+                        written &+= plain.count
+                        at &+= plain.count
+                        previous = UInt32(truncatingIfNeeded: plain.lowered >> (8 &* UInt64(plain.count &- 1))) & 0xFF
+                        run = plain.endsDoubled ? 2 : 1
+                        afterWord = true
+                        continue
+                    }
+                }
                 let folded = classes[Int(utf8[at])]
                 if folded >= Self.firstWordByte {
                     if separator >= 0 {
@@ -206,8 +229,13 @@ private struct TextFolder {
                             written &+= 1
                         }
                         separator = -1
+                        run = 1
                     } else if UInt32(folded) == previous {
-                        break
+                        // A doubled letter stays (ll, ee); a third is a run for `emit` to fold.
+                        guard run == 1 else { break }
+                        run = 2
+                    } else {
+                        run = 1
                     }
                     let scalar = Int32(truncatingIfNeeded: at &+ scalarOffset)
                     output[written] = folded
@@ -224,21 +252,53 @@ private struct TextFolder {
             }
         }
         guard at != position else { return false }
-        endLoop(written: written, last: previous, width: 1, kind: .word, separator: separator)
+        endLoop(written: written, last: previous, run: run, width: 1, kind: .word, separator: separator)
         index = at &+ scalarOffset
         position = at
         return true
     }
 
-    /// What a register loop leaves for `emit`: when it wrote characters, the last one (`width`
-    /// bytes, of `kind`) is the first of its run, since the loops stop before a repeat; and the
-    /// separator pending at its end (-1 for none).
+    /// How many of eight bytes of text (the first in the lowest byte), from the first, fold to
+    /// themselves lower-cased, each with its own source span: letters and digits, and single
+    /// spaces between them (a space between two words folds to one space, its own); the first a
+    /// letter or digit that does not repeat `previous`, or a space after a word; the last a letter
+    /// or digit; no letter the third in a row. With the eight lower-cased, and whether the last
+    /// letter is doubled.
+    /// Bit-parallel: in each byte's top bit, whether the byte is at least c is the top bit of the
+    /// byte's low seven bits plus 0x80 - c, which cannot carry into the next byte.
     @inline(__always)
-    private mutating func endLoop(written: Int, last previous: UInt32, width: Int, kind: Kind, separator: Int) {
+    private static func plainPrefix(of eight: UInt64, after previous: UInt32, afterWord: Bool) -> (count: Int, lowered: UInt64, endsDoubled: Bool) {
+        let tops: UInt64 = 0x8080_8080_8080_8080
+        let lowSevens: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let sevenBits = eight & lowSevens
+        let ascii = ~eight & tops
+        @inline(__always) func atLeast(_ byte: UInt64) -> UInt64 { (sevenBits &+ 0x0101_0101_0101_0101 &* (0x80 &- byte)) & tops }
+        let upper = atLeast(0x41) & ~atLeast(0x5B) & ascii
+        let wordBytes = (atLeast(0x30) & ~atLeast(0x3A) | upper | atLeast(0x61) & ~atLeast(0x7B)) & ascii
+        let spaces = atLeast(0x20) & ~atLeast(0x21) & ascii
+        let lowered = eight | upper >> 2
+        guard wordBytes & 0x80 != 0 && UInt32(truncatingIfNeeded: lowered) & 0xFF != previous || afterWord && spaces & 0x80 != 0
+        else { return (0, 0, false) }
+        // Whether each byte (but the first) equals the one before it.
+        let difference = lowered ^ lowered << 8
+        let repeats = ~((difference & lowSevens &+ lowSevens) | difference | lowSevens) & ~0x80
+        let stops = tops & ~(wordBytes | spaces) | spaces & spaces << 8 | repeats & repeats << 8
+        var count = stops == 0 ? 8 : stops.trailingZeroBitCount >> 3
+        if spaces >> (8 &* UInt64(count &- 1)) & 0x80 != 0 { count &-= 1 }
+        guard count > 0 else { return (0, 0, false) }
+        let endsDoubled = repeats >> (8 &* UInt64(count &- 1)) & 0x80 != 0
+        return (count, lowered, endsDoubled)
+    }
+
+    /// What a register loop leaves for `emit`: when it wrote characters, the last one (`width`
+    /// bytes, of `kind`) and the length of its run, which ends the output (the loops stop before
+    /// a run grows past what they fold alike); and the separator pending at its end (-1 for none).
+    @inline(__always)
+    private mutating func endLoop(written: Int, last previous: UInt32, run: Int, width: Int, kind: Kind, separator: Int) {
         if written != count {
             last = previous
-            runLength = 1
-            runStartByte = written &- width
+            runLength = run
+            runStartByte = written &- run &* width
             runWidth = width
             lastKind = kind
             count = written
@@ -308,7 +368,7 @@ private struct TextFolder {
             scalarIndex &+= 1
         }
         guard at != position else { return false }
-        endLoop(written: written, last: previous, width: 3, kind: .other, separator: separator)
+        endLoop(written: written, last: previous, run: 1, width: 3, kind: .other, separator: separator)
         index = scalarIndex
         position = at
         return true

@@ -47,7 +47,9 @@ struct UtteranceAnalysis {
             case .signal: break
             }
         }
-        let quotations = reports ? Self.quotationRanges(in: text) : []
+        let quotations =
+            reports && scratch.matches.contains(where: { matcher.meanings[$0.pattern].kind == .signal })
+            ? Self.quotationRanges(in: text) : []
         for match in scratch.matches {
             let meaning = matcher.meanings[match.pattern]
             guard meaning.kind == .signal else { continue }
@@ -87,6 +89,11 @@ struct UtteranceAnalysis {
             while position < utf8.count {
                 var packed = UInt32(utf8[position])
                 position += 1
+                // ASCII but for " is neither a mark nor inside one's bytes.
+                if packed < 0x80 && packed != 0x22 {
+                    index += 1
+                    continue
+                }
                 while position < utf8.count && utf8[position] & 0xC0 == 0x80 {
                     packed = packed << 8 | UInt32(utf8[position])
                     position += 1

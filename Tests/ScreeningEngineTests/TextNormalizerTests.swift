@@ -116,6 +116,70 @@ import Testing
         }
     }
 
+    /// ASCII folding checked against a model of its rules written plainly, one scalar at a time:
+    /// letters and digits lower-cased, a run of separators one space between two words (standing
+    /// for the first of them) and nothing at either end, apostrophes and ~ dropped, a doubled
+    /// letter kept and a run of three or more one letter standing for the whole run. Random
+    /// English-like texts, so that the folder's eight-bytes-at-a-time path (plain words and single
+    /// spaces) meets every way out of it: doubled and tripled letters at and across its edges,
+    /// capitals, punctuation, double spaces, apostrophes.
+    @Test func asciiFoldsAsItsRulesSay() {
+        let pieces = [
+            "the", "customer", "Called", "AGAIN", "I'm", "bill", "lll", "Aaa", "oo", "address", "1000", "9", "x", "L", "l",
+            " ", " ", " ", " ", "  ", ", ", ". ", "!", "-", "~", "'", "\t", "(", ")", "$87.50",
+        ]
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D  // a fixed seed: the same texts every run
+        for _ in 0..<20000 {
+            var text = ""
+            for _ in 0..<(1 + Int(state % 32)) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text += pieces[Int(state >> 33) % pieces.count]
+            }
+            let normalized = NormalizedText(text)
+            let model = Self.asciiModel(text)
+            #expect(normalized.bytes == model.bytes, "\(text)")
+            #expect((0..<normalized.count).map { normalized.sourceRange(ofBytes: $0..<($0 + 1)) } == model.spans, "\(text)")
+        }
+    }
+
+    private static func asciiModel(_ text: String) -> (bytes: [UInt8], spans: [Range<Int>]) {
+        var bytes: [UInt8] = []
+        var spans: [Range<Int>] = []
+        var run = 0
+        var pendingSeparator: Int?
+        for (index, byte) in text.utf8.enumerated() {
+            let lowered = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            let isWord = (lowered >= 0x61 && lowered <= 0x7A) || (lowered >= 0x30 && lowered <= 0x39)
+            guard isWord else {
+                if lowered != 0x27 && lowered != 0x7E && pendingSeparator == nil { pendingSeparator = index }
+                continue
+            }
+            if let separator = pendingSeparator {
+                pendingSeparator = nil
+                if !bytes.isEmpty {
+                    bytes.append(0x20)
+                    spans.append(separator..<(separator + 1))
+                }
+            }
+            if lowered == bytes.last {
+                run += 1
+                if run >= 3 {
+                    if run == 3 {
+                        bytes.removeLast()
+                        spans.removeLast()
+                    }
+                    spans[spans.count - 1] = spans[spans.count - 1].lowerBound..<(index + 1)
+                    continue
+                }
+            } else {
+                run = 1
+            }
+            bytes.append(lowered)
+            spans.append(index..<(index + 1))
+        }
+        return (bytes, spans)
+    }
+
     @Test func droppedElongationMarksMapToNothing() {
         let text = "ぞーー"
         let normalized = NormalizedText(text)
