@@ -30,6 +30,9 @@ public final class PostgresDatabase: SQLDatabase {
             host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = timeout
         configuration.options.maximumConnections = 16
+        // The batch statements are prepared once per connection (`RowsStatement`) but planned
+        // with each run's values: a generic plan made while the table was new and empty scanned
+        // it, and would be kept until the next ANALYZE.
         configuration.options.additionalStartupParameters = [
             ("synchronous_commit", "on"), ("application_name", "demandscreend"), ("plan_cache_mode", "force_custom_plan"),
         ]
@@ -163,6 +166,12 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     static func describe(_ error: any Error) -> String {
+        // A failed transaction names what failed in it: beginning, a statement, or committing.
+        if let transaction = error as? PostgresTransactionError,
+            let cause = transaction.beginError ?? transaction.closureError ?? transaction.commitError
+        {
+            return describe(cause)
+        }
         guard let error = error as? PSQLError else { return "\(error)" }
         if let message = error.serverInfo?[.message] {
             let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""

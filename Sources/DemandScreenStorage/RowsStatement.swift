@@ -31,9 +31,10 @@ enum SQLColumn: Sendable {
 /// On SQLite the rows become `VALUES (?, ?), (?, ?)` and the test `IN (?, ?)`: the statement cache
 /// keeps one prepared statement per batch size. On PostgreSQL each column is bound as one array
 /// (`SELECT * FROM unnest($1::bigint[], $2::text[])`), so that the text is the same whatever the
-/// batch size and the server parses, analyses and plans it once per connection (a named prepared
-/// statement) instead of on every call: a third of the server's time per durable Screen call
-/// went there with a new text for every batch size.
+/// batch size and the server parses and analyses it once per connection (a named prepared
+/// statement) instead of on every call: with a new text for every batch size, parsing, analysis
+/// and planning took a third of the server's time per durable Screen call. (Plans are still made
+/// with each run's values: see `PostgresDatabase`.)
 protocol RowsStatement: Sendable {
     /// The rows' columns, in order.
     static var columns: [SQLColumnType] { get }

@@ -308,6 +308,22 @@ import Testing
         #expect(error?.problem.contains("version 99, newer than this daemon knows") == true)
     }
 
+    /// A failed transaction's error says what failed in it, as the database said it, and carries
+    /// neither the statement nor its values (which can hold personal data) into logs.
+    @Test(arguments: Backend.allCases)
+    func aFailedTransactionSaysWhatFailedAndNothingMore(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let error = await #expect(throws: StorageError.self) {
+                try await store.database.transaction([
+                    SQLStatement("SELECT 1"), SQLStatement("SELECT * FROM no_such_table WHERE phone = ?", [.text("090-1234-5678")]),
+                ])
+            }
+            let problem = error?.problem ?? ""
+            #expect(problem.contains("no_such_table"), "\(problem)")
+            #expect(!problem.contains("090-1234-5678") && !problem.contains("SELECT"), "\(problem)")
+        }
+    }
+
     /// A statement that fails as the server prepares it (here: a table renamed away by hand) fails
     /// the calls of the moment, and works again once the cause is gone: postgres-nio would fail
     /// every later use of it on the same connection, so the store closes that connection.
