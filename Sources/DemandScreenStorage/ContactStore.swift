@@ -173,7 +173,7 @@ public final class ContactStore: Sendable {
         }
         var earlierResults: [String: [UInt8]] = [:]
         if !storedFirst.isEmpty {
-            let rows = try await database.query(SQLStatement(StoredResults.self, rows: storedFirst, dialect: database.dialect))
+            let rows = try await database.query(SQLStatement(StoredResults.self, rows: storedFirst, dialect: dialect))
             for row in rows { earlierResults[row.text(0)] = row.blob(1) }
         }
         return try submissions.indices.map { index in

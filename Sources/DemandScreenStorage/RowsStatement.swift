@@ -66,23 +66,17 @@ extension RowsStatement {
     /// The rows as one array per column. The values must be of the columns' types: the
     /// statements are the store's own, never built from what a caller sends.
     static func columnArrays(_ rows: [[SQLValue]]) -> [SQLColumn] {
-        columns.enumerated().map { column, type in
-            switch type {
-            case .integer:
-                .integers(rows.map { row in
-                    guard case .integer(let value) = row[column] else { preconditionFailure("column \(column) of \(Self.self) takes integers") }
-                    return value
-                })
-            case .text:
-                .texts(rows.map { row in
-                    guard case .text(let value) = row[column] else { preconditionFailure("column \(column) of \(Self.self) takes texts") }
-                    return value
-                })
-            case .blob:
-                .blobs(rows.map { row in
-                    guard case .blob(let value) = row[column] else { preconditionFailure("column \(column) of \(Self.self) takes blobs") }
-                    return value
-                })
+        func column<Value>(_ index: Int, _ value: (SQLValue) -> Value?) -> [Value] {
+            rows.map { row in
+                guard let found = value(row[index]) else { preconditionFailure("column \(index) of \(Self.self) takes \(columns[index])s") }
+                return found
+            }
+        }
+        return columns.indices.map { index in
+            switch columns[index] {
+            case .integer: .integers(column(index) { if case .integer(let value) = $0 { value } else { nil } })
+            case .text: .texts(column(index) { if case .text(let value) = $0 { value } else { nil } })
+            case .blob: .blobs(column(index) { if case .blob(let value) = $0 { value } else { nil } })
             }
         }
     }

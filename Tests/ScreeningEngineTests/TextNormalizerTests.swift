@@ -6,6 +6,25 @@ import Testing
         String(decoding: NormalizedText(text).bytes, as: UTF8.self)
     }
 
+    /// Each folded byte's original scalars.
+    static func byteSpans(_ normalized: NormalizedText) -> [Range<Int>] {
+        (0..<normalized.count).map { normalized.sourceRange(ofBytes: $0..<($0 + 1)) }
+    }
+
+    /// `count` texts of 1 to `mostPieces` pieces drawn from `pieces` by a generator started at
+    /// `seed`: a fixed seed gives the same texts every run.
+    static func seededMixes(of pieces: [String], count: Int, mostPieces: UInt64, seed: UInt64) -> [String] {
+        var state = seed
+        return (0..<count).map { _ in
+            var text = ""
+            for _ in 0..<(1 + Int(state % mostPieces)) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text += pieces[Int(state >> 33) % pieces.count]
+            }
+            return text
+        }
+    }
+
     @Test(arguments: [
         ("コロス", "ころす"),  // katakana → hiragana
         ("ｺﾛｽ", "ころす"),  // half-width katakana
@@ -57,7 +76,7 @@ import Testing
     func foldsWithOffsets(input: String, expected: String, sources: [Range<Int>]) {
         let normalized = NormalizedText(input)
         #expect(String(decoding: normalized.bytes, as: UTF8.self) == expected)
-        #expect((0..<normalized.count).map { normalized.sourceRange(ofBytes: $0..<($0 + 1)) } == sources)
+        #expect(Self.byteSpans(normalized) == sources)
     }
 
     @Test func offsetsPointIntoTheOriginalText() {
@@ -101,18 +120,12 @@ import Testing
             "㍿", "㍿", "㍿", "㎉", "①", "、", "、", "。", "・", " ", "x", "x", "ab", "ll", "'", "ｺ", "ﾞ", "こ", "コ", "っ", "日",
             "々", "ー", "…", "Ａ", "!",
         ]
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15  // a fixed seed: the same texts every run
-        for _ in 0..<20000 {
-            var text = ""
-            for _ in 0..<(1 + Int(state % 24)) {
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                text += pieces[Int(state >> 33) % pieces.count]
-            }
+        for text in Self.seededMixes(of: pieces, count: 20000, mostPieces: 24, seed: 0x9E37_79B9_7F4A_7C15) {
             let tight = NormalizedText(text)
             var roomy = NormalizedText(reservingCapacity: 1000)
             roomy.refold(text)
             #expect(tight.bytes == roomy.bytes, "\(text)")
-            #expect((0..<tight.count).map { tight.sourceRange(ofBytes: $0..<($0 + 1)) } == (0..<roomy.count).map { roomy.sourceRange(ofBytes: $0..<($0 + 1)) })
+            #expect(Self.byteSpans(tight) == Self.byteSpans(roomy))
         }
     }
 
@@ -128,17 +141,11 @@ import Testing
             "the", "customer", "Called", "AGAIN", "I'm", "bill", "lll", "Aaa", "oo", "address", "1000", "9", "x", "L", "l",
             " ", " ", " ", " ", "  ", ", ", ". ", "!", "-", "~", "'", "\t", "(", ")", "$87.50",
         ]
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D  // a fixed seed: the same texts every run
-        for _ in 0..<20000 {
-            var text = ""
-            for _ in 0..<(1 + Int(state % 32)) {
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                text += pieces[Int(state >> 33) % pieces.count]
-            }
+        for text in Self.seededMixes(of: pieces, count: 20000, mostPieces: 32, seed: 0x2545_F491_4F6C_DD1D) {
             let normalized = NormalizedText(text)
             let model = Self.asciiModel(text)
             #expect(normalized.bytes == model.bytes, "\(text)")
-            #expect((0..<normalized.count).map { normalized.sourceRange(ofBytes: $0..<($0 + 1)) } == model.spans, "\(text)")
+            #expect(Self.byteSpans(normalized) == model.spans, "\(text)")
         }
     }
 
