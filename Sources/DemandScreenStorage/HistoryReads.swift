@@ -20,8 +20,6 @@ enum HistoryReads {
     /// always hold enough other claimants; only when they do not (one claimant repeating the
     /// complaint) does a second look go further back.
     static let newestSightings = 16
-    /// The most of a claimant's contacts in the window that a history holds.
-    static let claimantContactsLimit = 1000
     /// The most recent contacts of the same category compared by description with one call's.
     static let similarDescriptionsLimit = 200
 
@@ -129,7 +127,7 @@ enum HistoryReads {
     }
 
     /// `idx, <past contact columns>`: each request's claimant's contacts in the claimant window
-    /// up to its time, the newest `claimantContactsLimit`.
+    /// up to its time, the newest `ContactStore.claimantContactsLimit`.
     private static func claimantContacts(_ requests: [HistoryRequest], dialect: SQLDialect) -> SQLStatement {
         SQLStatement(
             ClaimantContacts.self, rows: claimantWindows(requests) { $0.at - HistoryWindows.claimantWindowMs }, dialect: dialect)
@@ -306,27 +304,25 @@ extension ClaimantWindowStatement {
 /// lateral join, so that each claimant is an index scan whatever the statistics say: as a plain
 /// join the planner, misled by statistics that lag a growing table, hashed the whole table on
 /// every batch (11 ms for 64 calls on 20 000 contacts, against 1 ms). SQLite has no lateral
-/// joins, and looks each claimant up in the index by itself.
+/// joins: each claimant's newest rows are a correlated list of row ids, read from the covering
+/// `contacts_by_claimant` index, and the rows are then fetched by id. (Ranking the joined rows
+/// with `ROW_NUMBER()` instead sorted every batch's rows in a temporary B-tree: 2.2 times as long.)
+/// The rows come per window in row-id order, not newest first; the history counts them.
 private enum ClaimantContacts: ClaimantWindowStatement {
     static func template(_ dialect: SQLDialect) -> String {
         let columns = ContactStore.pastContactColumns
-        let limit = HistoryReads.claimantContactsLimit
+        let limit = ContactStore.claimantContactsLimit
+        let newest = """
+            SELECT \(dialect == .postgres ? columns : "rowid") FROM contacts WHERE claimant_id = wanted.claimant_id \
+            AND received_at_ms > wanted.since_ms AND received_at_ms <= wanted.until_ms \
+            ORDER BY received_at_ms DESC LIMIT \(limit)
+            """
         switch dialect {
         case .postgres:
-            return """
-                \(wanted) SELECT wanted.idx, c.* FROM wanted CROSS JOIN LATERAL (\
-                SELECT \(columns) FROM contacts WHERE claimant_id = wanted.claimant_id \
-                AND received_at_ms > wanted.since_ms AND received_at_ms <= wanted.until_ms \
-                ORDER BY received_at_ms DESC LIMIT \(limit)) AS c
-                """
+            return "\(wanted) SELECT wanted.idx, c.* FROM wanted CROSS JOIN LATERAL (\(newest)) AS c"
         case .sqlite:
             let qualified = columns.split(separator: ", ").map { "c.\($0)" }.joined(separator: ", ")
-            return """
-                \(wanted) SELECT idx, \(columns) FROM (\
-                SELECT wanted.idx AS idx, \(qualified), ROW_NUMBER() OVER (PARTITION BY wanted.idx ORDER BY c.received_at_ms DESC) AS place \
-                FROM wanted JOIN contacts c ON c.claimant_id = wanted.claimant_id AND c.received_at_ms > wanted.since_ms AND c.received_at_ms <= wanted.until_ms\
-                ) AS ranked WHERE place <= \(limit)
-                """
+            return "\(wanted) SELECT wanted.idx, \(qualified) FROM wanted JOIN contacts c ON c.rowid IN (\(newest))"
         }
     }
 }

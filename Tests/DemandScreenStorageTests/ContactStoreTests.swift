@@ -63,6 +63,25 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func aHistoryHoldsTheClaimantsNewestContactsUpToTheLimit(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            // Five contacts ten days back, then as many as the limit in the last day: the history
+            // holds the limit's worth, all of them from the last day.
+            let limit = ContactStore.claimantContactsLimit
+            let times = (0..<5).map { baseTime - 10 * dayMs - Int64($0) * 60_000 } + (1...limit).map { baseTime - Int64($0) * 60_000 }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, time) in times.enumerated() {
+                    group.addTask { _ = try await store.screen(legitimateRecord("m-\(index)", claimant: "c-many", at: time)) }
+                }
+                try await group.waitForAll()
+            }
+            let result = try await store.screen(legitimateRecord("m-now", claimant: "c-many", at: baseTime))
+            #expect(result.claimant.contacts30D == UInt32(limit + 1))
+            #expect(result.claimant.contacts24H == UInt32(limit + 1))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func aFollowUpAWeekLaterOnAnOpenDefectIsNotHarassment(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             _ = try await store.screen(legitimateRecord("f-1", claimant: "c-f", at: baseTime - 7 * dayMs))
