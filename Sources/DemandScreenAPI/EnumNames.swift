@@ -1,4 +1,5 @@
 public import SwiftProtobuf
+import Synchronization
 
 /// An enum of the contract whose values are read and written by their .proto names
 /// ("SIGNAL_THREAT_VIOLENCE"), as in policy files, labels and CLI flags.
@@ -13,8 +14,22 @@ public protocol ProtoNamedEnum: SwiftProtobuf.Enum, CaseIterable {
 }
 
 extension ProtoNamedEnum {
-    /// The value's .proto name, e.g. "VERDICT_UNJUST_DEMAND".
+    /// The value's .proto name, e.g. "VERDICT_UNJUST_DEMAND": worked out once per enum for all
+    /// its cases (by reflection, too slow for every call's metrics and labels), and every time for
+    /// a value this build does not know (not kept: a client chooses those).
     public var protoName: String {
+        let type = ObjectIdentifier(Self.self)
+        let names =
+            knownProtoNames.withLock { $0[type] }
+            ?? {
+                let names = Dictionary(uniqueKeysWithValues: Self.allCases.map { ($0.rawValue, $0.reflectedProtoName) })
+                knownProtoNames.withLock { $0[type] = names }
+                return names
+            }()
+        return names[rawValue] ?? reflectedProtoName
+    }
+
+    private var reflectedProtoName: String {
         var name = ""
         for character in String(describing: self) {
             if character.isUppercase && !name.isEmpty {
@@ -35,6 +50,9 @@ extension ProtoNamedEnum {
     /// Every valid name, for error messages.
     public static var protoNames: [String] { allCases.map(\.protoName) }
 }
+
+/// The .proto names of each `ProtoNamedEnum`'s cases by raw value, by enum type.
+private let knownProtoNames = Mutex<[ObjectIdentifier: [Int: String]]>([:])
 
 extension Demandscreen_V1_Channel: ProtoNamedEnum { public static var protoPrefix: String { "CHANNEL_" } }
 extension Demandscreen_V1_Speaker: ProtoNamedEnum { public static var protoPrefix: String { "SPEAKER_" } }

@@ -422,12 +422,8 @@ public struct ScreeningEngine: Sendable {
 
     static func demandEvidence(_ record: DemandRecord, kind: DemandKind) -> Evidence {
         let index = record.demands.firstIndex { $0.kind == kind } ?? 0
-        let name = demandKindNames[kind] ?? kind.protoName
-        return fieldEvidence("demands[\(index)]", name, record.demands.indices.contains(index) ? record.demands[index].text : "")
+        return fieldEvidence("demands[\(index)]", kind.protoName, record.demands.indices.contains(index) ? record.demands[index].text : "")
     }
-
-    /// `protoName` works by reflection; evidence needs it per record, so it is looked up once.
-    private static let demandKindNames = Dictionary(uniqueKeysWithValues: DemandKind.allCases.map { ($0, $0.protoName) })
 
     /// `value` with one decimal (2.5), without Foundation's formatter, which costs more than
     /// screening a short record.
@@ -452,7 +448,7 @@ public struct ScreeningEngine: Sendable {
 /// The signals found so far for one record, one per kind with the highest severity seen.
 struct Findings {
     let language: String
-    var signals: [SignalKind: Signal] = [:]
+    var signals = SignalsByKind()
     var elements: [UtteranceElement] = []
     var demandsWrittenStatement = false
     /// Money is demanded above the verified loss, or against a loss not verified yet.
@@ -473,7 +469,32 @@ struct Findings {
         signal.evidence.append(evidence)
     }
 
-    var orderedSignals: [Signal] {
-        signals.values.sorted { $0.kind.rawValue < $1.kind.rawValue }
+    var orderedSignals: [Signal] { signals.values }
+}
+
+/// One record's signals by kind, a slot per kind in `SignalKind`'s order: looked up a few dozen
+/// times per record, where hashing the kind into a dictionary (and growing it) cost 7% of an
+/// English record's instructions.
+struct SignalsByKind {
+    private var slots = [Signal?](repeating: nil, count: SignalKind.allCases.count)
+
+    subscript(kind: SignalKind) -> Signal? {
+        get { slots.indices.contains(kind.rawValue) ? slots[kind.rawValue] : nil }
+        set {
+            precondition(slots.indices.contains(kind.rawValue), "no slot for signal kind \(kind.rawValue)")
+            slots[kind.rawValue] = newValue
+        }
     }
+
+    subscript(kind: SignalKind, default defaultValue: @autoclosure () -> Signal) -> Signal {
+        get { self[kind] ?? defaultValue() }
+        _modify {
+            precondition(slots.indices.contains(kind.rawValue), "no slot for signal kind \(kind.rawValue)")
+            if slots[kind.rawValue] == nil { slots[kind.rawValue] = defaultValue() }
+            yield &slots[kind.rawValue]!
+        }
+    }
+
+    /// The signals found, in the order of their kinds.
+    var values: [Signal] { slots.compactMap { $0 } }
 }
