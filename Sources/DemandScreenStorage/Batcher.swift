@@ -10,7 +10,6 @@ actor Batcher<Submission: Sendable, Outcome: Sendable> {
     private let maximumBatch: Int
     private var pending: [(Submission, CheckedContinuation<Outcome, any Error>)] = []
     private var writing = false
-    private var batchHistogram: [Int: Int] = [:]
 
     init(maximumBatch: Int, run: @escaping Run) {
         self.maximumBatch = maximumBatch
@@ -30,8 +29,6 @@ actor Batcher<Submission: Sendable, Outcome: Sendable> {
     private func writeAll() async {
         while !pending.isEmpty {
             let batch = Array(pending.prefix(maximumBatch))
-            batchHistogram[batch.count, default: 0] += 1
-            if batchHistogram.values.reduce(0, +) % 500 == 0 { print("BATCH \(maximumBatch) \(batchHistogram.sorted { $0.key < $1.key })") }
             pending.removeFirst(batch.count)
             do {
                 let outcomes = try await run(batch.map { $0.0 })
