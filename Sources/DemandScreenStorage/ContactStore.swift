@@ -123,10 +123,11 @@ public final class ContactStore: Sendable {
     static let contactColumns =
         "record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description, policy_version, client, commit_id, record, result"
 
-    /// One transaction for a group: multi-row inserts (a round trip each, not one per row), flags
-    /// only for the contacts this submission inserted, then which submission each stored row
-    /// came from. Each submission's commit id is the group's (random, so unique across daemons
-    /// sharing a database) and its place in the group.
+    /// One transaction for a group: multi-row inserts (a round trip each, not one per row) that
+    /// return the commit ids of the contacts they inserted, and flags only for those contacts.
+    /// Each submission's commit id is the group's (random, so unique across daemons sharing a
+    /// database) and its place in the group; one not returned was stored first by another call
+    /// or daemon.
     private static func write(_ submissions: [Submission], to database: any SQLDatabase) async throws -> [ScreenAnswer] {
         let group = UUID().uuidString
         let commitIDs = submissions.indices.map { "\(group)/\($0)" }
@@ -160,33 +161,25 @@ public final class ContactStore: Sendable {
             }
         }
         let dialect = database.dialect
-        var statements = SQLStatement.batches(InsertContacts.self, rows: contactRows, dialect: dialect, sqliteRows: 100)
-        statements += SQLStatement.batches(InsertRaisedFlags.self, rows: flagRows, dialect: dialect, sqliteRows: 200)
-        let ids = submissions.map { [SQLValue.text($0.contact.record.recordID)] }
-        statements.append(SQLStatement(StoredCommits.self, rows: ids, dialect: dialect))
-        let stored = try await database.transaction(statements).last ?? []
-        var commitByRecord: [String: String] = [:]
-        for row in stored { commitByRecord[row.text(0)] = row.text(1) }
-        // The records another call or daemon stored first (rare): answer with their results,
-        // read once the group has committed (stored contacts never change).
-        let storedFirst = zip(submissions, commitIDs).compactMap { submission, commitID -> [SQLValue]? in
-            let recordID = submission.contact.record.recordID
-            guard let storedCommit = commitByRecord[recordID], storedCommit != commitID else { return nil }
-            return [.text(recordID)]
-        }
+        let contactStatements = SQLStatement.batches(InsertContacts.self, rows: contactRows, dialect: dialect, sqliteRows: 100)
+        let flagStatements = SQLStatement.batches(InsertRaisedFlags.self, rows: flagRows, dialect: dialect, sqliteRows: 200)
+        let results = try await database.transaction(contactStatements + flagStatements)
+        let inserted = Set(results.prefix(contactStatements.count).joined().map { $0.text(0) })
+        // The records another call or daemon stored first (rare; also the second of a record sent
+        // twice in one group): answer with the stored results, read once the group has committed
+        // (stored contacts never change).
+        let storedFirst = submissions.indices.filter { !inserted.contains(commitIDs[$0]) }
         var earlierResults: [String: [UInt8]] = [:]
         if !storedFirst.isEmpty {
-            let rows = try await database.query(SQLStatement(StoredResults.self, rows: storedFirst, dialect: dialect))
+            let ids = storedFirst.map { [SQLValue.text(submissions[$0].contact.record.recordID)] }
+            let rows = try await database.query(SQLStatement(StoredResults.self, rows: ids, dialect: dialect))
             for row in rows { earlierResults[row.text(0)] = row.blob(1) }
         }
         return try submissions.indices.map { index in
+            if inserted.contains(commitIDs[index]) { return ownAnswers[index] }
             let recordID = submissions[index].contact.record.recordID
-            guard let storedCommit = commitByRecord[recordID] else {
-                throw StorageError(store: database.name, "the contact \(recordID) was not stored")
-            }
-            if storedCommit == commitIDs[index] { return ownAnswers[index] }
             guard let earlier = earlierResults[recordID] else {
-                throw StorageError(store: database.name, "the result stored first for \(recordID) could not be read")
+                throw StorageError(store: database.name, "the contact \(recordID) was not stored")
             }
             return try ScreenAnswer(stored: earlier)
         }
@@ -427,14 +420,15 @@ public final class ContactStore: Sendable {
     static func decodeList(_ text: String) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
 }
 
-/// A group's contacts; a record id stored before keeps its first contact.
+/// A group's contacts; a record id stored before keeps its first contact. Returns the commit ids
+/// of the contacts it inserted.
 enum InsertContacts: RowsStatement {
     static let columns: [SQLColumnType] = [
         .text, .text, .integer, .integer, .integer, .integer, .integer, .text, .text, .integer, .text, .text, .text, .text, .text,
         .blob, .blob,
     ]
     static func template(_ dialect: SQLDialect) -> String {
-        "INSERT INTO contacts (\(ContactStore.contactColumns)) {rows} ON CONFLICT (record_id) DO NOTHING"
+        "INSERT INTO contacts (\(ContactStore.contactColumns)) {rows} ON CONFLICT (record_id) DO NOTHING RETURNING commit_id"
     }
 }
 
@@ -450,12 +444,6 @@ enum InsertRaisedFlags: RowsStatement {
         ON CONFLICT (record_id, kind) DO NOTHING
         """
     }
-}
-
-/// `record_id, commit_id` of the listed records: which group stored each.
-enum StoredCommits: RowsStatement {
-    static let columns: [SQLColumnType] = [.text]
-    static func template(_ dialect: SQLDialect) -> String { "SELECT record_id, commit_id FROM contacts WHERE record_id {in list}" }
 }
 
 /// `record_id, result` of the listed records that are stored.
