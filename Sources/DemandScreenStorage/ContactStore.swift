@@ -298,7 +298,7 @@ public final class ContactStore: Sendable {
             SQLStatement(
                 "SELECT \(Self.pastContactColumns) FROM contacts WHERE received_at_ms >= ? AND incident_category <> 0 ORDER BY received_at_ms, record_id LIMIT 20000",
                 [.integer(from)]))
-        return RecurringIssueFinder.issues(in: rows.map(Self.pastContact), policy: policy)
+        return RecurringIssueFinder.issues(in: rows.map { Self.pastContact($0) }, policy: policy)
     }
 
     /// Stores a security staff member's note on a known claimant.
@@ -386,19 +386,17 @@ public final class ContactStore: Sendable {
     // MARK: - Rows
 
     static let pastContactColumns =
-        "record_id, claimant_id, received_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description"
+        "record_id, claimant_id, received_at_ms, verdict, demand_kinds, incident_category, product_key, description"
 
-    static func pastContact(_ row: SQLRow) -> PastContact {
+    /// The contact in `row`'s `pastContactColumns`, which start at column `first`.
+    static func pastContact(_ row: SQLRow, from first: Int = 0) -> PastContact {
         PastContact(
-            recordID: row.text(0), claimantID: row.text(1), receivedAtUnixMs: row.integer(2),
-            channel: ContactChannel(rawValue: Int(row.integer(3))) ?? .unspecified,
-            verdict: Verdict(rawValue: Int(row.integer(4))) ?? .unspecified,
-            riskLevel: RiskLevel(rawValue: Int(row.integer(5))) ?? .riskLow,
-            signals: decodeList(row.text(6)).map { SignalKind(rawValue: $0) ?? .signalUnspecified },
-            demandKinds: decodeList(row.text(7)).map { DemandKind(rawValue: $0) ?? .demandUnspecified },
+            recordID: row.text(first), claimantID: row.text(first + 1), receivedAtUnixMs: row.integer(first + 2),
+            verdict: Verdict(rawValue: Int(row.integer(first + 3))) ?? .unspecified,
+            demandKinds: decodeList(row.text(first + 4)).map { DemandKind(rawValue: $0) ?? .demandUnspecified },
             complaint: Complaint(
-                category: IncidentCategory(rawValue: Int(row.integer(8))) ?? .incidentUnspecified,
-                productKey: row.text(9), description: row.text(10)))
+                category: IncidentCategory(rawValue: Int(row.integer(first + 5))) ?? .incidentUnspecified,
+                productKey: row.text(first + 6), description: row.text(first + 7)))
     }
 
     static func riskFlag(_ row: SQLRow) throws -> RiskFlag {

@@ -37,7 +37,7 @@ enum HistoryReads {
         var stored: [String: [UInt8]] = [:]
         for row in rows[0] { stored[row.text(0)] = row.blob(1) }
         var contacts = Array(repeating: [PastContact](), count: requests.count)
-        for row in rows[1] { contacts[Int(row.integer(0))].append(ContactStore.pastContact(SQLRow(Array(row.values.dropFirst())))) }
+        for row in rows[1] { contacts[Int(row.integer(0))].append(ContactStore.pastContact(row, from: 1)) }
         var standings = Array(repeating: ClaimantStanding(), count: requests.count)
         for row in rows[2] {
             let index = Int(row.integer(0))

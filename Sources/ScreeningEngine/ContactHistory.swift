@@ -7,24 +7,15 @@ public struct PastContact: Sendable, Hashable {
     public var claimantID: String
     /// The contact's time (`received_at_unix_ms`, or the arrival time when that was 0).
     public var receivedAtUnixMs: Int64
-    public var channel: ContactChannel
     public var verdict: Verdict
-    public var riskLevel: RiskLevel
-    public var signals: [SignalKind]
     public var demandKinds: [DemandKind]
     public var complaint: Complaint
 
-    public init(
-        recordID: String, claimantID: String, receivedAtUnixMs: Int64, channel: ContactChannel, verdict: Verdict,
-        riskLevel: RiskLevel, signals: [SignalKind], demandKinds: [DemandKind], complaint: Complaint
-    ) {
+    public init(recordID: String, claimantID: String, receivedAtUnixMs: Int64, verdict: Verdict, demandKinds: [DemandKind], complaint: Complaint) {
         self.recordID = recordID
         self.claimantID = claimantID
         self.receivedAtUnixMs = receivedAtUnixMs
-        self.channel = channel
         self.verdict = verdict
-        self.riskLevel = riskLevel
-        self.signals = signals
         self.demandKinds = demandKinds
         self.complaint = complaint
     }
@@ -33,9 +24,7 @@ public struct PastContact: Sendable, Hashable {
     public init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64) {
         self.init(
             recordID: record.recordID, claimantID: record.claimantID, receivedAtUnixMs: receivedAtUnixMs,
-            channel: record.channel, verdict: result.verdict, riskLevel: result.riskLevel,
-            signals: result.signals.map(\.kind), demandKinds: record.demands.map(\.kind),
-            complaint: Complaint(record.incident))
+            verdict: result.verdict, demandKinds: record.demands.map(\.kind), complaint: Complaint(record.incident))
     }
 }
 
