@@ -335,31 +335,38 @@ private struct TextFolder {
         // inside the buffer, with no byte spare as the ASCII loop needs.
         let end = min(utf8.count, position &+ (bytes.count &- count))
         var written = count
-        var previous = last
+        // The last character as its UTF-8 bytes packed into one integer (the first the highest):
+        // UTF-8 keeps the code points' order, so hiragana and kanji are ranges of these too, and
+        // the loop compares and copies them without decoding and encoding them again.
+        var previous = Self.packedUTF8(last)
         var separator = pendingSeparator ?? -1
         var scalarIndex = index
         var at = position
         while at &+ 3 <= end {
             let lead = utf8[at]
             guard lead >= 0xE3 && lead <= 0xE9 else { break }
-            var value = (UInt32(lead) & 0x0F) << 12 | (UInt32(utf8[at &+ 1]) & 0x3F) << 6 | (UInt32(utf8[at &+ 2]) & 0x3F)
-            if value &- 0x30A1 <= 0x30F6 - 0x30A1 { value &-= 0x60 }  // katakana → hiragana
-            if value &- 0x3041 <= 0x309F - 0x3041 || value &- 0x4E00 <= 0x9FFF - 0x4E00 {
-                guard value != previous else { break }
+            var packed = UInt32(lead) << 16 | UInt32(utf8[at &+ 1]) << 8 | UInt32(utf8[at &+ 2])
+            var character = packed &- 0xE38181 <= 0xE3829F &- 0xE38181 || packed &- 0xE4B880 <= 0xE9BFBF &- 0xE4B880  // U+3041–309F, U+4E00–9FFF
+            if !character && packed &- 0xE382A1 <= 0xE383B6 &- 0xE382A1 {  // katakana U+30A1–30F6 → hiragana
+                packed = Self.packedUTF8(Self.scalarValue(packed) &- 0x60)
+                character = true
+            }
+            if character {
+                guard packed != previous else { break }
                 let span = SourceSpan(start: Int32(truncatingIfNeeded: scalarIndex), end: Int32(truncatingIfNeeded: scalarIndex &+ 1))
-                output[written] = UInt8(truncatingIfNeeded: 0xE0 | value >> 12)
-                output[written &+ 1] = UInt8(truncatingIfNeeded: 0x80 | (value >> 6) & 0x3F)
-                output[written &+ 2] = UInt8(truncatingIfNeeded: 0x80 | value & 0x3F)
+                output[written] = UInt8(truncatingIfNeeded: packed >> 16)
+                output[written &+ 1] = UInt8(truncatingIfNeeded: packed >> 8)
+                output[written &+ 2] = UInt8(truncatingIfNeeded: packed)
                 spans[written] = span
                 spans[written &+ 1] = span
                 spans[written &+ 2] = span
                 written &+= 3
-                previous = value
+                previous = packed
                 separator = -1
-            } else if value == 0x30FC || value == 0x301C {
+            } else if packed == 0xE383BC || packed == 0xE3809C {
                 // ー 〜: elongation, dropped.
-            } else if value &- 0x3000 <= 0x303F - 0x3000 && !Self.isCJKLetter(value) || value == 0x30FB {
-                // CJK punctuation and ・ separate (々 〆 〇 〻 are characters: `emit`'s).
+            } else if packed &- 0xE38080 <= 0xE380BF &- 0xE38080 && !Self.isCJKLetter(Self.scalarValue(packed)) || packed == 0xE383BB {
+                // CJK punctuation (U+3000–303F) and ・ separate (々 〆 〇 〻 are characters: `emit`'s).
                 if separator < 0 { separator = scalarIndex }
             } else {
                 break
@@ -368,10 +375,25 @@ private struct TextFolder {
             scalarIndex &+= 1
         }
         guard at != position else { return false }
-        endLoop(written: written, last: previous, run: 1, width: 3, kind: .other, separator: separator)
+        endLoop(written: written, last: Self.scalarValue(previous), run: 1, width: 3, kind: .other, separator: separator)
         index = scalarIndex
         position = at
         return true
+    }
+
+    /// A scalar of three UTF-8 bytes (U+0800–FFFF) as its bytes packed into one integer, the
+    /// first the highest; any other value as one that no three bytes pack to.
+    @inline(__always)
+    private static func packedUTF8(_ value: UInt32) -> UInt32 {
+        guard value &- 0x800 <= 0xFFFF &- 0x800 else { return UInt32.max }
+        return (0xE0 | value >> 12) << 16 | (0x80 | (value >> 6) & 0x3F) << 8 | (0x80 | value & 0x3F)
+    }
+
+    /// The scalar value of three UTF-8 bytes packed by `packedUTF8`; `noScalar` for its "none".
+    @inline(__always)
+    private static func scalarValue(_ packed: UInt32) -> UInt32 {
+        guard packed != UInt32.max else { return noScalar }
+        return (packed >> 16 & 0x0F) << 12 | (packed >> 8 & 0x3F) << 6 | packed & 0x3F
     }
 
     /// Half-width katakana (with a following voiced or semi-voiced mark, which it absorbs) and

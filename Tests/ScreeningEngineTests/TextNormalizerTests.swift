@@ -43,6 +43,13 @@ import Testing
         ("kill", "kill"),  // doubled letters stay
         ("ＫＩＬＬ you", "kill you"),  // full-width capitals
         ("Ok, I'M COMING", "ok im coming"),  // punctuation between words becomes one space
+        // The edges of the ranges the Japanese loop compares as UTF-8 bytes: hiragana U+3041–309F
+        // and kanji U+4E00–9FFF as they are, katakana U+30A1–30F6 as hiragana, the characters
+        // just outside each left to the general path.
+        ("ぁゟァヶヷヺ", "ぁゟぁゖヷヺ"),
+        ("一鿿㐀龥", "一鿿㐀龥"),
+        ("コ\u{3000}ロ、ス・ぞ〜ー", "ころすぞ"),  // CJK punctuation and ・ separate; 〜 ー are dropped
+        ("々〆〇〻", "々〆〇〻"),  // CJK letters among the punctuation
     ])
     func folds(input: String, expected: String) {
         #expect(folded(input) == expected)
