@@ -83,8 +83,11 @@ public final class ContactStore: Sendable {
         self.database = database
         try await Schema.migrate(database, now: Self.now())
         let batch = groupCommit ? Self.maximumBatch : 1
+        let statistics = database.dialect == .postgres ? PlannerStatistics(database: database) : nil
         committer = Batcher(maximumBatch: batch) { submissions in
-            try await Self.write(submissions, to: database)
+            let answers = try await Self.write(submissions, to: database)
+            statistics?.noteWritten(submissions.count)
+            return answers
         }
         reader = Batcher(maximumBatch: Self.maximumReadBatch) { requests in
             try await HistoryReads.prepare(requests, in: database)

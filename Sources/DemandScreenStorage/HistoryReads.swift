@@ -20,7 +20,8 @@ enum HistoryReads {
     /// always hold enough other claimants; only when they do not (one claimant repeating the
     /// complaint) does a second look go further back.
     static let newestSightings = 16
-    /// The most recent contacts of the same category compared by description with one call's.
+    /// The most recent contacts of a category without a product key that one look compares by
+    /// description with a call's (and one more for each other call of the batch that shares it).
     static let similarDescriptionsLimit = 200
 
     /// For each request, its stored result when the record was screened before, else the history
@@ -64,9 +65,12 @@ enum HistoryReads {
         // A second look for the calls whose same-complaint contacts do not yet show enough
         // other claimants: further back when the first look was cut short (one claimant
         // repeating the complaint, or many calls between the batch's earliest and latest), and
-        // contacts of the same category with other descriptions when there is no product key.
+        // contacts of the same category with other descriptions when there is no product key:
+        // one look per category for all the batch's calls that need it, since most complaints'
+        // wording is their own and nearly every call needs it.
         var furtherBackLooks: [Branch] = []
-        var similarLooks: [Branch] = []
+        var similarGroups: [[Int]] = []
+        var similarGroupOf: [IncidentCategory: Int] = [:]
         for (index, request) in requests.enumerated() where complaints[index].isComparable && stored[request.record.recordID] == nil {
             let enough = Int(request.policy.recurringIssueClaimants) - 1
             guard !showEnoughClaimants(sightings[index], for: request, enough: enough) else { continue }
@@ -74,19 +78,41 @@ enum HistoryReads {
                 furtherBackLooks.append(furtherBack(index, request, complaints[index]))
             }
             if complaints[index].productKey.isEmpty {
-                similarLooks.append(similarDescriptions(index, request, complaints[index]))
+                if let group = similarGroupOf[complaints[index].category] {
+                    similarGroups[group].append(index)
+                } else {
+                    similarGroupOf[complaints[index].category] = similarGroups.count
+                    similarGroups.append([index])
+                }
             }
         }
-        let secondLook = Branch.unions(furtherBackLooks + similarLooks)
-        if !secondLook.isEmpty {
-            for row in try await database.read(secondLook).joined() {
+        let furtherBackStatements = Branch.unions(furtherBackLooks)
+        let similarStatements = Branch.unions(similarGroups.indices.map { similarDescriptions($0, similarGroups[$0], requests, complaints) })
+        if !furtherBackStatements.isEmpty || !similarStatements.isEmpty {
+            let found = try await database.read(furtherBackStatements + similarStatements)
+            for row in found.prefix(furtherBackStatements.count).joined() {
                 let index = Int(row.integer(0))
                 var complaint = complaints[index]
                 complaint.description = row.text(3)
                 sightings[index].append(ComplaintSighting(claimantID: row.text(1), receivedAtUnixMs: row.integer(2), complaint: complaint))
             }
+            for row in found.dropFirst(furtherBackStatements.count).joined() {
+                let claimantID = row.text(1)
+                let receivedAt = row.integer(2)
+                let description = row.text(3)
+                for index in similarGroups[Int(row.integer(0))] {
+                    let request = requests[index]
+                    guard claimantID != request.record.claimantID, description != complaints[index].description,
+                        receivedAt > request.at - HistoryWindows.recurringWindowMs(request.policy), receivedAt <= request.at
+                    else { continue }
+                    var complaint = complaints[index]
+                    complaint.description = description
+                    sightings[index].append(ComplaintSighting(claimantID: claimantID, receivedAtUnixMs: receivedAt, complaint: complaint))
+                }
+            }
         }
 
+        let bigrams = DescriptionBigrams()
         return try requests.enumerated().map { index, request in
             if let result = stored[request.record.recordID] {
                 return .alreadyScreened(try ScreenAnswer(stored: result))
@@ -95,7 +121,7 @@ enum HistoryReads {
             return .newContact(
                 HistoryWindows.summarize(
                     request.record, at: request.at, claimantContacts: contacts[index], otherComplaints: sightings[index],
-                    standing: standings[index], policy: request.policy))
+                    standing: standings[index], policy: request.policy, bigrams: bigrams))
         }
     }
 
@@ -152,20 +178,23 @@ enum HistoryReads {
         )
     }
 
-    /// `idx, claimant_id, received_at_ms, description`: among other claimants' most recent
-    /// contacts of the same category without a product key, those with other wording, to compare
-    /// by description. The limit bounds the rows walked, not the rows kept: a category whose
-    /// contacts all share one wording must not be walked to the end of the window on every call.
-    private static func similarDescriptions(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
-        Branch(
+    /// `group, claimant_id, received_at_ms, description`: the most recent contacts of one category
+    /// without a product key, up to the latest time of the group's calls, to compare by description
+    /// (each call keeps those in its own window, from other claimants, with other wording). The limit
+    /// bounds the rows walked: a category's contacts are not walked to the end of the window on
+    /// every batch.
+    private static func similarDescriptions(_ group: Int, _ members: [Int], _ requests: [HistoryRequest], _ complaints: [Complaint]) -> Branch {
+        let after = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
+        let upTo = members.map { requests[$0].at }.max() ?? 0
+        return Branch(
             sql: """
-            SELECT ? AS idx, claimant_id, received_at_ms, description FROM (\
-            SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
-            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? \
-            ORDER BY received_at_ms DESC LIMIT \(similarDescriptionsLimit)) AS recent WHERE description <> ?
-            """,
-            binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + [.text(complaint.description)]
-        )
+                SELECT ? AS idx, claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? \
+                AND product_key = '' AND received_at_ms > ? AND received_at_ms <= ? ORDER BY received_at_ms DESC LIMIT ?
+                """,
+            binds: [
+                .integer(Int64(group)), .integer(Int64(complaints[members[0]].category.rawValue)), .integer(after), .integer(upTo),
+                .integer(Int64(similarDescriptionsLimit + members.count - 1)),
+            ])
     }
 
     /// The condition that makes a contact of the same category and product key the same

@@ -78,13 +78,15 @@ public struct ComplaintMatcher: Sendable {
         self.complaint = complaint
     }
 
-    public mutating func matches(_ other: Complaint) -> Bool {
+    /// Whether `other` is the same complaint; `bigrams`, when given, keeps the bigrams of the
+    /// descriptions compared for the next comparisons that meet them.
+    public mutating func matches(_ other: Complaint, bigrams known: DescriptionBigrams? = nil) -> Bool {
         guard complaint.category != .incidentUnspecified, other.category == complaint.category else { return false }
         if !complaint.productKey.isEmpty || !other.productKey.isEmpty { return complaint.productKey == other.productKey }
         if !complaint.description.isEmpty, other.description == complaint.description { return true }
         let own = bigrams ?? Self.bigrams(complaint.description)
         bigrams = own
-        let others = Self.bigrams(other.description)
+        let others = known?.of(other.description) ?? Self.bigrams(other.description)
         guard !own.isEmpty, !others.isEmpty else { return false }
         return 2 * Double(own.intersection(others).count) / Double(own.count + others.count) >= minimumSimilarity
     }
@@ -99,6 +101,22 @@ public struct ComplaintMatcher: Sendable {
             result.insert(UInt64(folded[index - 1]) << 32 | UInt64(folded[index]))
         }
         return result
+    }
+}
+
+/// The bigrams of descriptions, each worked out once for all the comparisons that meet it: the
+/// calls read together compare with the same contacts of their category, a few hundred each.
+/// One batch's, used by one task at a time.
+public final class DescriptionBigrams {
+    private var known: [String: Set<UInt64>] = [:]
+
+    public init() {}
+
+    func of(_ description: String) -> Set<UInt64> {
+        if let bigrams = known[description] { return bigrams }
+        let bigrams = ComplaintMatcher.bigrams(description)
+        known[description] = bigrams
+        return bigrams
     }
 }
 
@@ -142,9 +160,10 @@ public enum HistoryWindows {
     ///   - claimantContacts: the claimant's contacts in `claimantWindowMs` before `at` (not this one).
     ///   - otherComplaints: complaints of the record's incident category in `recurringWindowMs`
     ///     before `at`, newest first (others' or the claimant's own: they are filtered here).
+    ///   - bigrams: descriptions' bigrams shared with other calls that compare with the same contacts.
     public static func summarize(
         _ record: DemandRecord, at: Int64, claimantContacts: [PastContact], otherComplaints: [ComplaintSighting],
-        standing: ClaimantStanding, policy: ScreeningPolicy
+        standing: ClaimantStanding, policy: ScreeningPolicy, bigrams: DescriptionBigrams? = nil
     ) -> ClaimantHistory {
         let complaint = Complaint(record.incident)
         var matcher = ComplaintMatcher(complaint, minimumSimilarity: policy.recurringIssueSimilarity)
@@ -170,7 +189,7 @@ public enum HistoryWindows {
                     !claimants.contains(contact.claimantID)
                 else { continue }
                 let key = contact.complaint.productKey + "\u{1F}" + contact.complaint.description
-                let matches = matchesByDescription[key] ?? matcher.matches(contact.complaint)
+                let matches = matchesByDescription[key] ?? matcher.matches(contact.complaint, bigrams: bigrams)
                 matchesByDescription[key] = matches
                 if matches { claimants.insert(contact.claimantID) }
             }

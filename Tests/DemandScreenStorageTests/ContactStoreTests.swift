@@ -136,6 +136,57 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func similarWordingsArrivingTogetherAreEachComparedWithTheOthers(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            // Other complaints of the category, each in its own words, then three similar ones
+            // read in one batch: each of the three is compared with the category's contacts
+            // (one look shared by the batch), and the last two find the ones before them.
+            for index in 0..<30 {
+                _ = try await store.screen(
+                    legitimateRecord("w-\(index)", claimant: "c-w\(index)", at: baseTime + Int64(index) * 60_000, description: "注文\(index)番の部品\(index * 7)が欠けていた"))
+            }
+            _ = try await store.screen(
+                legitimateRecord("s-0", claimant: "c-s0", at: baseTime + hourMs, description: "電子レンジの扉が閉まらない"))
+            _ = try await store.screen(
+                legitimateRecord("s-1", claimant: "c-s1", at: baseTime + hourMs + 60_000, description: "電子レンジの扉が閉まらなくなった"))
+            let results = try await withThrowingTaskGroup(of: (Int, ScreeningResult).self) { group in
+                for index in 0..<4 {
+                    group.addTask {
+                        (index, try await store.screen(
+                            legitimateRecord("t-\(index)", claimant: "c-t\(index)", at: baseTime + 2 * hourMs + Int64(index) * 60_000,
+                                description: index == 0 ? "電子レンジの扉がしまらない" : "注文\(100 + index)番の箱が濡れていた")))
+                    }
+                }
+                return try await group.reduce(into: [Int: ScreeningResult]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(results[0]?.signals.contains { $0.kind == .signalRecurringIssue } == true)
+            #expect((1..<4).allSatisfy { results[$0]?.signals.contains { $0.kind == .signalRecurringIssue } == false })
+        }
+    }
+
+    @Test func postgreSQLGetsStatisticsOnContactsOnceTheStoreHasWrittenSome() async throws {
+        try await withStore(.postgres) { store, _ in
+            // Autovacuum would analyze the table too, in its own time: here only the store may.
+            _ = try await store.database.query(SQLStatement("ALTER TABLE contacts SET (autovacuum_enabled = false)"))
+            let analyzed = SQLStatement(
+                "SELECT CASE WHEN last_analyze IS NULL AND last_autoanalyze IS NULL THEN 0 ELSE 1 END FROM pg_stat_user_tables WHERE relid = 'contacts'::regclass")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<1100 {
+                    group.addTask { _ = try await store.screen(legitimateRecord("p-\(index)", claimant: "c-p\(index % 50)", at: baseTime + Int64(index) * 1000)) }
+                }
+                try await group.waitForAll()
+            }
+            // The check runs in the background, and the server publishes its statistics shortly after.
+            var found = false
+            for _ in 0..<100 where !found {
+                found = try await store.database.query(analyzed).first?.integer(0) == 1
+                if !found { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(found)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func otherClaimantsBehindOneWhoRepeatsTheComplaintStillCount(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             // c-first, then c-repeat twenty times (more than the newest contacts a first look
