@@ -84,13 +84,16 @@ public final class ContactStore: Sendable {
         try await Schema.migrate(database, now: Self.now())
         let batch = groupCommit ? Self.maximumBatch : 1
         let statistics = database.dialect == .postgres ? PlannerStatistics(database: database) : nil
+        let known = KnownComplaints()
         committer = Batcher(maximumBatch: batch) { submissions in
             let answers = try await Self.write(submissions, to: database)
             statistics?.noteWritten(submissions.count)
+            known.insert(
+                submissions.lazy.map { Complaint($0.contact.record.incident) }.filter(\.isComparable).map(\.comparedAs))
             return answers
         }
         reader = Batcher(maximumBatch: Self.maximumReadBatch) { requests in
-            try await HistoryReads.prepare(requests, in: database)
+            try await HistoryReads.prepare(requests, in: database, known: known)
         }
     }
 

@@ -1,6 +1,7 @@
 import DemandScreenAPI
 import ScreeningEngine
 import SwiftProtobuf
+import Synchronization
 
 /// A record about to be screened, with the time and the policy it is screened at: one call's
 /// share of a batched history read.
@@ -25,18 +26,30 @@ enum HistoryReads {
     static let similarDescriptionsLimit = 200
 
     /// For each request, its stored result when the record was screened before, else the history
-    /// to screen it with.
-    static func prepare(_ requests: [HistoryRequest], in database: any SQLDatabase) async throws -> [ContactStore.Preparation] {
-        let complaints = requests.map { Complaint($0.record.incident) }
-        let keys = ComplaintKeys(complaints)
-        var statements = [
-            storedResults(requests, dialect: database.dialect), claimantContacts(requests, dialect: database.dialect), activeFlags(requests, dialect: database.dialect),
-        ]
-        statements += keys.newestSightings(requests)
-        let rows = try await database.read(statements)
+    /// to screen it with. The first read takes the stored results, the claimants' contacts and
+    /// flags, the newest contacts of the complaints `known` holds, and, for the others, whether
+    /// any contact of theirs is in the window at all: most complaints in their own words have
+    /// none, and on PostgreSQL each look at a complaint's newest contacts is a statement branch
+    /// planned on every call (0.3 ms each), where one statement asks for all of them. A second
+    /// read looks at the newest contacts of the complaints found, and further (`SecondLooks`) for
+    /// the calls whose first look did not show enough other claimants; a third, further for those
+    /// the second read's first looks left short.
+    static func prepare(
+        _ requests: [HistoryRequest], in database: any SQLDatabase, known: KnownComplaints
+    ) async throws -> [ContactStore.Preparation] {
+        var batch = HistoryBatch(requests)
+        let keys = batch.keys
+        let familiar = known.filter(keys.groups.indices, by: keys.representatives)
+        let unfamiliar = keys.groups.indices.filter { !familiar.contains($0) }
+        let firstLooks = keys.newestSightings(requests, groups: familiar)
+        let presence = keys.presence(requests, groups: unfamiliar, dialect: database.dialect)
+        let rows = try await database.read(
+            [
+                storedResults(requests, dialect: database.dialect), claimantContacts(requests, dialect: database.dialect),
+                activeFlags(requests, dialect: database.dialect),
+            ] + firstLooks + presence)
 
-        var stored: [String: [UInt8]] = [:]
-        for row in rows[0] { stored[row.text(0)] = row.blob(1) }
+        for row in rows[0] { batch.stored[row.text(0)] = row.blob(1) }
         var contacts = Array(repeating: [PastContact](), count: requests.count)
         for row in rows[1] { contacts[Int(row.integer(0))].append(ContactStore.pastContact(row, from: 1)) }
         var standings = Array(repeating: ClaimantStanding(), count: requests.count)
@@ -45,89 +58,41 @@ enum HistoryReads {
             standings[index].activeFlags.append(SignalKind(rawValue: Int(row.integer(1))) ?? .signalUnspecified)
             standings[index].riskLevel = standings[index].riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(2))) ?? .riskLow)
         }
-        var sightings = Array(repeating: [ComplaintSighting](), count: requests.count)
-        var lookCutShort = Array(repeating: false, count: keys.groups.count)
-        if rows.count > 3 {
-            var byPart = Array(repeating: [SQLRow](), count: keys.groups.count * 2)
-            for row in rows[3...].joined() { byPart[Int(row.integer(0))].append(row) }
-            for (group, members) in keys.groups.enumerated() {
-                let older = byPart[keys.olderPart(of: group)]
-                lookCutShort[group] = older.count >= newestSightings || byPart[group].count >= keys.newerLimit(of: group)
-                let found = byPart[group] + older
-                for index in members {
-                    sightings[index] = found.map {
-                        ComplaintSighting(claimantID: $0.text(1), receivedAtUnixMs: $0.integer(2), complaint: complaints[index])
-                    }
-                }
-            }
-        }
+        batch.takeFirstLooks(of: familiar, rows[3..<(3 + firstLooks.count)])
+        let present = Set(rows[(3 + firstLooks.count)...].joined().map { Int($0.integer(0)) })
+        known.insert(present.map { keys.representatives[$0] })
 
-        // A second look for the calls whose same-complaint contacts do not yet show enough
-        // other claimants: further back when the first look was cut short (one claimant
-        // repeating the complaint, or many calls between the batch's earliest and latest), and
-        // contacts of the same category with other descriptions when there is no product key:
-        // one look per category for all the batch's calls that need it, since most complaints'
-        // wording is their own and nearly every call needs it.
-        var furtherBackLooks: [Branch] = []
-        var similarGroups: [[Int]] = []
-        var similarGroupOf: [IncidentCategory: Int] = [:]
-        for (index, request) in requests.enumerated() where complaints[index].isComparable && stored[request.record.recordID] == nil {
-            let enough = Int(request.policy.recurringIssueClaimants) - 1
-            guard !showEnoughClaimants(sightings[index], for: request, enough: enough) else { continue }
-            if let group = keys.groupOf[index], lookCutShort[group] {
-                furtherBackLooks.append(furtherBack(index, request, complaints[index]))
+        // Calls whose first look is done, and complaints whose first look is still to come.
+        var ready = (familiar + unfamiliar.filter { !present.contains($0) }).flatMap { keys.groups[$0] }
+        var pending = unfamiliar.filter { present.contains($0) }
+        repeat {
+            let looks = SecondLooks(for: ready, in: batch)
+            let pendingLooks = keys.newestSightings(requests, groups: pending)
+            if !looks.statements.isEmpty || !pendingLooks.isEmpty {
+                let found = try await database.read(pendingLooks + looks.statements)
+                batch.takeFirstLooks(of: pending, found[..<pendingLooks.count])
+                looks.take(found[pendingLooks.count...], into: &batch)
             }
-            if complaints[index].productKey.isEmpty {
-                if let group = similarGroupOf[complaints[index].category] {
-                    similarGroups[group].append(index)
-                } else {
-                    similarGroupOf[complaints[index].category] = similarGroups.count
-                    similarGroups.append([index])
-                }
-            }
-        }
-        let furtherBackStatements = Branch.unions(furtherBackLooks)
-        let similarStatements = Branch.unions(similarGroups.indices.map { similarDescriptions($0, similarGroups[$0], requests, complaints) })
-        if !furtherBackStatements.isEmpty || !similarStatements.isEmpty {
-            let found = try await database.read(furtherBackStatements + similarStatements)
-            for row in found.prefix(furtherBackStatements.count).joined() {
-                let index = Int(row.integer(0))
-                var complaint = complaints[index]
-                complaint.description = row.text(3)
-                sightings[index].append(ComplaintSighting(claimantID: row.text(1), receivedAtUnixMs: row.integer(2), complaint: complaint))
-            }
-            for row in found.dropFirst(furtherBackStatements.count).joined() {
-                let claimantID = row.text(1)
-                let receivedAt = row.integer(2)
-                let description = row.text(3)
-                for index in similarGroups[Int(row.integer(0))] {
-                    let request = requests[index]
-                    guard claimantID != request.record.claimantID, description != complaints[index].description,
-                        receivedAt > request.at - HistoryWindows.recurringWindowMs(request.policy), receivedAt <= request.at
-                    else { continue }
-                    var complaint = complaints[index]
-                    complaint.description = description
-                    sightings[index].append(ComplaintSighting(claimantID: claimantID, receivedAtUnixMs: receivedAt, complaint: complaint))
-                }
-            }
-        }
+            ready = pending.flatMap { keys.groups[$0] }
+            pending = []
+        } while !ready.isEmpty
 
         let bigrams = DescriptionBigrams()
         return try requests.enumerated().map { index, request in
-            if let result = stored[request.record.recordID] {
+            if let result = batch.stored[request.record.recordID] {
                 return .alreadyScreened(try ScreenAnswer(stored: result))
             }
             standings[index].activeFlags.sort { $0.rawValue < $1.rawValue }
             return .newContact(
                 HistoryWindows.summarize(
-                    request.record, at: request.at, claimantContacts: contacts[index], otherComplaints: sightings[index],
+                    request.record, at: request.at, claimantContacts: contacts[index], otherComplaints: batch.sightings[index],
                     standing: standings[index], policy: request.policy, bigrams: bigrams))
         }
     }
 
     /// Whether the sightings in the request's window show `enough` distinct claimants other than
     /// the request's own (it stops counting there).
-    private static func showEnoughClaimants(_ sightings: [ComplaintSighting], for request: HistoryRequest, enough: Int) -> Bool {
+    static func showEnoughClaimants(_ sightings: [ComplaintSighting], for request: HistoryRequest, enough: Int) -> Bool {
         let since = request.at - HistoryWindows.recurringWindowMs(request.policy)
         var seen: [String] = []
         for sighting in sightings
@@ -166,7 +131,7 @@ enum HistoryReads {
 
     /// `idx, claimant_id, received_at_ms, description`: the same complaint from other claimants
     /// further back than the first look, one row per claimant.
-    private static func furtherBack(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
+    fileprivate static func furtherBack(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
         Branch(
             sql: """
             SELECT ? AS idx, claimant_id, MAX(received_at_ms) AS received_at_ms, MAX(description) AS description FROM (\
@@ -183,7 +148,7 @@ enum HistoryReads {
     /// (each call keeps those in its own window, from other claimants, with other wording). The limit
     /// bounds the rows walked: a category's contacts are not walked to the end of the window on
     /// every batch.
-    private static func similarDescriptions(_ group: Int, _ members: [Int], _ requests: [HistoryRequest], _ complaints: [Complaint]) -> Branch {
+    fileprivate static func similarDescriptions(_ group: Int, _ members: [Int], _ requests: [HistoryRequest], _ complaints: [Complaint]) -> Branch {
         let after = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
         let upTo = members.map { requests[$0].at }.max() ?? 0
         return Branch(
@@ -225,6 +190,122 @@ enum HistoryReads {
     }
 }
 
+/// A batch's requests and what its reads have found so far.
+private struct HistoryBatch {
+    let requests: [HistoryRequest]
+    let complaints: [Complaint]
+    let keys: ComplaintKeys
+    /// The stored results of records screened before, by record id.
+    var stored: [String: [UInt8]] = [:]
+    /// Each request's contacts of the same complaint from other claimants.
+    var sightings: [[ComplaintSighting]]
+    /// Whether each group's first look took as many rows as it asked for: more may lie further back.
+    var lookCutShort: [Bool]
+
+    init(_ requests: [HistoryRequest]) {
+        self.requests = requests
+        complaints = requests.map { Complaint($0.record.incident) }
+        keys = ComplaintKeys(complaints)
+        sightings = Array(repeating: [], count: requests.count)
+        lookCutShort = Array(repeating: false, count: keys.groups.count)
+    }
+
+    /// Takes the rows of `ComplaintKeys.newestSightings` for `groups`.
+    mutating func takeFirstLooks(of groups: [Int], _ statements: ArraySlice<[SQLRow]>) {
+        guard !groups.isEmpty else { return }
+        var byPart: [Int: [SQLRow]] = [:]
+        for row in statements.joined() { byPart[Int(row.integer(0)), default: []].append(row) }
+        for group in groups {
+            let newer = byPart[group] ?? []
+            let older = byPart[keys.olderPart(of: group)] ?? []
+            lookCutShort[group] = older.count >= HistoryReads.newestSightings || newer.count >= keys.newerLimit(of: group)
+            let found = newer + older
+            for index in keys.groups[group] {
+                sightings[index] = found.map {
+                    ComplaintSighting(claimantID: $0.text(1), receivedAtUnixMs: $0.integer(2), complaint: complaints[index])
+                }
+            }
+        }
+    }
+}
+
+/// The second look for the calls whose same-complaint contacts do not yet show enough other
+/// claimants: further back when the first look was cut short (one claimant repeating the
+/// complaint, or many calls between the batch's earliest and latest), and contacts of the same
+/// category with other descriptions when there is no product key: one look per category for all
+/// the calls that need it, since most complaints' wording is their own and nearly every call
+/// needs it.
+private struct SecondLooks {
+    private(set) var statements: [SQLStatement] = []
+    private var furtherBackCount = 0
+    /// The calls that share each look at a category's contacts.
+    private var similarGroups: [[Int]] = []
+
+    init(for indices: [Int], in batch: HistoryBatch) {
+        var furtherBackLooks: [Branch] = []
+        var similarGroupOf: [IncidentCategory: Int] = [:]
+        for index in indices {
+            let request = batch.requests[index]
+            let complaint = batch.complaints[index]
+            guard batch.stored[request.record.recordID] == nil else { continue }
+            let enough = Int(request.policy.recurringIssueClaimants) - 1
+            guard !HistoryReads.showEnoughClaimants(batch.sightings[index], for: request, enough: enough) else { continue }
+            if let group = batch.keys.groupOf[index], batch.lookCutShort[group] {
+                furtherBackLooks.append(HistoryReads.furtherBack(index, request, complaint))
+            }
+            if complaint.productKey.isEmpty {
+                if let group = similarGroupOf[complaint.category] {
+                    similarGroups[group].append(index)
+                } else {
+                    similarGroupOf[complaint.category] = similarGroups.count
+                    similarGroups.append([index])
+                }
+            }
+        }
+        let furtherBack = Branch.unions(furtherBackLooks)
+        furtherBackCount = furtherBack.count
+        statements = furtherBack
+            + Branch.unions(
+                similarGroups.indices.map { HistoryReads.similarDescriptions($0, similarGroups[$0], batch.requests, batch.complaints) })
+    }
+
+    /// Adds the rows of `statements` to the calls' sightings.
+    func take(_ found: ArraySlice<[SQLRow]>, into batch: inout HistoryBatch) {
+        for row in found.prefix(furtherBackCount).joined() {
+            let index = Int(row.integer(0))
+            var complaint = batch.complaints[index]
+            complaint.description = row.text(3)
+            batch.sightings[index].append(ComplaintSighting(claimantID: row.text(1), receivedAtUnixMs: row.integer(2), complaint: complaint))
+        }
+        // Each row is compared with every call of its look: what each call compares with, taken
+        // out of its request once (copying a request retains all of its record).
+        let members = similarGroups.map { group in
+            group.map { index in
+                let request = batch.requests[index]
+                return (
+                    index: index, claimantID: request.record.claimantID, description: batch.complaints[index].description,
+                    since: request.at - HistoryWindows.recurringWindowMs(request.policy), at: request.at
+                )
+            }
+        }
+        for row in found.dropFirst(furtherBackCount).joined() {
+            let claimantID = row.text(1)
+            let receivedAt = row.integer(2)
+            let description = row.text(3)
+            // Other wording is wording the first look's byte-for-byte comparison did not find.
+            for member in members[Int(row.integer(0))]
+            where receivedAt > member.since && receivedAt <= member.at && claimantID != member.claimantID
+                && !description.utf8.elementsEqual(member.description.utf8)
+            {
+                var complaint = batch.complaints[member.index]
+                complaint.description = description
+                batch.sightings[member.index].append(
+                    ComplaintSighting(claimantID: claimantID, receivedAtUnixMs: receivedAt, complaint: complaint))
+            }
+        }
+    }
+}
+
 /// One request's query in a statement that unites many: its text depends on nothing but the kind
 /// of query and whether the complaint has a product key, so that a united statement's text
 /// depends only on how many branches of one text it unites (SQLite keeps one prepared statement
@@ -255,7 +336,7 @@ private struct Branch {
 /// category and the product key, or, without one, the exact description. One look at the newest
 /// contacts serves each group.
 private struct ComplaintKeys {
-    /// Each group's complaint as compared: the description left out where a product key names it.
+    /// Each group's complaint as compared (`Complaint.comparedAs`).
     private(set) var representatives: [Complaint] = []
     /// Each group's members (request indices).
     private(set) var groups: [[Int]] = []
@@ -266,8 +347,7 @@ private struct ComplaintKeys {
         groupOf = Array(repeating: nil, count: complaints.count)
         var byRepresentative: [Complaint: Int] = [:]
         for (index, complaint) in complaints.enumerated() where complaint.isComparable {
-            var representative = complaint
-            if !representative.productKey.isEmpty { representative.description = "" }
+            let representative = complaint.comparedAs
             let group: Int
             if let known = byRepresentative[representative] {
                 group = known
@@ -288,20 +368,28 @@ private struct ComplaintKeys {
     /// How many rows a group's newer part takes: enough for each member to find its newest sightings.
     func newerLimit(of group: Int) -> Int { HistoryReads.newestSightings + groups[group].count - 1 }
 
-    /// `part, claimant_id, received_at_ms`: each group's contacts of the same complaint in two
-    /// parts, one branch each (numbers bound, not written into the text, for the reason given at
-    /// `Branch`). The older part is the newest `newestSightings` up to the earliest member's time,
-    /// which every member may count; the newer part, those between the earliest and the latest
-    /// member's times (as many as there are members, and more: calls arrive out of order, and
-    /// their times can be far apart). A single look back from the latest member's time would
+    /// The times that bound a group's looks: the earliest start of its members' windows, and the
+    /// earliest and latest of their times.
+    private func times(of group: Int, _ requests: [HistoryRequest]) -> (since: Int64, earliest: Int64, latest: Int64) {
+        let members = groups[group]
+        return (
+            members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0,
+            members.map { requests[$0].at }.min() ?? 0, members.map { requests[$0].at }.max() ?? 0
+        )
+    }
+
+    /// `part, claimant_id, received_at_ms`: the listed groups' contacts of the same complaint in
+    /// two parts, one branch each (numbers bound, not written into the text, for the reason given
+    /// at `Branch`). The older part is the newest `newestSightings` up to the earliest member's
+    /// time, which every member may count; the newer part, those between the earliest and the
+    /// latest member's times (as many as there are members, and more: calls arrive out of order,
+    /// and their times can be far apart). A single look back from the latest member's time would
     /// leave the earlier members nothing they may count when the others' contacts crowd it.
-    func newestSightings(_ requests: [HistoryRequest]) -> [SQLStatement] {
+    func newestSightings(_ requests: [HistoryRequest], groups listed: [Int]) -> [SQLStatement] {
         Branch.unions(
-            groups.enumerated().flatMap { group, members in
+            listed.flatMap { group in
                 let complaint = representatives[group]
-                let since = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
-                let earliest = members.map { requests[$0].at }.min() ?? 0
-                let latest = members.map { requests[$0].at }.max() ?? 0
+                let (since, earliest, latest) = times(of: group, requests)
                 func part(_ tag: Int, after: Int64, upTo: Int64, limit: Int) -> Branch {
                     Branch(
                         sql: """
@@ -318,6 +406,87 @@ private struct ComplaintKeys {
                 guard latest > earliest else { return [older] }
                 return [older, part(group, after: earliest, upTo: latest, limit: newerLimit(of: group))]
             })
+    }
+
+    /// `group`: those of the listed groups with any contact of their complaint in their members'
+    /// windows, in at most two statements (complaints named by a product key, and by their
+    /// description) whatever the number of groups.
+    func presence(_ requests: [HistoryRequest], groups listed: [Int], dialect: SQLDialect) -> [SQLStatement] {
+        var keyed: [[SQLValue]] = []
+        var described: [[SQLValue]] = []
+        for group in listed {
+            let complaint = representatives[group]
+            let (since, _, latest) = times(of: group, requests)
+            let window: [SQLValue] = [.integer(since), .integer(latest)]
+            let head: [SQLValue] = [.integer(Int64(group)), .integer(Int64(complaint.category.rawValue))]
+            if complaint.productKey.isEmpty {
+                described.append(head + HistoryReads.sameComplaintBinds(complaint) + window)
+            } else {
+                keyed.append(head + [.text(complaint.productKey)] + window)
+            }
+        }
+        return (keyed.isEmpty ? [] : [SQLStatement(KeyedComplaintsPresent.self, rows: keyed, dialect: dialect)])
+            + (described.isEmpty ? [] : [SQLStatement(DescribedComplaintsPresent.self, rows: described, dialect: dialect)])
+    }
+}
+
+/// `group` of each wanted complaint named by a product key that has a contact in its window.
+private enum KeyedComplaintsPresent: RowsStatement {
+    static let columns: [SQLColumnType] = [.integer, .integer, .text, .integer, .integer]
+    static func template(_ dialect: SQLDialect) -> String {
+        """
+        WITH wanted (grp, category, key, after_ms, up_to_ms) AS ({rows}) SELECT grp FROM wanted WHERE EXISTS (\
+        SELECT 1 FROM contacts WHERE incident_category = wanted.category AND product_key = wanted.key \
+        AND received_at_ms > wanted.after_ms AND received_at_ms <= wanted.up_to_ms)
+        """
+    }
+}
+
+/// `group` of each wanted complaint without a product key that has a contact with its very
+/// description in its window, found by `contacts_by_complaint` (the index's expression word for
+/// word, as at `HistoryReads.sameComplaint`). No order and no limit: with them PostgreSQL's planner,
+/// which plans the lateral look without the wanted values, walked the category by time.
+private enum DescribedComplaintsPresent: RowsStatement {
+    static let columns: [SQLColumnType] = [.integer, .integer, .text, .text, .integer, .integer]
+    static func template(_ dialect: SQLDialect) -> String {
+        """
+        WITH wanted (grp, category, prefix, whole, after_ms, up_to_ms) AS ({rows}) SELECT grp FROM wanted WHERE EXISTS (\
+        SELECT 1 FROM contacts WHERE incident_category = wanted.category AND product_key = '' \
+        AND substr(description, 1, 200) = wanted.prefix AND description = wanted.whole \
+        AND received_at_ms > wanted.after_ms AND received_at_ms <= wanted.up_to_ms)
+        """
+    }
+}
+
+/// The complaints a store has seen stored, as a batch's reads group them (`Complaint.comparedAs`):
+/// written through it, or found by a batch's look. A batch looks at their newest contacts at
+/// once; of the others it first asks whether any is stored (`ComplaintKeys.presence`). Forgetting
+/// one costs that question, never a sighting; so when it holds `capacity` it starts anew.
+final class KnownComplaints: Sendable {
+    static let capacity = 4096
+    private let known = Mutex(Set<Complaint>())
+
+    /// The indices whose complaint in `complaints` is known.
+    func filter(_ indices: Range<Int>, by complaints: [Complaint]) -> [Int] {
+        known.withLock { known in indices.filter { known.contains(complaints[$0]) } }
+    }
+
+    func insert(_ complaints: some Sequence<Complaint>) {
+        known.withLock { known in
+            for complaint in complaints {
+                if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
+                known.insert(complaint)
+            }
+        }
+    }
+}
+
+extension Complaint {
+    /// The complaint as batches compare it: the description left out where a product key names it.
+    var comparedAs: Complaint {
+        var representative = self
+        if !productKey.isEmpty { representative.description = "" }
+        return representative
     }
 }
 

@@ -209,6 +209,36 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func complaintsStoredThroughAnotherStoreAreFound(backend: Backend) async throws {
+        try await withStore(backend) { store, url in
+            // Stored through `store`; then screened through `other`, which has written none of
+            // these complaints and so first asks whether any contact of theirs is stored.
+            for (index, claimant) in ["c-a", "c-b"].enumerated() {
+                let at = baseTime + Int64(index) * hourMs
+                _ = try await store.screen(legitimateRecord("k-\(index)", claimant: claimant, at: at, productKey: "MW-300"))
+                _ = try await store.screen(legitimateRecord("d-\(index)", claimant: claimant, at: at, description: "冷蔵庫のドアが閉まらない"))
+            }
+            // c-first behind twenty contacts of c-repeat: found only by a look further back.
+            _ = try await store.screen(legitimateRecord("r-first", claimant: "c-first", at: baseTime, productKey: "KT-7"))
+            for index in 1...20 {
+                _ = try await store.screen(
+                    legitimateRecord("r-repeat-\(index)", claimant: "c-repeat", at: baseTime + Int64(index) * 60_000, productKey: "KT-7"))
+            }
+            let other = try await open(url)
+            let later = baseTime + 3 * hourMs
+            let keyed = try await other.screen(legitimateRecord("k-new", claimant: "c-c", at: later, productKey: "MW-300"))
+            let described = try await other.screen(legitimateRecord("d-new", claimant: "c-c", at: later, description: "冷蔵庫のドアが閉まらない"))
+            let behind = try await other.screen(legitimateRecord("r-new", claimant: "c-new", at: later, productKey: "KT-7"))
+            let unseen = try await other.screen(legitimateRecord("u-new", claimant: "c-new", at: later, productKey: "NEW-1"))
+            await other.close()
+            #expect(keyed.signals.contains { $0.kind == .signalRecurringIssue })
+            #expect(described.signals.contains { $0.kind == .signalRecurringIssue })
+            #expect(behind.signals.contains { $0.kind == .signalRecurringIssue })
+            #expect(!unseen.signals.contains { $0.kind == .signalRecurringIssue })
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func callsReadTogetherEachGetTheirOwnClaimantsHistory(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
             // Claimant k has k % 4 earlier contacts; then every claimant calls at once, so that
