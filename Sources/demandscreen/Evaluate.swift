@@ -109,14 +109,14 @@ struct Evaluate: AsyncParsableCommand {
 
     /// A record line, and its label when labels are inline.
     static func parse(_ line: String, inlineLabels: Bool) throws -> (DemandRecord, RecordLabel?) {
-        guard inlineLabels else { return (try DemandRecord(jsonString: line), nil) }
+        guard inlineLabels else { return (try RecordJSON.decode(line), nil) }
         guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
             let recordObject = object["record"], let labelObject = object["label"] as? [String: Any]
         else {
             throw LabelError("with --labels inline each line must be {\"record\": {…}, \"label\": {…}}")
         }
         let recordJSON = String(decoding: try JSONSerialization.data(withJSONObject: recordObject), as: UTF8.self)
-        let record = try DemandRecord(jsonString: recordJSON)
+        let record = try RecordJSON.decode(recordJSON)
         return (record, try RecordLabel(json: labelObject, recordID: record.recordID))
     }
 

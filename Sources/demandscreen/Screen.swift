@@ -31,9 +31,9 @@ struct Screen: AsyncParsableCommand {
         var failed = false
         for input in inputs {
             do {
-                records.append((input.line, try DemandRecord(jsonString: input.json)))
+                records.append((input.line, try RecordJSON.decode(input.json)))
             } catch {
-                printError("\(file):\(input.line): not a DemandRecord in protobuf JSON: \(error)")
+                printError("\(file):\(input.line): \(error)")
                 failed = true
             }
         }

@@ -159,4 +159,24 @@ import Testing
         #expect(!output.stdout.contains("\\u"))
     }
 
+    @Test func aBadRecordLineSaysWhereItIsWrong() throws {
+        let data = try temporaryDirectory()
+        let good = try DemandRecord(jsonString: try String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8))
+        let lines = [
+            #"{"recordId": "r-1", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "text": "a"}, {"speaker": "SPEAKER_BOSS", "text": "b"}]}"#,
+            #"{"recordId": "r-2", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "txt": "a"}]}"#,
+            #"{"recordId": "r-3", "receivedAtUnixMs": "yesterday"}"#,
+            #"{"recordId": "r-4", claimantId: "c"}"#,
+            try good.jsonString(),
+        ]
+        let output = try runCLI(["evaluate", "-"], dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        #expect(output.status != 0)
+        #expect(output.stderr.contains(#"-:1: utterances[1].speaker: "SPEAKER_BOSS" is not one of the field's values"#), "\(output.stderr)")
+        #expect(output.stderr.contains("-:2: utterances[0]: there is no field 'txt'"), "\(output.stderr)")
+        #expect(output.stderr.contains(#"-:3: receivedAtUnixMs: "yesterday" is not valid here"#), "\(output.stderr)")
+        #expect(output.stderr.contains("-:4: not JSON: "), "\(output.stderr)")
+        // The good record is still screened.
+        #expect(try output.lines.map { try ScreeningResult(jsonString: $0).recordID } == [good.recordID])
+    }
+
 }
