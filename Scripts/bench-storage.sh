@@ -10,13 +10,19 @@
 # matter are taken within each round; one commit per call, ten times slower, runs once against
 # the daemon. The store alone runs both SQLite modes and PostgreSQL's group commit in each round.
 #
-#   Scripts/bench-storage.sh [N]      (default 20000; ROUNDS default 3; needs Debian's postgresql
-#                                      and python3)
+# The load's complaints share one description, unless DESCRIPTIONS=unique: then each is its own
+# (as most are at a real site), and each call's history read also compares its wording with the
+# category's recent contacts.
+#
+#   Scripts/bench-storage.sh [N]      (default 20000; ROUNDS default 3; DESCRIPTIONS=shared or
+#                                      unique, default shared; needs Debian's postgresql and python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-20000}
 rounds=${ROUNDS:-3}
+descriptions=${DESCRIPTIONS:-shared}
 [ "$rounds" -ge 1 ] 2>/dev/null || { echo "bench-storage.sh: ROUNDS must be a whole number of at least 1" >&2; exit 2; }
+[[ $descriptions == shared || $descriptions == unique ]] || { echo "bench-storage.sh: DESCRIPTIONS must be shared or unique" >&2; exit 2; }
 
 swift build -c release --product demandscreend >/dev/null
 swift build -c release --product demandscreen >/dev/null
@@ -31,9 +37,10 @@ trap 'Scripts/postgres-server.sh stop "$work/pg" >/dev/null 2>&1 || true; kill $
 pg_url=$(Scripts/postgres-server.sh start "$work/pg" "$pg_port")
 pg_user=${pg_url#postgresql://}; pg_user=${pg_user%%@*}
 
-python3 - "$records" >"$work/load.jsonl" <<'PY'
+python3 - "$records" "$descriptions" >"$work/load.jsonl" <<'PY'
 import json, sys
 n = int(sys.argv[1])
+unique = sys.argv[2] == "unique"
 base = 1796083200000
 texts = ["注文した商品がまだ届いていません。いつ届くか教えてください。",
          "届いた電子レンジの扉が閉まりません。交換してもらえますか。",
@@ -43,7 +50,7 @@ for i in range(n):
         "recordId": f"bench-{i}", "claimantId": f"bc-{i % 2000}", "channel": "CHANNEL_PHONE",
         "receivedAtUnixMs": str(base + i * 1000), "language": "ja",
         "utterances": [{"speaker": "SPEAKER_CUSTOMER", "text": texts[i % 3]}],
-        "incident": {"category": "INCIDENT_DELIVERY", "description": "商品が届かない"},
+        "incident": {"category": "INCIDENT_DELIVERY", "description": f"注文{i}番の商品が届かない" if unique else "商品が届かない"},
         "assessment": {"companyFault": "FAULT_CONFIRMED", "causation": "CAUSATION_CONFIRMED"},
         "demands": [{"kind": "DEMAND_EXPLANATION", "text": "説明してほしい"}]}, ensure_ascii=False))
 PY
@@ -87,7 +94,7 @@ postgres_cpu_ticks() {
     awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat"
 }
 
-echo "== $records records, one connection, release build, $(nproc) cores, $rounds rounds"
+echo "== $records records ($descriptions descriptions), one connection, release build, $(nproc) cores, $rounds rounds"
 for round in $(seq 1 "$rounds"); do
     run "none_$round" none true
     run "sqlite_group_$round" sqlite true
