@@ -85,7 +85,7 @@ enum HistoryReads {
             standings[index].activeFlags.sort { $0.rawValue < $1.rawValue }
             return .newContact(
                 HistoryWindows.summarize(
-                    request.record, at: request.at, claimantContacts: contacts[index], otherComplaints: batch.sightings[index],
+                    request.record, at: request.at, claimantContacts: contacts[index], otherComplaints: batch.otherComplaints(of: index),
                     standing: standings[index], policy: request.policy, bigrams: bigrams))
         }
     }
@@ -145,7 +145,7 @@ enum HistoryReads {
 
     /// `group, claimant_id, received_at_ms, description`: the most recent contacts of one category
     /// without a product key, up to the latest time of the group's calls, to compare by description
-    /// (each call keeps those in its own window, from other claimants, with other wording). The limit
+    /// (each call's summary counts those in its own window, from other claimants). The limit
     /// bounds the rows walked: a category's contacts are not walked to the end of the window on
     /// every batch.
     fileprivate static func similarDescriptions(_ group: Int, _ members: [Int], _ requests: [HistoryRequest], _ complaints: [Complaint]) -> Branch {
@@ -199,6 +199,10 @@ private struct HistoryBatch {
     var stored: [String: [UInt8]] = [:]
     /// Each request's contacts of the same complaint from other claimants.
     var sightings: [[ComplaintSighting]]
+    /// The contacts of each look at a category's contacts, which its calls share.
+    var categorySightings: [[ComplaintSighting]] = []
+    /// The look at its category's contacts that each request shares, if any.
+    var categoryLookOf: [Int?]
     /// Whether each group's first look took as many rows as it asked for: more may lie further back.
     var lookCutShort: [Bool]
 
@@ -207,7 +211,15 @@ private struct HistoryBatch {
         complaints = requests.map { Complaint($0.record.incident) }
         keys = ComplaintKeys(complaints)
         sightings = Array(repeating: [], count: requests.count)
+        categoryLookOf = Array(repeating: nil, count: requests.count)
         lookCutShort = Array(repeating: false, count: keys.groups.count)
+    }
+
+    /// The complaints a request's history compares with: the same complaint's contacts, then
+    /// those of the category look it shares (which the summary filters by claimant and window).
+    func otherComplaints(of index: Int) -> [[ComplaintSighting]] {
+        guard let look = categoryLookOf[index] else { return [sightings[index]] }
+        return [sightings[index], categorySightings[look]]
     }
 
     /// Takes the rows of `ComplaintKeys.newestSightings` for `groups`.
@@ -269,7 +281,7 @@ private struct SecondLooks {
                 similarGroups.indices.map { HistoryReads.similarDescriptions($0, similarGroups[$0], batch.requests, batch.complaints) })
     }
 
-    /// Adds the rows of `statements` to the calls' sightings.
+    /// Adds the rows of `statements` to the calls' sightings and category looks.
     func take(_ found: ArraySlice<[SQLRow]>, into batch: inout HistoryBatch) {
         for row in found.prefix(furtherBackCount).joined() {
             let index = Int(row.integer(0))
@@ -277,31 +289,18 @@ private struct SecondLooks {
             complaint.description = row.text(3)
             batch.sightings[index].append(ComplaintSighting(claimantID: row.text(1), receivedAtUnixMs: row.integer(2), complaint: complaint))
         }
-        // Each row is compared with every call of its look: what each call compares with, taken
-        // out of its request once (copying a request retains all of its record).
-        let members = similarGroups.map { group in
-            group.map { index in
-                let request = batch.requests[index]
-                return (
-                    index: index, claimantID: request.record.claimantID, description: batch.complaints[index].description,
-                    since: request.at - HistoryWindows.recurringWindowMs(request.policy), at: request.at
-                )
-            }
-        }
+        // A category look's rows are the same complaints for each of its calls: kept once, shared.
+        var looks = similarGroups.map { _ in [ComplaintSighting]() }
         for row in found.dropFirst(furtherBackCount).joined() {
-            let claimantID = row.text(1)
-            let receivedAt = row.integer(2)
-            let description = row.text(3)
-            // Other wording is wording the first look's byte-for-byte comparison did not find.
-            for member in members[Int(row.integer(0))]
-            where receivedAt > member.since && receivedAt <= member.at && claimantID != member.claimantID
-                && !description.utf8.elementsEqual(member.description.utf8)
-            {
-                var complaint = batch.complaints[member.index]
-                complaint.description = description
-                batch.sightings[member.index].append(
-                    ComplaintSighting(claimantID: claimantID, receivedAtUnixMs: receivedAt, complaint: complaint))
-            }
+            let group = Int(row.integer(0))
+            looks[group].append(
+                ComplaintSighting(
+                    claimantID: row.text(1), receivedAtUnixMs: row.integer(2),
+                    complaint: Complaint(category: batch.complaints[similarGroups[group][0]].category, productKey: "", description: row.text(3))))
+        }
+        for (group, members) in similarGroups.enumerated() {
+            for index in members { batch.categoryLookOf[index] = batch.categorySightings.count }
+            batch.categorySightings.append(looks[group])
         }
     }
 }

@@ -88,7 +88,10 @@ public struct ComplaintMatcher: Sendable {
         bigrams = own
         let others = known?.of(other.description) ?? Self.bigrams(other.description)
         guard !own.isEmpty, !others.isEmpty else { return false }
-        return 2 * Double(own.intersection(others).count) / Double(own.count + others.count) >= minimumSimilarity
+        let (smaller, larger) = own.count <= others.count ? (own, others) : (others, own)
+        var shared = 0
+        for bigram in smaller where larger.contains(bigram) { shared += 1 }
+        return 2 * Double(shared) / Double(own.count + others.count) >= minimumSimilarity
     }
 
     /// Character bigrams of the description folded as the detectors fold text, so that spacing,
@@ -159,10 +162,12 @@ public enum HistoryWindows {
     /// - Parameters:
     ///   - claimantContacts: the claimant's contacts in `claimantWindowMs` before `at` (not this one).
     ///   - otherComplaints: complaints of the record's incident category in `recurringWindowMs`
-    ///     before `at`, newest first (others' or the claimant's own: they are filtered here).
+    ///     before `at`, in one list or several (a store's look at the same complaint, and a look at
+    ///     the category that calls share), the newest first in each (others' or the claimant's
+    ///     own, in the window or not: they are filtered here; the same one twice counts once).
     ///   - bigrams: descriptions' bigrams shared with other calls that compare with the same contacts.
     public static func summarize(
-        _ record: DemandRecord, at: Int64, claimantContacts: [PastContact], otherComplaints: [ComplaintSighting],
+        _ record: DemandRecord, at: Int64, claimantContacts: [PastContact], otherComplaints: [[ComplaintSighting]],
         standing: ClaimantStanding, policy: ScreeningPolicy, bigrams: DescriptionBigrams? = nil
     ) -> ClaimantHistory {
         let complaint = Complaint(record.incident)
@@ -183,14 +188,21 @@ public enum HistoryWindows {
             // description once (the same wording arrives again and again).
             let enough = Int(policy.recurringIssueClaimants) - 1
             var claimants = Set<String>()
+            // A product key is compared as it is; a description's verdict is kept for its next sighting.
             var matchesByDescription: [String: Bool] = [:]
-            for contact in otherComplaints where contact.claimantID != record.claimantID && claimants.count < enough {
+            for contact in otherComplaints.joined() where contact.claimantID != record.claimantID && claimants.count < enough {
                 guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - recurringWindowMs(policy),
                     !claimants.contains(contact.claimantID)
                 else { continue }
-                let key = contact.complaint.productKey + "\u{1F}" + contact.complaint.description
-                let matches = matchesByDescription[key] ?? matcher.matches(contact.complaint, bigrams: bigrams)
-                matchesByDescription[key] = matches
+                let matches: Bool
+                if !complaint.productKey.isEmpty || !contact.complaint.productKey.isEmpty {
+                    matches = matcher.matches(contact.complaint)
+                } else if let known = matchesByDescription[contact.complaint.description] {
+                    matches = known
+                } else {
+                    matches = matcher.matches(contact.complaint, bigrams: bigrams)
+                    matchesByDescription[contact.complaint.description] = matches
+                }
                 if matches { claimants.insert(contact.claimantID) }
             }
             history.otherClaimantsWithSameComplaint = UInt32(claimants.count)
@@ -224,7 +236,7 @@ public struct HistoryBook: Sendable {
         standing.activeFlags = kinds.sorted { $0.rawValue < $1.rawValue }
         return HistoryWindows.summarize(
             record, at: at, claimantContacts: contactsByClaimant[record.claimantID] ?? [],
-            otherComplaints: (complaintsByCategory[record.incident.category] ?? []).reversed(), standing: standing, policy: policy)
+            otherComplaints: [(complaintsByCategory[record.incident.category] ?? []).reversed()], standing: standing, policy: policy)
     }
 
     /// Screens `record` as the daemon would at `at` and keeps it: `judge` gets the history built
