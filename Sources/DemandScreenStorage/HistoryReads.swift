@@ -12,9 +12,9 @@ struct HistoryRequest: Sendable {
 }
 
 /// The history reads of many Screen calls at once, in set-based statements: a batch of calls
-/// costs the same few statements (one trip to SQLite's reader threads, or a few round trips to
-/// PostgreSQL, the first three prepared once per connection) whatever its size, instead of four
-/// statements per call. The same SQL runs on both backends, but for the per-claimant joins
+/// costs the same few statements (up to three trips to SQLite's reader threads, or a few round
+/// trips to PostgreSQL, all but the looks at complaints' contacts prepared once per connection)
+/// whatever its size, instead of four statements per call. The same SQL runs on both backends, but for the per-claimant joins
 /// (`ClaimantContacts`, `ActiveFlags`).
 enum HistoryReads {
     /// How many of the newest same-complaint contacts the first look takes per call: they nearly
