@@ -32,8 +32,8 @@ enum HistoryReads {
     /// none, and on PostgreSQL each look at a complaint's newest contacts is a statement branch
     /// planned on every call (0.3 ms each), where one statement asks for all of them. A second
     /// read looks at the newest contacts of the complaints found, and further (`SecondLooks`) for
-    /// the calls whose first look did not show enough other claimants; a third, further for those
-    /// the second read's first looks left short.
+    /// the calls whose first look did not show enough other claimants; a third takes the second
+    /// looks of the calls whose first look came in the second.
     static func prepare(
         _ requests: [HistoryRequest], in database: any SQLDatabase, known: KnownComplaints
     ) async throws -> [ContactStore.Preparation] {
@@ -92,7 +92,7 @@ enum HistoryReads {
 
     /// Whether the sightings in the request's window show `enough` distinct claimants other than
     /// the request's own (it stops counting there).
-    static func showEnoughClaimants(_ sightings: [ComplaintSighting], for request: HistoryRequest, enough: Int) -> Bool {
+    fileprivate static func showEnoughClaimants(_ sightings: [ComplaintSighting], for request: HistoryRequest, enough: Int) -> Bool {
         let since = request.at - HistoryWindows.recurringWindowMs(request.policy)
         var seen: [String] = []
         for sighting in sightings
@@ -197,7 +197,8 @@ private struct HistoryBatch {
     let keys: ComplaintKeys
     /// The stored results of records screened before, by record id.
     var stored: [String: [UInt8]] = [:]
-    /// Each request's contacts of the same complaint from other claimants.
+    /// Each request's contacts of the same complaint (its own claimant's among them: the summary
+    /// leaves those out).
     var sightings: [[ComplaintSighting]]
     /// The contacts of each look at a category's contacts, which its calls share.
     var categorySightings: [[ComplaintSighting]] = []
@@ -443,7 +444,9 @@ private enum KeyedComplaintsPresent: RowsStatement {
 
 /// `group` of each wanted complaint without a product key that has a contact with its very
 /// description in its window, found by `contacts_by_complaint` (the index's expression word for
-/// word, as at `HistoryReads.sameComplaint`). No order and no limit: with them PostgreSQL's planner,
+/// word, as at `HistoryReads.sameComplaint`; the whole description needs no `|| ''` here, as the
+/// value it is compared with is a column of `wanted`, not a constant SQLite could propagate:
+/// EXPLAIN QUERY PLAN shows the index). No order and no limit: with them PostgreSQL's planner,
 /// which plans the lateral look without the wanted values, walked the category by time.
 private enum DescribedComplaintsPresent: RowsStatement {
     static let columns: [SQLColumnType] = [.integer, .integer, .text, .text, .integer, .integer]

@@ -54,6 +54,8 @@ struct RecordJSONError: Error, CustomStringConvertible {
 
     /// The deepest part of `value` (found at `path`) that fails to decode alone, with its error.
     private static func narrow(_ value: Any, at path: [Step], failing error: any Error) -> ([Step], Any, any Error) {
+        // An unknown key is the fault, whatever its value holds.
+        if case JSONDecodingError.unknownField(let name) = error, case .key(name)? = path.last { return (path, value, error) }
         var children: [(Step, Any)] = []
         if let object = value as? [String: Any] {
             children = object.keys.sorted().map { (.key($0), object[$0]!) }

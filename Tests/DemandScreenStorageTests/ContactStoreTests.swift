@@ -186,6 +186,28 @@ import Testing
         }
     }
 
+    @Test func postgreSQLGetsStatisticsWhenAStoreOpensOnContactsThatHaveNone() async throws {
+        try await withStore(.postgres) { store, url in
+            _ = try await store.database.query(SQLStatement("ALTER TABLE contacts SET (autovacuum_enabled = false)"))
+            // Fewer contacts than the store counts before it checks: it leaves them unanalyzed.
+            for index in 0..<20 {
+                _ = try await store.screen(legitimateRecord("o-\(index)", claimant: "c-o\(index)", at: baseTime + Int64(index) * 1000))
+            }
+            let analyzed = SQLStatement(
+                "SELECT CASE WHEN last_analyze IS NULL AND last_autoanalyze IS NULL THEN 0 ELSE 1 END FROM pg_stat_user_tables WHERE relid = 'contacts'::regclass")
+            #expect(try await store.database.query(analyzed).first?.integer(0) == 0)
+            // Another store opening on them (a restart, a restored database) analyzes them.
+            let other = try await open(url)
+            var found = false
+            for _ in 0..<100 where !found {
+                found = try await other.database.query(analyzed).first?.integer(0) == 1
+                if !found { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            await other.close()
+            #expect(found)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func otherClaimantsBehindOneWhoRepeatsTheComplaintStillCount(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
@@ -223,6 +245,19 @@ import Testing
             for index in 1...20 {
                 _ = try await store.screen(
                     legitimateRecord("r-repeat-\(index)", claimant: "c-repeat", at: baseTime + Int64(index) * 60_000, productKey: "KT-7"))
+            }
+            // More recent contacts of the category in other words than its look at them takes:
+            // only the look at the very description finds d-0 and d-1.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<220 {  // the look takes the newest 200
+                    group.addTask {
+                        _ = try await store.screen(
+                            legitimateRecord(
+                                "w-\(index)", claimant: "c-w\(index)", at: baseTime + 2 * hourMs + Int64(index) * 1000,
+                                description: "注文\(index)番の部品\(index * 7)が欠けていた"))
+                    }
+                }
+                try await group.waitForAll()
             }
             let other = try await open(url)
             let later = baseTime + 3 * hourMs

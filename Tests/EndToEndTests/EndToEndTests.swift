@@ -167,6 +167,7 @@ import Testing
             #"{"recordId": "r-2", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "txt": "a"}]}"#,
             #"{"recordId": "r-3", "receivedAtUnixMs": "yesterday"}"#,
             #"{"recordId": "r-4", claimantId: "c"}"#,
+            #"{"recordId": "r-5", "incidnet": {"category": "INCIDENT_DELIVERY"}}"#,
             try good.jsonString(),
         ]
         let output = try runCLI(["evaluate", "-"], dataDirectory: data, stdin: lines.joined(separator: "\n"))
@@ -175,6 +176,7 @@ import Testing
         #expect(output.stderr.contains("-:2: utterances[0]: there is no field 'txt'"), "\(output.stderr)")
         #expect(output.stderr.contains(#"-:3: receivedAtUnixMs: "yesterday" is not valid here"#), "\(output.stderr)")
         #expect(output.stderr.contains("-:4: not JSON: "), "\(output.stderr)")
+        #expect(output.stderr.contains("-:5: the record: there is no field 'incidnet'"), "\(output.stderr)")
         // The good record is still screened.
         #expect(try output.lines.map { try ScreeningResult(jsonString: $0).recordID } == [good.recordID])
     }
