@@ -14,8 +14,8 @@ struct HistoryRequest: Sendable {
 /// The history reads of many Screen calls at once, in set-based statements: a batch of calls
 /// costs the same few statements (up to three trips to SQLite's reader threads, or a few round
 /// trips to PostgreSQL, all but the looks at complaints' contacts prepared once per connection)
-/// whatever its size, instead of four statements per call. The same SQL runs on both backends, but for the per-claimant joins
-/// (`ClaimantContacts`, `ActiveFlags`).
+/// whatever its size, instead of four statements per call. The same SQL runs on both backends,
+/// but for the per-claimant joins (`ClaimantContacts`, `ActiveFlags`).
 enum HistoryReads {
     /// How many of the newest same-complaint contacts the first look takes per call: they nearly
     /// always hold enough other claimants; only when they do not (one claimant repeating the
@@ -105,6 +105,15 @@ enum HistoryReads {
         return seen.count >= enough
     }
 
+    /// The times that bound a look for some of the requests: the earliest start of their
+    /// recurring-issue windows, and the earliest and latest of their times.
+    fileprivate static func times(of members: [Int], _ requests: [HistoryRequest]) -> (since: Int64, earliest: Int64, latest: Int64) {
+        (
+            members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0,
+            members.map { requests[$0].at }.min() ?? 0, members.map { requests[$0].at }.max() ?? 0
+        )
+    }
+
     /// `record_id, result` of the requests' records that are stored already.
     private static func storedResults(_ requests: [HistoryRequest], dialect: SQLDialect) -> SQLStatement {
         SQLStatement(StoredResults.self, rows: requests.map { [.text($0.record.recordID)] }, dialect: dialect)
@@ -149,8 +158,7 @@ enum HistoryReads {
     /// bounds the rows walked: a category's contacts are not walked to the end of the window on
     /// every batch.
     fileprivate static func similarDescriptions(_ group: Int, _ members: [Int], _ requests: [HistoryRequest], _ complaints: [Complaint]) -> Branch {
-        let after = members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0
-        let upTo = members.map { requests[$0].at }.max() ?? 0
+        let (after, _, upTo) = times(of: members, requests)
         return Branch(
             sql: """
                 SELECT ? AS idx, claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? \
@@ -291,13 +299,14 @@ private struct SecondLooks {
             batch.sightings[index].append(ComplaintSighting(claimantID: row.text(1), receivedAtUnixMs: row.integer(2), complaint: complaint))
         }
         // A category look's rows are the same complaints for each of its calls: kept once, shared.
+        let categories = similarGroups.map { batch.complaints[$0[0]].category }
         var looks = similarGroups.map { _ in [ComplaintSighting]() }
         for row in found.dropFirst(furtherBackCount).joined() {
             let group = Int(row.integer(0))
             looks[group].append(
                 ComplaintSighting(
                     claimantID: row.text(1), receivedAtUnixMs: row.integer(2),
-                    complaint: Complaint(category: batch.complaints[similarGroups[group][0]].category, productKey: "", description: row.text(3))))
+                    complaint: Complaint(category: categories[group], productKey: "", description: row.text(3))))
         }
         for (group, members) in similarGroups.enumerated() {
             for index in members { batch.categoryLookOf[index] = batch.categorySightings.count }
@@ -368,16 +377,6 @@ private struct ComplaintKeys {
     /// How many rows a group's newer part takes: enough for each member to find its newest sightings.
     func newerLimit(of group: Int) -> Int { HistoryReads.newestSightings + groups[group].count - 1 }
 
-    /// The times that bound a group's looks: the earliest start of its members' windows, and the
-    /// earliest and latest of their times.
-    private func times(of group: Int, _ requests: [HistoryRequest]) -> (since: Int64, earliest: Int64, latest: Int64) {
-        let members = groups[group]
-        return (
-            members.map { requests[$0].at - HistoryWindows.recurringWindowMs(requests[$0].policy) }.min() ?? 0,
-            members.map { requests[$0].at }.min() ?? 0, members.map { requests[$0].at }.max() ?? 0
-        )
-    }
-
     /// `part, claimant_id, received_at_ms`: the listed groups' contacts of the same complaint in
     /// two parts, one branch each (numbers bound, not written into the text, for the reason given
     /// at `Branch`). The older part is the newest `newestSightings` up to the earliest member's
@@ -389,7 +388,7 @@ private struct ComplaintKeys {
         Branch.unions(
             listed.flatMap { group in
                 let complaint = representatives[group]
-                let (since, earliest, latest) = times(of: group, requests)
+                let (since, earliest, latest) = HistoryReads.times(of: groups[group], requests)
                 func part(_ tag: Int, after: Int64, upTo: Int64, limit: Int) -> Branch {
                     Branch(
                         sql: """
@@ -416,7 +415,7 @@ private struct ComplaintKeys {
         var described: [[SQLValue]] = []
         for group in listed {
             let complaint = representatives[group]
-            let (since, _, latest) = times(of: group, requests)
+            let (since, _, latest) = HistoryReads.times(of: groups[group], requests)
             let window: [SQLValue] = [.integer(since), .integer(latest)]
             let head: [SQLValue] = [.integer(Int64(group)), .integer(Int64(complaint.category.rawValue))]
             if complaint.productKey.isEmpty {
