@@ -5,6 +5,9 @@
 # production container its own certificate (tls.certificate / tls.privateKey) and tokens.
 FROM swift:6.2-bookworm AS build
 WORKDIR /src
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libmecab-dev mecab-ipadic-utf8 libstemmer-dev \
+ && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN swift build -c release --static-swift-stdlib --product demandscreend \
  && swift build -c release --static-swift-stdlib --product demandscreen \
@@ -13,7 +16,11 @@ RUN swift build -c release --static-swift-stdlib --product demandscreend \
  && cp -R .build/release/DemandScreen_ScreeningEngine.resources .build/release/DemandScreen_ResponseTemplates.resources /out/
 
 FROM debian:bookworm-slim
-RUN useradd --system --home /var/lib/demandscreen demandscreen \
+# The judgment's runtime: MeCab with IPADIC (read from /var/lib/mecab/dic/ipadic-utf8) and libstemmer.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libmecab2 mecab-ipadic-utf8 libstemmer0d \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /var/lib/demandscreen demandscreen \
  && mkdir -p /var/lib/demandscreen && chown demandscreen /var/lib/demandscreen
 COPY --from=build /out/ /opt/demandscreen/bin/
 USER demandscreen

@@ -48,11 +48,17 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // MeCab's C API (Debian's libmecab-dev) and Snowball's stemmers (libstemmer-dev).
+        .systemLibrary(name: "CMeCab", providers: [.apt(["libmecab-dev", "mecab-ipadic-utf8"])]),
+        .systemLibrary(name: "CStemmer", providers: [.apt(["libstemmer-dev"])]),
+        // Words: Japanese through MeCab, English stemmed, each token with its place in the text.
+        .target(name: "Morphology", dependencies: ["CMeCab", "CStemmer"]),
         // The screening judgment: criteria, detectors, the four elements, the policy. No I/O.
         .target(
             name: "ScreeningEngine",
             dependencies: [
                 "DemandScreenAPI",
+                "Morphology",
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Resources/default-policy.yaml")]
@@ -152,6 +158,7 @@ let package = Package(
                 "DemandScreenStorage",
                 "DemandScreenOps",
                 "ScreeningEngine",
+                "Morphology",
                 "ResponseTemplates",
                 "EmbeddedDefaults",
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -198,9 +205,14 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "MorphologyTests",
+            dependencies: ["Morphology"]
+        ),
+        .testTarget(
             name: "ScreeningEngineTests",
             dependencies: [
                 "ScreeningEngine",
+                "Morphology",
                 "DemandScreenAPI",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -269,7 +281,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets {
+for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -7,7 +7,7 @@ import SwiftProtobuf
 /// order, packed into records of about `targetBytes` of transcript text.
 public func corpusRecords(language: String, targetBytes: Int) -> [DemandRecord] {
     let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Tests/ScreeningEngineTests/Corpus")
+        .deletingLastPathComponent().appendingPathComponent("Tests/ScreeningEngineTests/Corpus/dev")
     var utterances: [Utterance] = []
     var templates: [DemandRecord] = []
     let files = (try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []

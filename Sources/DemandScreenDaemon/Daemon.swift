@@ -6,6 +6,7 @@ import DemandScreenStorage
 import EmbeddedDefaults
 import Foundation
 public import Logging
+import Morphology
 import Prometheus
 import ResponseTemplates
 import ScreeningEngine
@@ -60,8 +61,14 @@ public struct Daemon {
             tokenFiles = [EmbeddedDefaults.File.agentToken, EmbeddedDefaults.File.securityToken].map(site.path)
         }
 
+        let analyzer: TextAnalyzer
+        do {
+            analyzer = try TextAnalyzer.shared(dictionary: configuration.mecabDictionary)
+        } catch {
+            throw DaemonError("judgment.mecabDictionary: \(error)")
+        }
         let policy = try Self.loadPolicy(file: configuration.policyFile)
-        let engines = EngineHolder(ScreeningEngine(policy: policy))
+        let engines = EngineHolder(ScreeningEngine(policy: policy, analyzer: analyzer))
         let responses = ResponseTemplateHolder(try Self.loadTemplates(directory: configuration.templatesDirectory))
         let servingState = ServingState()
         let location: StorageLocation
@@ -100,7 +107,7 @@ public struct Daemon {
         if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
         let readiness = Readiness(server: server, ops: ops, servingState: servingState, logger: logger, metadata: readinessMetadata)
         let reloader = PolicyReloader(
-            file: configuration.policyFile, engines: engines, logger: logger,
+            file: configuration.policyFile, analyzer: analyzer, engines: engines, logger: logger,
             templates: ResponseTemplatesReloader(directory: configuration.templatesDirectory, responses: responses, logger: logger))
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -213,6 +220,7 @@ private struct StoreKeeper: Service {
 /// started with.
 private struct PolicyReloader: Service {
     let file: String?
+    let analyzer: TextAnalyzer
     let engines: EngineHolder
     let logger: Logger
     let templates: ResponseTemplatesReloader
@@ -234,7 +242,7 @@ private struct PolicyReloader: Service {
         }
         do {
             let policy = try Daemon.loadPolicy(file: file)
-            engines.replace(with: ScreeningEngine(policy: policy))
+            engines.replace(with: ScreeningEngine(policy: policy, analyzer: analyzer))
             logger.notice("policy reloaded", metadata: ["policy": "\(policy.version)", "file": "\(file)"])
         } catch {
             logger.error(

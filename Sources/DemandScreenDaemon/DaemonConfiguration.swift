@@ -2,6 +2,7 @@ public import Configuration
 public import DemandScreenServer
 import EmbeddedDefaults
 public import Foundation
+import Morphology
 public import Logging
 public import NIOSSL
 import SystemPackage
@@ -21,6 +22,8 @@ import SystemPackage
 /// - `auth.tokens` (list of `NAME:ROLE:SHA256HEX`): unset = the data folder's agent.token and security.token.
 /// - `limits.maxFrameBytes` (int, default 4194304), `limits.maxConcurrentCallsPerConnection` (int, default 256).
 /// - `policy.file` (path): a screening policy YAML; unset = the built-in policy.
+/// - `judgment.mecabDictionary` (path, default `/var/lib/mecab/dic/ipadic-utf8`): the MeCab dictionary
+///   folder (Debian's `mecab-ipadic-utf8`); loaded once at start, which fails naming the path.
 /// - `storage.url`: where the history lives: `sqlite:PATH` (default `sqlite:<dataDirectory>/demandscreen.sqlite`;
 ///   `?synchronous=normal` to skip the sync per commit), `postgresql://user[:password]@host:port/db`, or `none`.
 /// - `storage.groupCommit` (bool, default true): one transaction for the calls that arrive together;
@@ -44,6 +47,7 @@ public struct DaemonConfiguration: Sendable {
     public var maximumPayloadLength: Int
     public var maximumConcurrentCallsPerConnection: Int
     public var policyFile: String?
+    public var mecabDictionary: String
     public var storageURL: String
     public var groupCommit: Bool
     public var templatesDirectory: String?
@@ -92,6 +96,7 @@ public struct DaemonConfiguration: Sendable {
         maximumPayloadLength = try settings.int("limits.maxFrameBytes", in: 1024...(64 << 20)) ?? (4 << 20)
         maximumConcurrentCallsPerConnection = try settings.int("limits.maxConcurrentCallsPerConnection", in: 1...65536) ?? 256
         policyFile = settings.string("policy.file")
+        mecabDictionary = settings.string("judgment.mecabDictionary") ?? JapaneseAnalyzer.defaultDictionary
         storageURL =
             settings.string("storage.url")
             ?? "sqlite:" + EmbeddedDefaults.path(EmbeddedDefaults.File.database, in: dataDirectory)

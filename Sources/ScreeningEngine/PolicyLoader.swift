@@ -78,7 +78,7 @@ private struct PolicyReader {
         let known: Set<String> = [
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
             "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
-            "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData",
+            "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData", "concepts", "patterns",
         ]
         for (key, _) in top {
             guard let name = key.string, known.contains(name) else {
@@ -207,7 +207,81 @@ private struct PolicyReader {
             writtenStatementTerms: try strings(top["writtenStatementTerms"], "writtenStatementTerms"),
             elementCues: elementCues)
         try readHistorySettings(top, into: &policy)
+        try readTokenPatterns(top, into: &policy)
         return policy
+    }
+
+    /// `concepts` (name → words) and `patterns` (token rules); every concept a pattern names
+    /// must be defined, and every problem names the pattern by its id.
+    func readTokenPatterns(_ top: Node.Mapping, into policy: inout ScreeningPolicy) throws(PolicyError) {
+        var concepts: [String: [String]] = [:]
+        if let node = top["concepts"] {
+            for (key, value) in try mapping(node, "concepts") {
+                guard let name = key.string, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                    throw fail(key, "concepts", "a concept name is letters, digits and _")
+                }
+                concepts[name] = try strings(value, "concepts.\(name)", symbolsAllowed: true)
+            }
+        }
+        var rules: [TokenPatternRule] = []
+        var ids: Set<String> = []
+        for (index, node) in try (top["patterns"].map { node throws(PolicyError) in try sequence(node, "patterns") } ?? []).enumerated() {
+            let entry = try mapping(node, "patterns[\(index)]")
+            let id = try string(entry["id"], "patterns[\(index)].id")
+            let path = "patterns[\(index)] '\(id)'"
+            guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
+            for (key, _) in entry {
+                guard let name = key.string, ["id", "signal", "severity", "tokens", "then", "cancels"].contains(name) else {
+                    throw fail(key, path, "unknown key '\(key.string ?? "")'; expected id, signal, severity, tokens, then, cancels")
+                }
+            }
+            let cancels = try entry["cancels"].map { node throws(PolicyError) in try boolean(node, "\(path).cancels") } ?? false
+            var signal = SignalKind.signalUnspecified
+            var severity = Severity.unspecified
+            if !cancels {
+                let signalName = try string(entry["signal"], "\(path).signal")
+                guard let kind = SignalKind(protoName: signalName), kind != .signalUnspecified else {
+                    throw fail(entry["signal"], "\(path).signal", "unknown signal '\(signalName)'")
+                }
+                let severityName = try string(entry["severity"], "\(path).severity")
+                guard let level = Severity(protoName: severityName), level != .unspecified else {
+                    throw fail(entry["severity"], "\(path).severity", "unknown severity '\(severityName)'")
+                }
+                signal = kind
+                severity = level
+            } else if entry["signal"] != nil || entry["severity"] != nil {
+                throw fail(node, path, "a cancelling pattern has no signal or severity")
+            }
+            func syntax(_ key: String) throws(PolicyError) -> TokenPatternSyntax? {
+                guard let node = entry[key] else { return nil }
+                let text = try string(node, "\(path).\(key)")
+                let parsed: TokenPatternSyntax
+                do {
+                    parsed = try TokenPatternSyntax(text)
+                } catch {
+                    throw fail(node, "\(path).\(key)", error.description)
+                }
+                for name in parsed.conceptNames where concepts[name] == nil {
+                    throw fail(node, "\(path).\(key)", "unknown concept '@\(name)'")
+                }
+                for item in parsed.elements.flatMap(Self.items) {
+                    guard case .word(let word) = item, NormalizedText.fold(term: word).isEmpty else { continue }
+                    throw fail(node, "\(path).\(key)", "'\(word)' has no letter or digit")
+                }
+                return parsed
+            }
+            guard let tokens = try syntax("tokens") else { throw fail(node, "\(path).tokens", "missing") }
+            rules.append(TokenPatternRule(id: id, signal: signal, severity: severity, tokens: tokens, then: try syntax("then"), cancels: cancels))
+        }
+        policy.concepts = concepts
+        policy.tokenPatterns = rules
+    }
+
+    private static func items(_ element: TokenPatternSyntax.Element) -> [TokenPatternSyntax.Item] {
+        switch element {
+        case .match(let items, _), .not(let items): items
+        case .gap: []
+        }
     }
 
     /// The optional sections on history and personal data; a policy without them keeps the
@@ -257,11 +331,14 @@ private struct PolicyReader {
         return scalar.string
     }
 
-    func strings(_ node: Node?, _ path: String) throws(PolicyError) -> [String] {
+    /// A list of terms; each must have a letter or digit, or (`symbolsAllowed`, for concept words
+    /// that the analyzer reads as symbols: 〇ね) at least something besides spaces.
+    func strings(_ node: Node?, _ path: String, symbolsAllowed: Bool = false) throws(PolicyError) -> [String] {
         var values: [String] = []
         for (index, item) in try sequence(node, path).enumerated() {
             let value = try string(item, "\(path)[\(index)]")
-            guard !value.trimmingCharacters(in: .whitespaces).isEmpty, !NormalizedText.fold(term: value).isEmpty else {
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, trimmed != "=", symbolsAllowed || !NormalizedText.fold(term: value).isEmpty else {
                 throw fail(item, "\(path)[\(index)]", "a term must have at least one letter or digit")
             }
             values.append(value)

@@ -1,5 +1,6 @@
 public import DemandScreenAPI
 import Foundation
+public import Morphology
 
 /// The screening judgment: a demand record and the claimant's history in, a verdict with its
 /// criteria, signals, elements, risk and actions out. Pure and synchronous: no I/O, no clock,
@@ -7,11 +8,25 @@ import Foundation
 public struct ScreeningEngine: Sendable {
     public let policy: ScreeningPolicy
     let matcher: PolicyMatcher
+    let tokenMatcher: TokenMatcher
 
-    /// Compiles the policy's lexicons into one automaton; build once per policy.
-    public init(policy: ScreeningPolicy) {
+    /// Compiles the policy's phrases into one automaton and its token patterns against
+    /// `analyzer`; build once per policy.
+    public init(policy: ScreeningPolicy, analyzer: TextAnalyzer) {
         self.policy = policy
         self.matcher = PolicyMatcher(policy: policy)
+        self.tokenMatcher = TokenMatcher(policy: policy, analyzer: analyzer)
+    }
+
+    /// An engine on the process's analyzer for the default MeCab dictionary
+    /// (`JapaneseAnalyzer.defaultDictionary`). A program that must say why the dictionary cannot
+    /// be loaded loads it first with `TextAnalyzer.shared(dictionary:)`.
+    public init(policy: ScreeningPolicy) {
+        do {
+            self.init(policy: policy, analyzer: try TextAnalyzer.shared())
+        } catch {
+            preconditionFailure("\(error)")
+        }
     }
 
     /// Screens one record. The record should have passed `validate()`.
@@ -22,8 +37,10 @@ public struct ScreeningEngine: Sendable {
             longest: record.utterances.lazy.filter { $0.speaker == .customer }.map(\.text.utf8.count).max() ?? 0)
         findings.elements.reserveCapacity(record.utterances.count)
 
+        var open: [UtteranceAnalysis.OpenPattern] = []
         for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {
-            let analysis = UtteranceAnalysis(index: index, text: utterance.text, matcher: matcher, scratch: &scratch)
+            let analysis = UtteranceAnalysis(
+                index: index, text: utterance.text, matcher: matcher, tokenMatcher: tokenMatcher, open: &open, scratch: &scratch)
             for hit in analysis.hits { findings.add(hit.signal, hit.severity, evidence: hit.evidence) }
             findings.demandsWrittenStatement = findings.demandsWrittenStatement || analysis.demandsWrittenStatement
             var element = UtteranceElement()
@@ -44,7 +61,8 @@ public struct ScreeningEngine: Sendable {
         if !concreteDemands.isEmpty {
             findings.signals[.signalUnclearPurpose] = nil
         } else if !record.demands.isEmpty {
-            findings.add(.signalUnclearPurpose, .medium, evidence: Self.fieldEvidence("demands", "DEMAND_UNSPECIFIED", record.demands[0].text))
+            // Something is demanded but the caller will not say what: the purpose is hidden.
+            findings.add(.signalUnclearPurpose, .high, evidence: Self.fieldEvidence("demands", "DEMAND_UNSPECIFIED", record.demands[0].text))
         }
         if record.demands.contains(where: { $0.kind == .demandKneelingApology }) {
             findings.add(.signalCoercion, .high, evidence: Self.demandEvidence(record, kind: .demandKneelingApology))
@@ -267,6 +285,7 @@ public struct ScreeningEngine: Sendable {
                     reasons.append(ja ? "要求額は確認済み損害をやや上回る(\(amounts))。" : "The amount is somewhat above the verified loss (\(amounts)).")
                 } else {
                     let gross = ratio > policy.grossRatio
+                    findings.grossAmount = findings.grossAmount || gross
                     score = min(score, gross ? 0 : 0.3)
                     findings.add(.signalExcessiveDemand, gross ? .high : .medium, evidence: Self.fieldEvidence("demands", "\(Self.oneDecimal(ratio))× the verified loss", amounts))
                     reasons.append(ja ? "要求額は確認済み損害の\(Self.oneDecimal(ratio))倍(\(amounts))。" : "The amount is \(Self.oneDecimal(ratio))× the verified loss (\(amounts)).")
@@ -327,6 +346,8 @@ public struct ScreeningEngine: Sendable {
         if credibleViolence || conduct <= policy.conductUnjustAtMost || legitimacy < policy.unjustBelow {
             return .unjustDemand
         }
+        // Content alone decides money far beyond the verified loss, however politely it is asked.
+        if findings.grossAmount { return .unjustDemand }
         let grossDemand = findings.signals[.signalExcessiveDemand]?.severity == .high
             || findings.signals[.signalUnrelatedDemand]?.severity == .high
         let pressure = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
@@ -334,7 +355,8 @@ public struct ScreeningEngine: Sendable {
         if grossDemand && pressure { return .unjustDemand }
         // Hiding the purpose behind "sincerity" is itself an unacceptable way of demanding.
         if findings.signals[.signalUnclearPurpose]?.severity == .high { return .unjustDemand }
-        let contentInDoubt = [SignalKind.signalExcessiveDemand, .signalUnrelatedDemand, .signalUnclearPurpose, .signalThreatExposure, .signalCoercion]
+        // A passing insult on a sound claim goes to a supervisor; it does not make the claim unjust.
+        let contentInDoubt = [SignalKind.signalExcessiveDemand, .signalUnrelatedDemand, .signalUnclearPurpose, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalThreatViolence]
             .contains { findings.signals[$0] != nil }
         // A contact long enough for SEVERITY_MEDIUM goes to a supervisor even when the claim is sound.
         let longContact = (findings.signals[.signalProlongedContact]?.severity.rawValue ?? 0) >= Severity.medium.rawValue
@@ -453,6 +475,8 @@ struct Findings {
     var demandsWrittenStatement = false
     /// Money is demanded above the verified loss, or against a loss not verified yet.
     var amountAboveLoss = false
+    /// Money is demanded beyond the policy's gross ratio of the verified loss.
+    var grossAmount = false
 
     init(language: String) {
         self.language = language

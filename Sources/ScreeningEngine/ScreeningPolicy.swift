@@ -66,6 +66,11 @@ public struct ScreeningPolicy: Sendable {
     public var writtenStatementTerms: [String]
     /// Cue terms of the four elements; an utterance with none of them is a fact.
     public var elementCues: [Element: [String]]
+    /// Concept classes for token patterns (harm acts, the company's people and places, intent
+    /// markers…): each a list of words, or of words in a row ("blow up", ぶっ殺す).
+    public var concepts: [String: [String]] = [:]
+    /// Rules over tokens: how threats, exposure, coercion and abuse are phrased.
+    public var tokenPatterns: [TokenPatternRule] = []
 
     public static func == (lhs: ScreeningPolicy, rhs: ScreeningPolicy) -> Bool {
         lhs.version == rhs.version

@@ -1,4 +1,5 @@
 import DemandScreenAPI
+import Morphology
 
 /// What one pass found in one customer utterance: its signal hits (after exceptions and
 /// quotations are taken out), whether it demands a written statement, and its element.
@@ -24,10 +25,23 @@ struct UtteranceAnalysis {
         }
     }
 
-    init(index: Int, text: String, matcher: PolicyMatcher, scratch: inout Scratch) {
+    /// The first part of a two-part pattern (`then`) met in one utterance, waiting for its
+    /// second part in the caller's next one.
+    struct OpenPattern {
+        var pattern: Int
+        var evidence: Evidence
+    }
+
+    /// Analyses one customer utterance: the policy's phrases in one pass over the folded text,
+    /// its token patterns over the analyzer's tokens. `open` carries two-part patterns from the
+    /// caller's previous utterance to this one, and out to the next.
+    init(
+        index: Int, text: String, matcher: PolicyMatcher, tokenMatcher: TokenMatcher, open: inout [OpenPattern],
+        scratch: inout Scratch
+    ) {
         scratch.folded.refold(text)
         matcher.matches(in: scratch.folded, into: &scratch.matches)
-        var exceptionRanges: [Range<Int>] = []
+        var cancelled: [Range<Int>] = []
         var reports = false
         var demand = false
         var dissatisfaction = false
@@ -35,7 +49,7 @@ struct UtteranceAnalysis {
         for match in scratch.matches {
             let meaning = matcher.meanings[match.pattern]
             switch meaning.kind {
-            case .exception: exceptionRanges.append(match.start..<match.end)
+            case .exception: cancelled.append(scratch.folded.sourceRange(ofBytes: match.start..<match.end))
             case .reportingCue: reports = true
             case .writtenStatement: demandsWrittenStatement = true
             case .element:
@@ -47,23 +61,65 @@ struct UtteranceAnalysis {
             case .signal: break
             }
         }
-        let quotations =
-            reports && scratch.matches.contains(where: { matcher.meanings[$0.pattern].kind == .signal })
-            ? Self.quotationRanges(in: text) : []
-        for match in scratch.matches {
-            let meaning = matcher.meanings[match.pattern]
-            guard meaning.kind == .signal else { continue }
-            let range = match.start..<match.end
-            if exceptionRanges.contains(where: { $0.overlaps(range) }) { continue }
-            let source = scratch.folded.sourceRange(ofBytes: range)
-            if quotations.contains(where: { $0.contains(source.lowerBound) }) { continue }
+        func evidence(_ source: Range<Int>, rule: String, utterance: Int = index, text: String = text) -> Evidence {
             var evidence = Evidence()
-            evidence.utteranceIndex = UInt32(index)
+            evidence.utteranceIndex = UInt32(utterance)
             evidence.start = UInt32(source.lowerBound)
             evidence.end = UInt32(source.upperBound)
             evidence.excerpt = scratch.folded.excerpt(of: text, scalars: source)
-            evidence.rule = matcher.terms[match.pattern]
-            hits.append(Hit(signal: meaning.signal, severity: meaning.severity, evidence: evidence))
+            evidence.rule = rule
+            return evidence
+        }
+        var candidates: [Hit] = []
+        for match in scratch.matches where matcher.meanings[match.pattern].kind == .signal {
+            let meaning = matcher.meanings[match.pattern]
+            let source = scratch.folded.sourceRange(ofBytes: match.start..<match.end)
+            candidates.append(Hit(signal: meaning.signal, severity: meaning.severity, evidence: evidence(source, rule: matcher.terms[match.pattern])))
+        }
+
+        // Token patterns.
+        let tokens = tokenMatcher.analyzer.analyze(text)
+        let keys = tokenMatcher.keys(of: tokens)
+        func source(_ range: Range<Int>) -> Range<Int> {
+            tokens[range.lowerBound].source.lowerBound..<tokens[range.upperBound - 1].source.upperBound
+        }
+        var stillOpen: [OpenPattern] = []
+        for match in tokenMatcher.matches(in: keys) {
+            let pattern = tokenMatcher.patterns[match.pattern]
+            let found = evidence(source(match.tokens), rule: pattern.id)
+            if pattern.cancels {
+                cancelled.append(source(match.tokens))
+            } else if let then = pattern.then {
+                if let second = Self.firstMatch(then, keys, from: match.tokens.upperBound) {
+                    candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: found))
+                    candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(source(second), rule: pattern.id)))
+                } else {
+                    stillOpen.append(OpenPattern(pattern: match.pattern, evidence: found))
+                }
+            } else {
+                candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: found))
+            }
+        }
+        for waiting in open {
+            let pattern = tokenMatcher.patterns[waiting.pattern]
+            guard let then = pattern.then, let second = Self.firstMatch(then, keys, from: 0) else { continue }
+            candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence))
+            candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(source(second), rule: pattern.id)))
+        }
+        open = stillOpen
+
+        // Japanese brackets (「」『』) hold someone's words as said; other marks are also used for
+        // emphasis, so they quote only where the utterance reports speech.
+        let quotations = candidates.isEmpty ? [] : Self.quotationRanges(in: text).filter { reports || $0.isJapaneseBracket }.map(\.range)
+        for hit in candidates {
+            let range = Int(hit.evidence.start)..<Int(hit.evidence.end)
+            // A hit carried from the previous utterance was checked there.
+            if hit.evidence.utteranceIndex == UInt32(index) {
+                if cancelled.contains(where: { $0.overlaps(range) }) { continue }
+                // Quoted when the hit begins or ends inside quotation marks (たら、「うるせえ、殺す」).
+                if quotations.contains(where: { $0.contains(range.lowerBound) || $0.contains(range.upperBound - 1) }) { continue }
+            }
+            hits.append(hit)
         }
         // Keep the longest hit where hits of one signal overlap (殺すぞ inside ぶっ殺すぞ).
         if hits.count > 1 { hits = Self.longestPerOverlap(hits) }
@@ -76,13 +132,29 @@ struct UtteranceAnalysis {
         }
     }
 
+    /// The first place from `start` on where `elements` match, in tokens.
+    static func firstMatch(_ elements: [TokenMatcher.Element], _ keys: [TokenMatcher.Key], from start: Int) -> Range<Int>? {
+        var position = start
+        while position < keys.count {
+            if let end = TokenMatcher.match(elements[...], keys, at: position) { return position..<max(end, position + 1) }
+            position += 1
+        }
+        return nil
+    }
+
+    /// A stretch inside quotation marks, in scalars, and whether its marks are Japanese brackets.
+    struct Quotation {
+        var range: Range<Int>
+        var isJapaneseBracket: Bool
+    }
+
     /// Scalar ranges inside 「」, 『』, “” or straight double quotes, found on the UTF-8 bytes:
     /// a scalar starts at every byte that is not a continuation byte, and is compared by its
     /// bytes packed into one integer.
-    static func quotationRanges(in text: String) -> [Range<Int>] {
+    static func quotationRanges(in text: String) -> [Quotation] {
         var text = text
         return text.withUTF8 { utf8 in
-            var ranges: [Range<Int>] = []
+            var ranges: [Quotation] = []
             var open: (index: Int, closer: UInt32)?
             var index = -1
             var position = 0
@@ -101,7 +173,7 @@ struct UtteranceAnalysis {
                 index += 1
                 if let current = open {
                     if packed == current.closer {
-                        ranges.append(current.index..<(index + 1))
+                        ranges.append(Quotation(range: current.index..<(index + 1), isJapaneseBracket: current.closer >> 16 == 0xE3))
                         open = nil
                     }
                 } else if let pair = quotationMarks.first(where: { $0.opener == packed }) {
@@ -124,7 +196,8 @@ struct UtteranceAnalysis {
         var kept: [Hit] = []
         for hit in hits.sorted(by: { ($0.evidence.end - $0.evidence.start) > ($1.evidence.end - $1.evidence.start) }) {
             let overlapsKept = kept.contains { other in
-                other.signal == hit.signal && other.evidence.start < hit.evidence.end && hit.evidence.start < other.evidence.end
+                other.signal == hit.signal && other.evidence.utteranceIndex == hit.evidence.utteranceIndex
+                    && other.evidence.start < hit.evidence.end && hit.evidence.start < other.evidence.end
             }
             if !overlapsKept { kept.append(hit) }
         }

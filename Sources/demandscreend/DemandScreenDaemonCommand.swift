@@ -27,6 +27,8 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "The oldest TLS version accepted: 1.3 (default) or 1.2. Key: tls.minimumVersion.") var tlsMinimumVersion: String?
     @Flag(help: "Serve without TLS; refused on anything but loopback. Key: insecurePlaintext.") var insecurePlaintext = false
     @Option(help: "A screening policy YAML (default: the built-in policy). Key: policy.file.") var policyFile: String?
+    @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8). Key: judgment.mecabDictionary.")
+    var mecabDictionary: String?
     @Option(help: "Where the history lives: sqlite:PATH (default in the data folder), postgresql://user@host:port/db, or none. Key: storage.url.")
     var storageUrl: String?
     @Option(help: "A folder of response templates laid over the built-in ones. Key: templates.directory.") var templatesDirectory: String?
@@ -45,6 +47,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         flags["tls.minimumVersion"] = tlsMinimumVersion
         flags["insecurePlaintext"] = insecurePlaintext ? "true" : nil
         flags["policy.file"] = policyFile
+        flags["judgment.mecabDictionary"] = mecabDictionary
         flags["templates.directory"] = templatesDirectory
         flags["log.level"] = logLevel
         flags["storage.url"] = storageUrl

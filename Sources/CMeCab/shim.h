@@ -1,0 +1,2 @@
+// MeCab's C API, from Debian's libmecab-dev.
+#include <mecab.h>

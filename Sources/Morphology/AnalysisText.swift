@@ -1,0 +1,101 @@
+import Foundation
+
+/// The caller's text prepared for the analyzers, with the original scalar behind every scalar.
+///
+/// A lighter folding than the phrase matcher's: the analyzers need real words, so katakana stays
+/// katakana and case stays for English. It applies NFKC to compatibility forms (half-width
+/// katakana with its voicing marks, full-width Latin and digits), drops an elongation mark after
+/// hiragana or after another mark (ぞーーー → ぞ, バーール → バール) and wave dashes, keeps two of
+/// a run of three or more of the same character but a digit (っっっ, ！！！, killll), and drops spaces between two
+/// Japanese characters (こ ろ す → ころす).
+struct AnalysisText {
+    /// The prepared scalars.
+    private(set) var scalars: [Unicode.Scalar] = []
+    /// For each prepared scalar, the index of the original scalar it came from.
+    private(set) var origins: [Int] = []
+
+    init(_ text: String) {
+        scalars.reserveCapacity(text.unicodeScalars.count)
+        origins.reserveCapacity(text.unicodeScalars.count)
+        var pendingSpace: (scalar: Unicode.Scalar, origin: Int)?
+        for (index, original) in text.unicodeScalars.enumerated() {
+            for scalar in Self.compatibilityForm(of: original) {
+                if scalar.properties.isWhitespace {
+                    if pendingSpace == nil { pendingSpace = (" ", index) }
+                    continue
+                }
+                if let space = pendingSpace {
+                    pendingSpace = nil
+                    let between = (scalars.last.map(Self.isJapanese) ?? false) && Self.isJapanese(scalar)
+                    if !between && !scalars.isEmpty { append(space.scalar, origin: space.origin) }
+                }
+                // Voicing marks join the kana before them (ｺﾞ → ゴ).
+                if scalar == "\u{3099}" || scalar == "\u{309A}", let last = scalars.last {
+                    let joined = (String(last) + String(scalar)).precomposedStringWithCanonicalMapping.unicodeScalars
+                    if joined.count == 1, let composed = joined.first {
+                        scalars[scalars.count - 1] = composed
+                        continue
+                    }
+                }
+                if scalar == "ー" || scalar == "〜" || scalar == "~" {
+                    // Meaningful in katakana words (バール, メール); noise elsewhere.
+                    if scalar == "ー", let last = scalars.last, Self.isKatakana(last) { append(scalar, origin: index) }
+                    continue
+                }
+                // A third of the same character in a row is dropped (っっっ, ！！！, killll), not digits.
+                if scalars.count >= 2, scalars[scalars.count - 1] == scalar, scalars[scalars.count - 2] == scalar,
+                    !(0x30...0x39).contains(scalar.value)
+                {
+                    continue
+                }
+                append(scalar, origin: index)
+            }
+        }
+    }
+
+    private mutating func append(_ scalar: Unicode.Scalar, origin: Int) {
+        scalars.append(scalar)
+        origins.append(origin)
+    }
+
+    /// The prepared scalars `range` as a string.
+    func string(_ range: Range<Int>) -> String {
+        var result = String.UnicodeScalarView()
+        result.append(contentsOf: scalars[range])
+        return String(result)
+    }
+
+    /// The original scalars behind the prepared scalars `range`.
+    func sourceRange(_ range: Range<Int>) -> Range<Int> {
+        guard !range.isEmpty else {
+            let at = range.lowerBound < origins.count ? origins[range.lowerBound] : (origins.last.map { $0 + 1 } ?? 0)
+            return at..<at
+        }
+        return origins[range.lowerBound]..<(origins[range.upperBound - 1] + 1)
+    }
+
+    /// NFKC for the compatibility blocks only (half-width and full-width forms, the ideographic
+    /// space); everything else as it is, without going through Foundation.
+    private static func compatibilityForm(of scalar: Unicode.Scalar) -> [Unicode.Scalar] {
+        switch scalar.value {
+        case 0x3000: return [" "]
+        case 0xFF01...0xFF5E: return [Unicode.Scalar(scalar.value - 0xFEE0)!]
+        case 0xFF61...0xFFEF:
+            return Array(String(scalar).precomposedStringWithCompatibilityMapping.unicodeScalars)
+        default: return [scalar]
+        }
+    }
+
+    static func isJapanese(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x3005, 0x3006: return true
+        default: return false
+        }
+    }
+
+    static func isKatakana(_ scalar: Unicode.Scalar) -> Bool { (0x30A1...0x30FA).contains(scalar.value) }
+
+    static func isLatinLetter(_ scalar: Unicode.Scalar) -> Bool {
+        (0x41...0x5A).contains(scalar.value) || (0x61...0x7A).contains(scalar.value)
+    }
+}

@@ -1,0 +1,173 @@
+import CMeCab
+import Foundation
+import Synchronization
+
+/// Japanese morphological analysis through MeCab with IPADIC (Debian's `libmecab-dev` and
+/// `mecab-ipadic-utf8`): tokens with their base form, the base form in hiragana, part of speech
+/// and place in the caller's text.
+///
+/// The dictionary (MeCab's model) is loaded once and shared; it is thread-safe. Each analysis
+/// borrows a tagger and lattice from a small pool, so calls on many threads never share one.
+public final class JapaneseAnalyzer: Sendable {
+    /// Debian's IPADIC in UTF-8, named explicitly: `/etc/mecabrc` points at whichever dictionary
+    /// package was installed last.
+    public static let defaultDictionary = "/var/lib/mecab/dic/ipadic-utf8"
+
+    /// Text is analysed in pieces of at most this many scalars, cut after a sentence end where
+    /// there is one, so that a very long utterance costs memory in proportion to a piece.
+    static let pieceLength = 2_048
+
+    private let model: ModelHandle
+    private let workers: Mutex<[Worker]>
+    public let dictionary: String
+
+    /// Loads the dictionary at `dictionary`; the error names the path and MeCab's reason.
+    public init(dictionary: String = JapaneseAnalyzer.defaultDictionary) throws(MorphologyError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dictionary, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw MorphologyError("the MeCab dictionary folder \(dictionary) does not exist (install mecab-ipadic-utf8)")
+        }
+        guard FileManager.default.isReadableFile(atPath: dictionary + "/sys.dic") else {
+            throw MorphologyError("the MeCab dictionary \(dictionary)/sys.dic cannot be read")
+        }
+        // `-r /dev/null` keeps MeCab from reading a mecabrc that may name another dictionary.
+        guard let model = mecab_model_new2("-r /dev/null -d \(dictionary)") else {
+            let reason = mecab_strerror(nil).map { String(cString: $0) } ?? "unknown error"
+            throw MorphologyError("MeCab could not load the dictionary \(dictionary): \(reason)")
+        }
+        self.model = ModelHandle(model)
+        self.workers = Mutex([])
+        self.dictionary = dictionary
+    }
+
+    /// The tokens of `text`, each with its range in `text`'s Unicode scalars.
+    public func analyze(_ text: String) -> [Token] {
+        analyze(AnalysisText(text), range: nil)
+    }
+
+    func analyze(_ text: AnalysisText, range: Range<Int>?) -> [Token] {
+        let whole = range ?? 0..<text.scalars.count
+        guard !whole.isEmpty else { return [] }
+        let worker = workers.withLock { $0.popLast() } ?? Worker(model: model.pointer)
+        defer { workers.withLock { $0.append(worker) } }
+        var tokens: [Token] = []
+        var start = whole.lowerBound
+        while start < whole.upperBound {
+            let end = Self.pieceEnd(in: text.scalars, from: start, limit: whole.upperBound)
+            worker.analyze(text, start..<end, into: &tokens)
+            start = end
+        }
+        return tokens
+    }
+
+    /// Where the piece that starts at `start` ends: after the last sentence end within
+    /// `pieceLength` scalars, else at that length.
+    static func pieceEnd(in scalars: [Unicode.Scalar], from start: Int, limit: Int) -> Int {
+        let hardEnd = min(limit, start + pieceLength)
+        guard hardEnd < limit else { return hardEnd }
+        var position = hardEnd
+        while position > start + pieceLength / 2 {
+            switch scalars[position - 1] {
+            case "。", "！", "？", "!", "?", "\n", "、": return position
+            default: position -= 1
+            }
+        }
+        return hardEnd
+    }
+
+    deinit {
+        workers.withLock { $0.removeAll() }
+    }
+}
+
+/// The loaded model, destroyed with the analyzer.
+private final class ModelHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { mecab_model_destroy(pointer) }
+}
+
+/// A tagger and its lattice: used by one analysis at a time (the pool hands it out).
+private final class Worker: @unchecked Sendable {
+    let tagger: OpaquePointer
+    let lattice: OpaquePointer
+
+    init(model: OpaquePointer) {
+        tagger = mecab_model_new_tagger(model)
+        lattice = mecab_model_new_lattice(model)
+    }
+
+    deinit {
+        mecab_lattice_destroy(lattice)
+        mecab_destroy(tagger)
+    }
+
+    func analyze(_ text: AnalysisText, _ range: Range<Int>, into tokens: inout [Token]) {
+        // The piece as UTF-8, with the prepared scalar each byte starts.
+        var bytes: [CChar] = []
+        var scalarAt: [Int32] = []
+        bytes.reserveCapacity(range.count * 3 + 1)
+        scalarAt.reserveCapacity(range.count * 3 + 1)
+        for index in range {
+            for unit in UTF8.encode(text.scalars[index])! {
+                bytes.append(CChar(bitPattern: unit))
+                scalarAt.append(Int32(index))
+            }
+        }
+        scalarAt.append(Int32(range.upperBound))
+        let count = bytes.count
+        bytes.append(0)
+        bytes.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            mecab_lattice_set_sentence2(lattice, base, count)
+            guard mecab_parse_lattice(tagger, lattice) != 0 else { return }
+            var node = mecab_lattice_get_bos_node(lattice)
+            while let current = node {
+                let stat = Int32(current.pointee.stat)
+                if stat == MECAB_NOR_NODE || stat == MECAB_UNK_NODE, current.pointee.length > 0,
+                    let surfacePointer = current.pointee.surface
+                {
+                    let offset = surfacePointer - base
+                    let length = Int(current.pointee.length)
+                    if offset >= 0 && offset + length <= count {
+                        let first = Int(scalarAt[offset])
+                        let last = Int(scalarAt[offset + length])
+                        let feature = current.pointee.feature.map { String(cString: $0) } ?? ""
+                        tokens.append(Self.token(feature: feature, text: text, scalars: first..<last))
+                    }
+                }
+                node = current.pointee.next
+            }
+            mecab_lattice_clear(lattice)
+        }
+    }
+
+    /// A token from IPADIC's feature CSV: POS, POS details 1–3, conjugation type and form, base
+    /// form, reading, pronunciation (unknown words have the first seven only).
+    static func token(feature: String, text: AnalysisText, scalars: Range<Int>) -> Token {
+        let fields = feature.split(separator: ",", omittingEmptySubsequences: false)
+        let surface = text.string(scalars)
+        let base = fields.count > 6 && fields[6] != "*" ? String(fields[6]) : surface
+        let partOfSpeech = PartOfSpeech(ipadic: fields.first ?? "", second: fields.count > 1 ? fields[1] : "")
+        let reading = fields.count > 7 && fields[7] != "*" ? Kana.hiragana(String(fields[7])) : Kana.hiragana(surface)
+        return Token(
+            lemma: base, alternate: Kana.hiragana(base), surface: surface, reading: reading, partOfSpeech: partOfSpeech,
+            source: text.sourceRange(scalars))
+    }
+}
+
+/// Kana folding for comparing spellings.
+public enum Kana {
+    /// Katakana (ァ–ヶ) as hiragana; everything else as it is. Latin letters lower-cased.
+    public static func hiragana(_ text: String) -> String {
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x30A1...0x30F6: result.append(Unicode.Scalar(scalar.value - 0x60)!)
+            case 0x41...0x5A: result.append(Unicode.Scalar(scalar.value + 0x20)!)
+            default: result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+}

@@ -1,0 +1,134 @@
+public import DemandScreenAPI
+import Foundation
+
+/// A rule over an utterance's tokens (in the spirit of spaCy's rule-based Matcher), as a policy
+/// writes it: `tokens` is a sequence of elements separated by spaces.
+///
+/// - `word` — a token whose base form or kana reading is the word's (殺す meets 殺して, ころして,
+///   コロス; kill meets killing, k1lled). A word that the analyzer splits (ぶっ殺す, "blow up")
+///   must match as that many tokens in a row.
+/// - `=word` — a token written exactly so, kana folded (=来い: the imperative, not 来る).
+/// - `_` — any one token.
+/// - `@concept` — any entry of a concept class defined once under `concepts`.
+/// - `a|@b|c` — any one of the alternatives.
+/// - `x?` — optional; `~N` — up to N tokens of anything, within one sentence; `~~N` — the same
+///   across sentences of the utterance.
+/// - `!x` — the next token is not `x` (nothing consumed): `@harm !@negation`.
+///
+/// A pattern with `then` is met when `then` follows `tokens` in the same utterance or the
+/// caller's next one (a waiting place, then a weapon). A pattern with `cancels: true` raises no
+/// signal: it takes away every other pattern's hit that overlaps it (ゴキブリを殺す, "he said").
+public struct TokenPatternRule: Sendable, Hashable {
+    public var id: String
+    /// The signal raised; `.signalUnspecified` for a cancelling pattern.
+    public var signal: SignalKind
+    public var severity: Severity
+    public var tokens: TokenPatternSyntax
+    public var then: TokenPatternSyntax?
+    public var cancels: Bool
+
+    public init(id: String, signal: SignalKind, severity: Severity, tokens: TokenPatternSyntax, then: TokenPatternSyntax? = nil, cancels: Bool = false) {
+        self.id = id
+        self.signal = signal
+        self.severity = severity
+        self.tokens = tokens
+        self.then = then
+        self.cancels = cancels
+    }
+}
+
+/// A pattern's elements as parsed from its text; concepts are still names.
+public struct TokenPatternSyntax: Sendable, Hashable {
+    public enum Item: Sendable, Hashable {
+        case word(String)
+        case surface(String)
+        case any
+        case concept(String)
+    }
+
+    public enum Element: Sendable, Hashable {
+        /// One of the alternatives, or nothing when optional.
+        case match([Item], optional: Bool)
+        /// Up to this many tokens of anything, within a sentence unless `acrossSentences`.
+        case gap(Int, acrossSentences: Bool)
+        /// The next token is none of these (zero-width).
+        case not([Item])
+    }
+
+    public var text: String
+    public var elements: [Element]
+
+    /// Parses `text`; the error says which element is wrong.
+    public init(_ text: String) throws(PatternSyntaxError) {
+        self.text = text
+        var elements: [Element] = []
+        for part in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            var piece = Substring(part)
+            if piece.first == "~" {
+                let across = piece.hasPrefix("~~")
+                guard let count = Int(piece.dropFirst(across ? 2 : 1)), (0...40).contains(count) else {
+                    throw PatternSyntaxError("'\(piece)': a gap is ~N or ~~N with N from 0 to 40")
+                }
+                elements.append(.gap(count, acrossSentences: across))
+                continue
+            }
+            var negated = false
+            if piece.first == "!" {
+                negated = true
+                piece = piece.dropFirst()
+            }
+            var optional = false
+            if piece.count > 1 && piece.last == "?" {
+                optional = true
+                piece = piece.dropLast()
+            }
+            var items: [Item] = []
+            for alternative in piece.split(separator: "|", omittingEmptySubsequences: false) {
+                if alternative == "_" {
+                    items.append(.any)
+                } else if alternative.first == "@" {
+                    let name = alternative.dropFirst()
+                    guard !name.isEmpty else { throw PatternSyntaxError("'\(part)': '@' must be followed by a concept name") }
+                    items.append(.concept(String(name)))
+                } else if alternative.first == "=" {
+                    guard alternative.count > 1 else { throw PatternSyntaxError("'\(part)': '=' must be followed by a word") }
+                    items.append(.surface(String(alternative.dropFirst())))
+                } else {
+                    guard !alternative.isEmpty else { throw PatternSyntaxError("'\(part)': an empty alternative") }
+                    items.append(.word(String(alternative).replacingOccurrences(of: "_", with: " ")))
+                }
+            }
+            if negated {
+                guard !optional else { throw PatternSyntaxError("'\(part)': a negated element cannot be optional") }
+                elements.append(.not(items))
+            } else {
+                elements.append(.match(items, optional: optional))
+            }
+        }
+        guard elements.contains(where: { if case .match(_, false) = $0 { true } else { false } }) else {
+            throw PatternSyntaxError("the pattern must have at least one element that is not optional, a gap or negated")
+        }
+        if case .gap = elements.first { throw PatternSyntaxError("a pattern cannot start with a gap") }
+        if case .gap = elements.last { throw PatternSyntaxError("a pattern cannot end with a gap") }
+        self.elements = elements
+    }
+
+    /// The concept names the pattern refers to.
+    var conceptNames: [String] {
+        elements.flatMap { element -> [String] in
+            let items: [Item]
+            switch element {
+            case .match(let alternatives, _): items = alternatives
+            case .not(let alternatives): items = alternatives
+            case .gap: items = []
+            }
+            return items.compactMap { if case .concept(let name) = $0 { name } else { nil } }
+        }
+    }
+}
+
+/// What is wrong with a pattern's text.
+public struct PatternSyntaxError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

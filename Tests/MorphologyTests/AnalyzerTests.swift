@@ -1,0 +1,68 @@
+import Morphology
+import Testing
+
+@Suite struct AnalyzerTests {
+    let analyzer = try! TextAnalyzer.shared()
+
+    func lemmas(_ text: String) -> [String] { analyzer.analyze(text).map(\.lemma) }
+
+    @Test func japaneseConjugationsMeetTheirBaseForm() {
+        let tokens = analyzer.analyze("殺してやるからな")
+        #expect(tokens.map(\.lemma) == ["殺す", "て", "やる", "から", "な"])
+        #expect(tokens[0].partOfSpeech == .verb)
+        #expect(tokens[0].reading == "ころし")
+    }
+
+    @Test(arguments: ["ころしてやる", "コロス", "ｺﾛｽぞｰｰｰ", "こ ろ す"])
+    func kanaSpellingsMeetTheKanjiLemmaThroughTheirReading(_ text: String) throws {
+        let first = try #require(analyzer.analyze(text).first)
+        #expect(first.alternate == "ころす", "\(text): \(first)")
+    }
+
+    @Test func tokensPointAtTheCallersOwnScalars() {
+        let text = "ｺﾛｽぞｰｰｰ、わかったか"
+        let scalars = Array(text.unicodeScalars)
+        for token in analyzer.analyze(text) {
+            let original = String(String.UnicodeScalarView(scalars[token.source]))
+            #expect(!original.isEmpty && token.source.upperBound <= scalars.count, "\(token)")
+        }
+        let first = analyzer.analyze(text)[0]
+        #expect(first.source == 0..<3)
+    }
+
+    @Test func englishContractionsAndObfuscationsFold() {
+        #expect(lemmas("I'll k1ll you") == ["i", "will", "kill", "you"])
+        #expect(lemmas("you're gonna get hurt") == ["you", "are", "go", "to", "get", "hurt"])
+        #expect(lemmas("k i l l") == ["kill"])
+        #expect(lemmas("k!lled") == ["kill"])
+        #expect(lemmas("ki11ing") == ["kill"])
+        #expect(lemmas("the manager's car") == ["the", "manag", "car"])
+    }
+
+    @Test func mixedUtterancesAreAnalysedRunByRun() {
+        let tokens = analyzer.analyze("YouTubeに上げてやる I'm going to post it")
+        #expect(tokens.map(\.lemma).suffix(6) == ["i", "am", "go", "to", "post", "it"])
+        #expect(tokens.contains { $0.lemma == "上げる" })
+        // A Latin word alone stays in the Japanese run, keyed as English too.
+        let inside = analyzer.analyze("担当者マジでk1llするから")
+        #expect(inside.contains { $0.alternate == "kill" })
+    }
+
+    @Test func hostileInputNeitherCrashesNorLosesText() {
+        let long = String(repeating: "お前の家を知ってるぞ。", count: 10_000)
+        let tokens = analyzer.analyze(long)
+        #expect(tokens.count > 50_000)
+        #expect(tokens.last!.source.upperBound == long.unicodeScalars.count)
+        for text in ["\u{0}\u{1}\u{7F}", "😡🔪💀 ころす", "\u{202E}abc\u{200B}", "\u{FFFD}\u{FFFD}", "ᄀᄁ", String(repeating: "a", count: 50_000)] {
+            _ = analyzer.analyze(text)
+        }
+    }
+
+    @Test func aMissingDictionaryIsNamed() {
+        #expect {
+            try JapaneseAnalyzer(dictionary: "/nonexistent/mecab-dic")
+        } throws: { error in
+            "\(error)".contains("/nonexistent/mecab-dic")
+        }
+    }
+}
