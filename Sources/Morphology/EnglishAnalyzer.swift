@@ -68,7 +68,7 @@ public final class EnglishAnalyzer: Sendable {
                     text.append(current == "’" ? "'" : current)
                     index += 1
                 }
-                var word = String(text).lowercased()
+                var word = String(Self.capitalIAsL(text)).lowercased()
                 while word.hasSuffix("'") { word.removeLast() }
                 while word.hasPrefix("'") { word.removeFirst() }
                 if !word.isEmpty { words.append(Word(text: word, range: start..<index)) }
@@ -80,6 +80,21 @@ public final class EnglishAnalyzer: Sendable {
             index += 1
         }
         return joinSpelledOut(words, scalars)
+    }
+
+    /// A capital I after a lower-case letter stands for an l (kiII, skiIl); elsewhere it stays.
+    static func capitalIAsL(_ text: String.UnicodeScalarView) -> String.UnicodeScalarView {
+        var result = String.UnicodeScalarView()
+        var previousLower = false
+        for scalar in text {
+            if scalar == "I" && previousLower {
+                result.append("l")
+            } else {
+                result.append(scalar)
+                previousLower = (0x61...0x7A).contains(scalar.value)
+            }
+        }
+        return result
     }
 
     /// Three or more single letters in a row, apart by one space, dot or dash: one word.

@@ -19,13 +19,13 @@ import Testing
     /// and violent sentences 0.60, abuse 0.40); these floors are the figures the judgment reaches
     /// now, so that a change that loses ground fails. Docs/Judgment.md has both.
     enum Floor {
-        static let heldOutAccuracy = 0.88
-        static let heldOutThreatRecall = 0.65
+        static let heldOutAccuracy = 0.89
+        static let heldOutThreatRecall = 0.70
         static let heldOutLegitimateJudgedUnjust = 0.05
         static let developmentAccuracy = 0.90
         static let developmentThreatRecall = 0.88
-        static let threatSentences = (en: 0.45, ja: 0.52)
-        static let abuseSentences = (en: 0.50, ja: 0.65)
+        static let threatSentences = (en: 0.55, ja: 0.62)
+        static let abuseSentences = (en: 0.55, ja: 0.68)
         static let cleanFlagged = 0.03
     }
     static let engine = ScreeningEngine(policy: .builtIn())
@@ -220,7 +220,8 @@ import Testing
 
     @Test func developmentSentencesMeetTheFloors() throws {
         let figures = try Self.figures("dev-sentences")
-        print("== development sentences\n\(figures)")
+        print("== development sentences")
+        for line in figures.description.split(separator: "\n") { print(line) }
         Self.expectFloors(figures)
     }
 }

@@ -92,4 +92,52 @@ import Testing
         #expect(Int(evidence.start) == scalars.count - 3)
         #expect(evidence.excerpt == "殺すぞ")
     }
+
+    /// Phrasings the old phrase lists missed (from the judgment issue): conjugated and kana forms,
+    /// threats with no listed phrase, dialect and slang, a threat split over two utterances.
+    @Test(arguments: [
+        (["口コミに店の名前を書き込んで広めてやるからな"], SignalKind.signalThreatExposure),
+        (["I know where your manager parks his car"], .signalThreatViolence),
+        (["お前の顔、覚えたからな。背中に気をつけな"], .signalThreatViolence),
+        (["駐車場で待ってるわ", "バールでも持っていくか"], .signalThreatViolence),
+        (["次会ったらボコるぞ"], .signalThreatViolence),
+        (["半殺しにしたる"], .signalThreatViolence),
+        (["you won't live to see that refund"], .signalThreatViolence),
+        (["I'll k1ll you"], .signalThreatViolence),
+        (["殺すぞ。なんてね、冗談だよ"], .signalThreatViolence),
+        (["Unless I get my money back today, the recording goes up on YouTube with your name on it."], .signalThreatExposure),
+        (["I'm not hanging up until you refund me"], .signalCoercion),
+        (["You people are useless idiots"], .signalAbusiveLanguage),
+    ])
+    func composedSignals(lines: [String], expected: SignalKind) {
+        let result = Self.engine.screen(record(lines))
+        #expect(result.signals.contains { $0.kind == expected }, "\(lines): \(result.signals.map(\.kind))")
+    }
+
+    @Test(arguments: [
+        "配達員に「次は殺すぞ」って言われたんです",
+        "ゴキブリを殺したいので殺虫剤を買いました",
+        "This delay is killing me.",
+        "My coworker said he'd kill me if I ate his lunch again, we laughed.",
+        "I'll shoot you an email with the order number.",
+        "このポンコツ洗濯機、また止まった",
+        "I felt like an idiot for forgetting my password.",
+        "弁護士に相談しようと思っています。",
+        "I'll leave an honest review about the delivery.",
+    ])
+    func hardNegativesRaiseNoHostileSignal(line: String) {
+        let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
+        let found = Set(Self.engine.screen(record([line])).signals.map(\.kind))
+        #expect(found.isDisjoint(with: hostile), "\(line): \(found)")
+    }
+
+    @Test func tokenPatternEvidencePointsAtTheCallersText() throws {
+        let text = "いや、お前の顔、覚えたからな"
+        let result = Self.engine.screen(record([text]))
+        let evidence = try #require(result.signals.first { $0.kind == .signalThreatViolence }?.evidence.first { $0.rule.hasPrefix("threat.") })
+        let scalars = Array(text.unicodeScalars)
+        let cited = String(String.UnicodeScalarView(scalars[Int(evidence.start)..<Int(evidence.end)]))
+        #expect(cited == evidence.excerpt)
+        #expect(cited.hasPrefix("顔"), "\(cited)")
+    }
 }

@@ -25,6 +25,30 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        ("tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"@harm_jaa ~3 @intent_ja\"", "unknown concept '@harm_jaa'"),
+        ("tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"@harm_ja ~99 @intent_ja\"", "a gap is ~N or ~~N"),
+        ("tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"~2 @harm_ja\"", "cannot start with a gap"),
+    ])
+    func aBrokenPatternIsNamedByItsIDAndLine(original: String, broken: String, problem: String) throws {
+        let yaml = ScreeningPolicy.builtInYAML()
+        let lines = yaml.components(separatedBy: "\n")
+        let index = try #require(lines.firstIndex { $0.contains("threat.ja.harm-with-intent") && $0.contains(original) })
+        do {
+            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: lines[index], with: lines[index].replacingOccurrences(of: original, with: broken)))
+            Issue.record("a broken pattern was accepted")
+        } catch {
+            #expect(error.line == index + 1, "\(error)")
+            #expect(error.description.contains("'threat.ja.harm-with-intent'"), "\(error)")
+            #expect(error.description.contains(problem), "\(error)")
+        }
+    }
+
+    @Test func aPatternIDIsUnique() throws {
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "id: threat.ja.harm-at-target,", with: "id: threat.ja.harm-with-intent,")
+        #expect(throws: PolicyError.self) { try ScreeningPolicy(yaml: yaml) }
+    }
+
     @Test func invalidYAMLNamesTheLine() {
         do {
             _ = try ScreeningPolicy(yaml: "version: \"x\"\nweights: [unclosed\n")
