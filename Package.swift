@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "demandscreend", targets: ["demandscreend"]),
         .executable(name: "demandscreen", targets: ["demandscreen"]),
         .library(name: "ScreeningEngine", targets: ["ScreeningEngine"]),
+        .library(name: "Morphology", targets: ["Morphology"]),
         .library(name: "DemandScreenAPI", targets: ["DemandScreenAPI"]),
         .library(name: "DemandScreenClient", targets: ["DemandScreenClient"]),
         .library(name: "DemandScreenStorage", targets: ["DemandScreenStorage"]),

@@ -4,7 +4,8 @@ import PackageDescription
 // Benchmarks of the screening engine alone (no I/O), run with Scripts/bench.sh; each record's own
 // time and instruction count (EngineProfile, a plain executable), run with `Scripts/bench.sh
 // records` and `instructions`; and the store alone (StorageBenchmarks, a plain executable), run by
-// Scripts/bench-storage.sh. BenchmarkRecords builds the records they screen from the corpus.
+// Scripts/bench-storage.sh; the judgment's text rate next to MeCab's own (JudgmentRate, run by
+// `Scripts/bench.sh rate`). BenchmarkRecords builds the records they screen from the corpus.
 let package = Package(
     name: "DemandScreenBenchmarks",
     platforms: [.macOS(.v15)],
@@ -35,6 +36,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "StorageBenchmarks"
+        ),
+        .executableTarget(
+            name: "JudgmentRate",
+            dependencies: [
+                "BenchmarkRecords",
+                .product(name: "ScreeningEngine", package: "DemandScreen"),
+                .product(name: "Morphology", package: "DemandScreen"),
+                .product(name: "DemandScreenAPI", package: "DemandScreen"),
+            ],
+            path: "JudgmentRate"
         ),
         .executableTarget(
             name: "EngineProfile",

@@ -6,6 +6,8 @@
 #   Scripts/bench.sh update     record new thresholds after an intended change
 #   Scripts/bench.sh records    each 4 KB record's own time: the distribution of every run next to
 #                               that of each record's best of 60, and the slowest records
+#   Scripts/bench.sh rate      the judgment's text rate next to MeCab's own tokenizing on the same
+#                               Japanese text, and on English (JudgmentRate)
 #   Scripts/bench.sh instructions
 #                               instructions per screened 4 KB record under valgrind's callgrind:
 #                               repeatable on a shared machine, for comparing two versions
@@ -17,6 +19,10 @@ case "${1:-run}" in
     run) swift package --disable-sandbox benchmark --target EngineBenchmarks --format markdown ;;
     check) swift package --disable-sandbox benchmark thresholds check --target EngineBenchmarks ;;
     update) swift package --disable-sandbox --allow-writing-to-package-directory benchmark thresholds update --target EngineBenchmarks ;;
+    rate)
+        swift build -c release --product JudgmentRate >&2
+        "$(swift build -c release --show-bin-path)/JudgmentRate"
+        ;;
     records | instructions)
         swift build -c release --product EngineProfile >&2
         profile="$(swift build -c release --show-bin-path)/EngineProfile"

@@ -20,7 +20,7 @@ struct AnalysisText {
         var pendingSpace: (scalar: Unicode.Scalar, origin: Int)?
         for (index, original) in text.unicodeScalars.enumerated() {
             for scalar in Self.compatibilityForm(of: original) {
-                if scalar.properties.isWhitespace {
+                if Self.isSpace(scalar) {
                     if pendingSpace == nil { pendingSpace = (" ", index) }
                     continue
                 }
@@ -83,6 +83,15 @@ struct AnalysisText {
         case 0xFF61...0xFFEF:
             return Array(String(scalar).precomposedStringWithCompatibilityMapping.unicodeScalars)
         default: return [scalar]
+        }
+    }
+
+    /// Whitespace, checked without Unicode's property tables for the common scalars.
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x20, 0x09...0x0D: return true
+        case 0..<0x80, 0x3040...0x9FFF: return false
+        default: return scalar.properties.isWhitespace
         }
     }
 

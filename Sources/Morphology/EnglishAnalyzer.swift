@@ -190,9 +190,12 @@ public final class EnglishAnalyzer: Sendable {
     }
 }
 
-/// One Snowball English stemmer: not thread-safe, so the analyzer keeps a pool.
+/// One Snowball English stemmer: not thread-safe, so the analyzer keeps a pool. It remembers the
+/// stems it has made (a caller's vocabulary is small; stemming again costs a C call and a copy).
 private final class Stemmer: @unchecked Sendable {
     private let pointer: OpaquePointer
+    private var stems: [String: String] = [:]
+    private static let stemsLimit = 100_000
 
     init() {
         pointer = sb_stemmer_new("english", "UTF_8")
@@ -201,6 +204,13 @@ private final class Stemmer: @unchecked Sendable {
     deinit { sb_stemmer_delete(pointer) }
 
     func stem(_ word: String) -> String {
+        if let known = stems[word] { return known }
+        let stemmed = snowball(word)
+        if stems.count < Self.stemsLimit { stems[word] = stemmed }
+        return stemmed
+    }
+
+    private func snowball(_ word: String) -> String {
         var word = word
         return word.withUTF8 { utf8 in
             guard let base = utf8.baseAddress, let stemmed = sb_stemmer_stem(pointer, base, Int32(utf8.count)) else {

@@ -60,6 +60,35 @@ public final class JapaneseAnalyzer: Sendable {
         return tokens
     }
 
+    /// How many words MeCab finds in `text`, without building tokens: MeCab's own cost, the
+    /// reference the engine's speed is measured against.
+    public func wordCount(_ text: String) -> Int {
+        let worker = workers.withLock { $0.popLast() } ?? Worker(model: model.pointer)
+        defer { workers.withLock { $0.append(worker) } }
+        var text = text
+        return text.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { bytes in
+                var count = 0
+                var start = 0
+                while start < bytes.count {
+                    let length = min(bytes.count - start, Self.pieceLength * 3)
+                    mecab_lattice_set_sentence2(worker.lattice, bytes.baseAddress! + start, length)
+                    if mecab_parse_lattice(worker.tagger, worker.lattice) != 0 {
+                        var node = mecab_lattice_get_bos_node(worker.lattice)
+                        while let current = node {
+                            let stat = Int32(current.pointee.stat)
+                            if stat == MECAB_NOR_NODE || stat == MECAB_UNK_NODE { count += 1 }
+                            node = current.pointee.next
+                        }
+                    }
+                    mecab_lattice_clear(worker.lattice)
+                    start += length
+                }
+                return count
+            }
+        }
+    }
+
     /// Where the piece that starts at `start` ends: after the last sentence end within
     /// `pieceLength` scalars, else at that length.
     static func pieceEnd(in scalars: [Unicode.Scalar], from start: Int, limit: Int) -> Int {
@@ -91,6 +120,11 @@ private final class ModelHandle: @unchecked Sendable {
 private final class Worker: @unchecked Sendable {
     let tagger: OpaquePointer
     let lattice: OpaquePointer
+    /// Dictionary words already read, by their feature text's address in the loaded dictionary
+    /// (one entry per word form, so its surface, lemma and reading never change): most tokens of
+    /// an utterance are words seen before, and reading the CSV again costs more than MeCab's parse.
+    private var known: [UnsafePointer<CChar>: Token] = [:]
+    private static let knownLimit = 200_000
 
     init(model: OpaquePointer) {
         tagger = mecab_model_new_tagger(model)
@@ -132,8 +166,19 @@ private final class Worker: @unchecked Sendable {
                     if offset >= 0 && offset + length <= count {
                         let first = Int(scalarAt[offset])
                         let last = Int(scalarAt[offset + length])
-                        let feature = current.pointee.feature.map { String(cString: $0) } ?? ""
-                        tokens.append(Self.token(feature: feature, text: text, scalars: first..<last))
+                        let source = text.sourceRange(first..<last)
+                        if stat == MECAB_NOR_NODE, let featurePointer = current.pointee.feature, var token = known[featurePointer] {
+                            token.source = source
+                            tokens.append(token)
+                        } else {
+                            let feature = current.pointee.feature.map { String(cString: $0) } ?? ""
+                            var token = Self.token(feature: feature, surface: text.string(first..<last))
+                            token.source = source
+                            if stat == MECAB_NOR_NODE, let featurePointer = current.pointee.feature, known.count < Self.knownLimit {
+                                known[featurePointer] = token
+                            }
+                            tokens.append(token)
+                        }
                     }
                 }
                 node = current.pointee.next
@@ -144,15 +189,14 @@ private final class Worker: @unchecked Sendable {
 
     /// A token from IPADIC's feature CSV: POS, POS details 1–3, conjugation type and form, base
     /// form, reading, pronunciation (unknown words have the first seven only).
-    static func token(feature: String, text: AnalysisText, scalars: Range<Int>) -> Token {
+    static func token(feature: String, surface: String) -> Token {
         let fields = feature.split(separator: ",", omittingEmptySubsequences: false)
-        let surface = text.string(scalars)
         let base = fields.count > 6 && fields[6] != "*" ? String(fields[6]) : surface
         let partOfSpeech = PartOfSpeech(ipadic: fields.first ?? "", second: fields.count > 1 ? fields[1] : "")
         let reading = fields.count > 7 && fields[7] != "*" ? Kana.hiragana(String(fields[7])) : Kana.hiragana(surface)
         return Token(
             lemma: base, alternate: Kana.hiragana(base), surface: surface, reading: reading, partOfSpeech: partOfSpeech,
-            source: text.sourceRange(scalars))
+            source: 0..<0)
     }
 }
 

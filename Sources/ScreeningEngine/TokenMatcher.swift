@@ -8,29 +8,32 @@ final class TokenMatcher: Sendable {
     /// One token of a pattern word: the keys any of which a caller's token must have.
     typealias WordToken = [Int32]
 
-    /// Alternatives for one element: single-token words in a set, longer ones in order.
+    /// Alternatives for one element as compiled: single-token words are a row of `bits` (one bit
+    /// per key), longer words kept in order.
     struct Unit: Sendable {
         var anyToken = false
-        var singles: Set<Int32> = []
+        var row = 0
         var sequences: [[WordToken]] = []
     }
 
+    /// One element of a pattern; units by their index in `units`.
     enum Element: Sendable {
-        case match(Unit, optional: Bool)
+        case match(unit: Int, optional: Bool)
         case gap(Int, acrossSentences: Bool)
-        case not(Unit)
+        case not(unit: Int)
     }
 
     struct Pattern: Sendable {
         var id: String
         var signal: SignalKind
         var severity: Severity
-        var elements: [Element]
-        var then: [Element]?
+        /// The pattern's elements in `elements`, and its `then` part's.
+        var tokens: Range<Int>
+        var then: Range<Int>?
         var cancels: Bool
     }
 
-    /// A token of the caller's as the matcher sees it: its two keys (-1 where the policy never
+    /// A token of the caller's as the matcher sees it: its keys (-1 where the policy never
     /// names the word) and whether it ends a sentence.
     struct Key {
         var lemma: Int32
@@ -53,6 +56,12 @@ final class TokenMatcher: Sendable {
 
     let analyzer: TextAnalyzer
     let patterns: [Pattern]
+    private let elements: [Element]
+    private let units: [Unit]
+    /// One row of bits per unit, `wordsPerRow` words each: bit k set when key k is one of the
+    /// unit's single-token words.
+    private let bits: [UInt64]
+    private let wordsPerRow: Int
     private let keyIDs: [String: Int32]
     /// The patterns that can start at a token with this key (their first element's words).
     private let firstElementIndex: [Int32: [Int]]
@@ -85,70 +94,91 @@ final class TokenMatcher: Sendable {
             wordCache[word] = tokens
             return tokens
         }
-        var conceptUnits: [String: Unit] = [:]
-        func unit(_ items: [TokenPatternSyntax.Item]) -> Unit {
-            var unit = Unit()
-            for item in items {
-                switch item {
-                case .word(let word):
-                    add(word, to: &unit)
-                case .surface(let word):
-                    add("=" + word, to: &unit)
-                case .any:
-                    unit.anyToken = true
-                case .concept(let name):
-                    if let known = conceptUnits[name] {
-                        unit.singles.formUnion(known.singles)
-                        unit.sequences += known.sequences
-                        continue
-                    }
-                    var conceptUnit = Unit()
-                    for entry in policy.concepts[name] ?? [] { add(entry, to: &conceptUnit) }
-                    conceptUnits[name] = conceptUnit
-                    unit.singles.formUnion(conceptUnit.singles)
-                    unit.sequences += conceptUnit.sequences
-                }
-            }
-            return unit
+        /// A unit while compiling: its single-token words as a set.
+        struct Draft {
+            var anyToken = false
+            var singles: Set<Int32> = []
+            var sequences: [[WordToken]] = []
         }
-        func add(_ word: String, to unit: inout Unit) {
+        func add(_ word: String, to draft: inout Draft) {
             let tokens = compileWord(word)
             switch tokens.count {
             case 0: break
-            case 1: unit.singles.formUnion(tokens[0])
-            default: unit.sequences.append(tokens)
+            case 1: draft.singles.formUnion(tokens[0])
+            default: draft.sequences.append(tokens)
             }
         }
-        func elements(_ syntax: TokenPatternSyntax) -> [Element] {
-            var result: [Element] = []
-            for element in syntax.elements {
-                switch element {
-                case .match(let items, let optional): result.append(.match(unit(items), optional: optional))
-                case .gap(let count, let across): result.append(.gap(count, acrossSentences: across))
-                case .not(let items): result.append(.not(unit(items)))
+        var conceptDrafts: [String: Draft] = [:]
+        func draft(_ items: [TokenPatternSyntax.Item]) -> Draft {
+            var draft = Draft()
+            for item in items {
+                switch item {
+                case .word(let word):
+                    add(word, to: &draft)
+                case .surface(let word):
+                    add("=" + word, to: &draft)
+                case .any:
+                    draft.anyToken = true
+                case .concept(let name):
+                    if conceptDrafts[name] == nil {
+                        var concept = Draft()
+                        for entry in policy.concepts[name] ?? [] { add(entry, to: &concept) }
+                        conceptDrafts[name] = concept
+                    }
+                    let concept = conceptDrafts[name]!
+                    draft.singles.formUnion(concept.singles)
+                    draft.sequences += concept.sequences
                 }
             }
-            return result
+            return draft
+        }
+        var drafts: [Draft] = []
+        var elements: [Element] = []
+        func compile(_ syntax: TokenPatternSyntax) -> Range<Int> {
+            let start = elements.count
+            for element in syntax.elements {
+                switch element {
+                case .match(let items, let optional):
+                    drafts.append(draft(items))
+                    elements.append(.match(unit: drafts.count - 1, optional: optional))
+                case .gap(let count, let across):
+                    elements.append(.gap(count, acrossSentences: across))
+                case .not(let items):
+                    drafts.append(draft(items))
+                    elements.append(.not(unit: drafts.count - 1))
+                }
+            }
+            return start..<elements.count
         }
         var patterns: [Pattern] = []
         for rule in policy.tokenPatterns {
-            patterns.append(
-                Pattern(
-                    id: rule.id, signal: rule.signal, severity: rule.severity, elements: elements(rule.tokens),
-                    then: rule.then.map(elements), cancels: rule.cancels))
+            let tokens = compile(rule.tokens)
+            let then = rule.then.map(compile)
+            patterns.append(Pattern(id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels))
+        }
+        let wordsPerRow = max(1, (keyIDs.count + 63) / 64)
+        var bits = [UInt64](repeating: 0, count: wordsPerRow * drafts.count)
+        var units: [Unit] = []
+        for (row, draft) in drafts.enumerated() {
+            for key in draft.singles { bits[row * wordsPerRow + Int(key) / 64] |= 1 << UInt64(Int(key) % 64) }
+            units.append(Unit(anyToken: draft.anyToken, row: row, sequences: draft.sequences))
         }
         var firstElementIndex: [Int32: [Int]] = [:]
         var unindexedPatterns: [Int] = []
         for (index, pattern) in patterns.enumerated() {
-            guard case .match(let unit, optional: false) = pattern.elements.first, !unit.anyToken else {
+            guard case .match(let unit, optional: false) = elements[pattern.tokens.lowerBound], !drafts[unit].anyToken else {
                 unindexedPatterns.append(index)
                 continue
             }
-            var firstKeys = unit.singles
-            for sequence in unit.sequences { firstKeys.formUnion(sequence[0]) }
+            var firstKeys = drafts[unit].singles
+            for sequence in drafts[unit].sequences { firstKeys.formUnion(sequence[0]) }
             for key in firstKeys { firstElementIndex[key, default: []].append(index) }
         }
         self.patterns = patterns
+        self.elements = elements
+        self.units = units
+        self.bits = bits
+        self.wordsPerRow = wordsPerRow
         self.keyIDs = keyIDs
         self.firstElementIndex = firstElementIndex
         self.unindexedPatterns = unindexedPatterns
@@ -170,67 +200,109 @@ final class TokenMatcher: Sendable {
     /// Only the patterns whose first element can start at a token are tried there: the first
     /// elements' keys are indexed when the policy is compiled.
     func matches(in keys: [Key]) -> [Match] {
-        var found: [Match] = []
-        var lastTried = [Int](repeating: -1, count: patterns.count)
-        for start in keys.indices {
-            let key = keys[start]
-            func attempt(_ index: Int) {
-                guard lastTried[index] != start else { return }
-                lastTried[index] = start
-                if let end = Self.match(patterns[index].elements[...], keys, at: start) {
-                    found.append(Match(pattern: index, tokens: start..<max(end, start + 1)))
+        scan(keys) { scan in
+            var found: [Match] = []
+            var lastTried = [Int](repeating: -1, count: patterns.count)
+            for start in keys.indices {
+                let key = keys[start]
+                func attempt(_ index: Int) {
+                    guard lastTried[index] != start else { return }
+                    lastTried[index] = start
+                    if let end = scan.match(patterns[index].tokens, at: start) {
+                        found.append(Match(pattern: index, tokens: start..<max(end, start + 1)))
+                    }
+                }
+                for id in [key.lemma, key.alternate, key.surface] where id >= 0 {
+                    for index in firstElementIndex[id] ?? [] { attempt(index) }
+                }
+                for index in unindexedPatterns { attempt(index) }
+            }
+            return found.sorted { ($0.tokens.lowerBound, $0.pattern) < ($1.tokens.lowerBound, $1.pattern) }
+        }
+    }
+
+    /// The first place from `start` on where the elements `part` match, in tokens.
+    func firstMatch(_ part: Range<Int>, in keys: [Key], from start: Int) -> Range<Int>? {
+        scan(keys) { scan in
+            var position = start
+            while position < keys.count {
+                if let end = scan.match(part, at: position) { return position..<max(end, position + 1) }
+                position += 1
+            }
+            return nil
+        }
+    }
+
+    private func scan<Result>(_ keys: [Key], _ body: (Scan) -> Result) -> Result {
+        elements.withUnsafeBufferPointer { elements in
+            units.withUnsafeBufferPointer { units in
+                bits.withUnsafeBufferPointer { bits in
+                    keys.withUnsafeBufferPointer { keys in
+                        body(Scan(elements: elements, units: units, bits: bits, wordsPerRow: wordsPerRow, keys: keys))
+                    }
                 }
             }
-            for id in [key.lemma, key.alternate, key.surface] where id >= 0 {
-                for index in firstElementIndex[id] ?? [] { attempt(index) }
-            }
-            for index in unindexedPatterns { attempt(index) }
-        }
-        return found.sorted { ($0.tokens.lowerBound, $0.pattern) < ($1.tokens.lowerBound, $1.pattern) }
-    }
-
-    /// Where `elements` matched from `position` end, or nil: alternatives and gaps are tried
-    /// shortest first.
-    static func match(_ elements: ArraySlice<Element>, _ keys: [Key], at position: Int) -> Int? {
-        guard let first = elements.first else { return position }
-        let rest = elements.dropFirst()
-        switch first {
-        case .match(let unit, let optional):
-            if let result = forEachEnd(of: unit, keys, at: position, { match(rest, keys, at: $0) }) { return result }
-            return optional ? match(rest, keys, at: position) : nil
-        case .gap(let count, let across):
-            var end = position
-            while true {
-                if let result = match(rest, keys, at: end) { return result }
-                guard end < keys.count, end - position < count, across || !keys[end].endsSentence else { return nil }
-                end += 1
-            }
-        case .not(let unit):
-            return forEachEnd(of: unit, keys, at: position, { $0 }) == nil ? match(rest, keys, at: position) : nil
         }
     }
 
-    /// Calls `body` with each place `unit` can end if it starts at `position`, until `body`
-    /// returns a result.
-    static func forEachEnd(of unit: Unit, _ keys: [Key], at position: Int, _ body: (Int) -> Int?) -> Int? {
-        guard position < keys.count else { return nil }
-        if unit.anyToken || has(keys[position], unit.singles), let result = body(position + 1) { return result }
-        for sequence in unit.sequences where position + sequence.count <= keys.count {
-            var matched = true
-            for (offset, word) in sequence.enumerated() {
-                let key = keys[position + offset]
-                if !word.contains(key.lemma) && !word.contains(key.alternate) && !word.contains(key.surface) {
-                    matched = false
-                    break
+    /// One utterance's keys against the compiled patterns, through unsafe views so that the
+    /// recursion touches no reference counts.
+    struct Scan {
+        let elements: UnsafeBufferPointer<Element>
+        let units: UnsafeBufferPointer<Unit>
+        let bits: UnsafeBufferPointer<UInt64>
+        let wordsPerRow: Int
+        let keys: UnsafeBufferPointer<Key>
+
+        /// Where the elements `part` matched from `position` end, or nil: alternatives and gaps
+        /// are tried shortest first.
+        func match(_ part: Range<Int>, at position: Int) -> Int? {
+            guard let first = part.first else { return position }
+            let rest = (first + 1)..<part.upperBound
+            switch elements[first] {
+            case .match(let unit, let optional):
+                if let result = forEachEnd(of: unit, at: position, { match(rest, at: $0) }) { return result }
+                return optional ? match(rest, at: position) : nil
+            case .gap(let count, let across):
+                var end = position
+                while true {
+                    if let result = match(rest, at: end) { return result }
+                    guard end < keys.count, end - position < count, across || !keys[end].endsSentence else { return nil }
+                    end += 1
                 }
+            case .not(let unit):
+                return forEachEnd(of: unit, at: position, { $0 }) == nil ? match(rest, at: position) : nil
             }
-            if matched, let result = body(position + sequence.count) { return result }
         }
-        return nil
-    }
 
-    private static func has(_ key: Key, _ set: Set<Int32>) -> Bool {
-        (key.lemma >= 0 && set.contains(key.lemma)) || (key.alternate >= 0 && set.contains(key.alternate))
-            || (key.surface >= 0 && set.contains(key.surface))
+        /// Calls `body` with each place the unit can end if it starts at `position`, until
+        /// `body` returns a result.
+        func forEachEnd(of index: Int, at position: Int, _ body: (Int) -> Int?) -> Int? {
+            guard position < keys.count else { return nil }
+            let unit = units[index]
+            let key = keys[position]
+            if unit.anyToken || has(key.lemma, unit.row) || has(key.alternate, unit.row) || has(key.surface, unit.row),
+                let result = body(position + 1)
+            {
+                return result
+            }
+            guard !unit.sequences.isEmpty else { return nil }
+            for sequence in unit.sequences where position + sequence.count <= keys.count {
+                var matched = true
+                for (offset, word) in sequence.enumerated() {
+                    let key = keys[position + offset]
+                    if !word.contains(key.lemma) && !word.contains(key.alternate) && !word.contains(key.surface) {
+                        matched = false
+                        break
+                    }
+                }
+                if matched, let result = body(position + sequence.count) { return result }
+            }
+            return nil
+        }
+
+        private func has(_ key: Int32, _ row: Int) -> Bool {
+            key >= 0 && bits[row * wordsPerRow + Int(key) / 64] & (1 << UInt64(Int(key) % 64)) != 0
+        }
     }
 }

@@ -90,7 +90,7 @@ struct UtteranceAnalysis {
             if pattern.cancels {
                 cancelled.append(source(match.tokens))
             } else if let then = pattern.then {
-                if let second = Self.firstMatch(then, keys, from: match.tokens.upperBound) {
+                if let second = tokenMatcher.firstMatch(then, in: keys, from: match.tokens.upperBound) {
                     candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: found))
                     candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(source(second), rule: pattern.id)))
                 } else {
@@ -102,7 +102,7 @@ struct UtteranceAnalysis {
         }
         for waiting in open {
             let pattern = tokenMatcher.patterns[waiting.pattern]
-            guard let then = pattern.then, let second = Self.firstMatch(then, keys, from: 0) else { continue }
+            guard let then = pattern.then, let second = tokenMatcher.firstMatch(then, in: keys, from: 0) else { continue }
             candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence))
             candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(source(second), rule: pattern.id)))
         }
@@ -130,16 +130,6 @@ struct UtteranceAnalysis {
         } else if opinion {
             element = .opinion
         }
-    }
-
-    /// The first place from `start` on where `elements` match, in tokens.
-    static func firstMatch(_ elements: [TokenMatcher.Element], _ keys: [TokenMatcher.Key], from start: Int) -> Range<Int>? {
-        var position = start
-        while position < keys.count {
-            if let end = TokenMatcher.match(elements[...], keys, at: position) { return position..<max(end, position + 1) }
-            position += 1
-        }
-        return nil
     }
 
     /// A stretch inside quotation marks, in scalars, and whether its marks are Japanese brackets.
