@@ -487,10 +487,14 @@ struct Findings {
         Self.merge(kind, severity, evidence, into: &signals[kind, default: Signal()])
     }
 
+    /// Evidence kept per signal: enough for a reviewer; a transcript that repeats a threat
+    /// thousands of times does not make the answer grow with it.
+    static let evidenceLimit = 32
+
     private static func merge(_ kind: SignalKind, _ severity: Severity, _ evidence: Evidence, into signal: inout Signal) {
         signal.kind = kind
         if severity.rawValue > signal.severity.rawValue { signal.severity = severity }
-        signal.evidence.append(evidence)
+        if signal.evidence.count < evidenceLimit { signal.evidence.append(evidence) }
     }
 
     var orderedSignals: [Signal] { signals.values }

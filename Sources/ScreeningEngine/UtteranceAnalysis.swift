@@ -182,15 +182,27 @@ struct UtteranceAnalysis {
         (0x22, 0x22),  // ""
     ]
 
+    /// One hit per run of overlapping hits of one signal in one utterance: the longest. In one
+    /// sweep over the hits in order of where they start, so that an utterance with thousands of
+    /// hits costs in proportion to them.
     private static func longestPerOverlap(_ hits: [Hit]) -> [Hit] {
-        var kept: [Hit] = []
-        for hit in hits.sorted(by: { ($0.evidence.end - $0.evidence.start) > ($1.evidence.end - $1.evidence.start) }) {
-            let overlapsKept = kept.contains { other in
-                other.signal == hit.signal && other.evidence.utteranceIndex == hit.evidence.utteranceIndex
-                    && other.evidence.start < hit.evidence.end && hit.evidence.start < other.evidence.end
-            }
-            if !overlapsKept { kept.append(hit) }
+        let ordered = hits.sorted {
+            ($0.signal.rawValue, $0.evidence.utteranceIndex, $0.evidence.start, $1.evidence.end)
+                < ($1.signal.rawValue, $1.evidence.utteranceIndex, $1.evidence.start, $0.evidence.end)
         }
-        return kept.sorted { ($0.evidence.start, $0.evidence.end) < ($1.evidence.start, $1.evidence.end) }
+        var kept: [Hit] = []
+        var runEnd: UInt32 = 0
+        for hit in ordered {
+            if let last = kept.last, last.signal == hit.signal, last.evidence.utteranceIndex == hit.evidence.utteranceIndex,
+                hit.evidence.start < runEnd
+            {
+                runEnd = max(runEnd, hit.evidence.end)
+                if hit.evidence.end - hit.evidence.start > last.evidence.end - last.evidence.start { kept[kept.count - 1] = hit }
+                continue
+            }
+            kept.append(hit)
+            runEnd = hit.evidence.end
+        }
+        return kept.sorted { ($0.evidence.utteranceIndex, $0.evidence.start, $0.evidence.end) < ($1.evidence.utteranceIndex, $1.evidence.start, $1.evidence.end) }
     }
 }

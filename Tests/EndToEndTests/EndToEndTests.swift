@@ -111,6 +111,11 @@ import Testing
         let badPort = try DaemonProcess(arguments: ["--port", "70000"], dataDirectory: data)
         #expect(try await badPort.waitForExit() == 1)
         #expect(badPort.output.contains("listen.port"))
+
+        let noDictionary = try DaemonProcess(arguments: ["--mecab-dictionary", data + "/no-such-dic", "--port", "0"], dataDirectory: data)
+        #expect(try await noDictionary.waitForExit() == 1)
+        #expect(noDictionary.output.contains("judgment.mecabDictionary"), "\(noDictionary.output)")
+        #expect(noDictionary.output.contains(data + "/no-such-dic"), "\(noDictionary.output)")
     }
 
     @Test func policyReloadsOnSIGHUPAndABrokenOneIsRefused() async throws {
@@ -126,9 +131,9 @@ import Testing
             let output = try runCLI(["screen", file] + server, dataDirectory: data)
             return try ScreeningResult(jsonString: try #require(output.lines.first)).policyVersion
         }
-        #expect(try version() == "builtin-2026.12.1")
+        #expect(try version() == "builtin-2026.12.2")
 
-        let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.1\"", with: "version: \"site-2\"")
+        let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.2\"", with: "version: \"site-2\"")
         try renamed.write(toFile: policyFile, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await waitFor { daemon.output.contains("policy reloaded") }

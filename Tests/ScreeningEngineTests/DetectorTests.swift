@@ -140,4 +140,23 @@ import Testing
         #expect(cited == evidence.excerpt)
         #expect(cited.hasPrefix("顔"), "\(cited)")
     }
+
+    @Test func hostileTextIsScreenedWithoutCrashing() {
+        let lines = [
+            String(repeating: "お前の家を知ってるぞ。", count: 2_000),
+            String(repeating: "k i l l ", count: 2_000),
+            "\u{0}\u{1}\u{7F}\u{202E}殺す\u{200B}ぞ",
+            "😡🔪💀 ころしてやる 👊",
+            "ｺﾛｽﾞ゙゙ ﾞﾟ",
+            String(repeating: "ー", count: 5_000),
+        ]
+        let result = Self.engine.screen(record(lines))
+        #expect(result.signals.contains { $0.kind == .signalThreatViolence })
+        for signal in result.signals {
+            for evidence in signal.evidence where evidence.end > 0 {
+                let scalars = lines[Int(evidence.utteranceIndex)].unicodeScalars.count
+                #expect(evidence.start <= evidence.end && Int(evidence.end) <= scalars, "\(evidence)")
+            }
+        }
+    }
 }
