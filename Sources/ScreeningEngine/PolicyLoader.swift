@@ -238,19 +238,22 @@ private struct PolicyReader {
             let cancels = try entry["cancels"].map { node throws(PolicyError) in try boolean(node, "\(path).cancels") } ?? false
             var signal = SignalKind.signalUnspecified
             var severity = Severity.unspecified
-            if !cancels {
+            // A cancelling pattern may name the one signal it cancels; without one it cancels all.
+            if !cancels || entry["signal"] != nil {
                 let signalName = try string(entry["signal"], "\(path).signal")
                 guard let kind = SignalKind(protoName: signalName), kind != .signalUnspecified else {
                     throw fail(entry["signal"], "\(path).signal", "unknown signal '\(signalName)'")
                 }
+                signal = kind
+            }
+            if !cancels {
                 let severityName = try string(entry["severity"], "\(path).severity")
                 guard let level = Severity(protoName: severityName), level != .unspecified else {
                     throw fail(entry["severity"], "\(path).severity", "unknown severity '\(severityName)'")
                 }
-                signal = kind
                 severity = level
-            } else if entry["signal"] != nil || entry["severity"] != nil {
-                throw fail(node, path, "a cancelling pattern has no signal or severity")
+            } else if entry["severity"] != nil {
+                throw fail(node, path, "a cancelling pattern has no severity")
             }
             func syntax(_ key: String) throws(PolicyError) -> TokenPatternSyntax? {
                 guard let node = entry[key] else { return nil }

@@ -17,10 +17,11 @@ import Foundation
 ///
 /// A pattern with `then` is met when `then` follows `tokens` in the same utterance or the
 /// caller's next one (a waiting place, then a weapon). A pattern with `cancels: true` raises no
-/// signal: it takes away every other pattern's hit that overlaps it (ゴキブリを殺す, "he said").
+/// signal: it takes away every hit that overlaps it (ゴキブリを殺す, "he said"), or only the hits of
+/// its `signal` when it names one.
 public struct TokenPatternRule: Sendable, Hashable {
     public var id: String
-    /// The signal raised; `.signalUnspecified` for a cancelling pattern.
+    /// The signal raised; for a cancelling pattern, the one it cancels (`.signalUnspecified`: all).
     public var signal: SignalKind
     public var severity: Severity
     public var tokens: TokenPatternSyntax

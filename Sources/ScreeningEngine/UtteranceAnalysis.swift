@@ -41,7 +41,8 @@ struct UtteranceAnalysis {
     ) {
         scratch.folded.refold(text)
         matcher.matches(in: scratch.folded, into: &scratch.matches)
-        var cancelled: [Range<Int>] = []
+        // Ranges whose hits are taken away: of every signal, or of one.
+        var cancelled: [(range: Range<Int>, signal: SignalKind)] = []
         var reports = false
         var demand = false
         var dissatisfaction = false
@@ -49,7 +50,7 @@ struct UtteranceAnalysis {
         for match in scratch.matches {
             let meaning = matcher.meanings[match.pattern]
             switch meaning.kind {
-            case .exception: cancelled.append(scratch.folded.sourceRange(ofBytes: match.start..<match.end))
+            case .exception: cancelled.append((scratch.folded.sourceRange(ofBytes: match.start..<match.end), .signalUnspecified))
             case .reportingCue: reports = true
             case .writtenStatement: demandsWrittenStatement = true
             case .element:
@@ -88,7 +89,7 @@ struct UtteranceAnalysis {
             let pattern = tokenMatcher.patterns[match.pattern]
             let found = evidence(source(match.tokens), rule: pattern.id)
             if pattern.cancels {
-                cancelled.append(source(match.tokens))
+                cancelled.append((source(match.tokens), pattern.signal))
             } else if let then = pattern.then {
                 if let second = tokenMatcher.firstMatch(then, in: keys, from: match.tokens.upperBound) {
                     candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: found))
@@ -115,7 +116,7 @@ struct UtteranceAnalysis {
             let range = Int(hit.evidence.start)..<Int(hit.evidence.end)
             // A hit carried from the previous utterance was checked there.
             if hit.evidence.utteranceIndex == UInt32(index) {
-                if cancelled.contains(where: { $0.overlaps(range) }) { continue }
+                if cancelled.contains(where: { $0.range.overlaps(range) && ($0.signal == .signalUnspecified || $0.signal == hit.signal) }) { continue }
                 // Quoted when the hit begins or ends inside quotation marks (たら、「うるせえ、殺す」).
                 if quotations.contains(where: { $0.contains(range.lowerBound) || $0.contains(range.upperBound - 1) }) { continue }
             }
