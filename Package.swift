@@ -188,6 +188,7 @@ let package = Package(
                 "DemandScreenClient",
                 "DemandScreenAPI",
                 "ScreeningEngine",
+                "Morphology",
                 "ResponseTemplates",
                 "EmbeddedDefaults",
                 "DemandScreenWire",

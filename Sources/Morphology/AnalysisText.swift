@@ -19,6 +19,8 @@ struct AnalysisText {
         origins.reserveCapacity(text.unicodeScalars.count)
         var pendingSpace: (scalar: Unicode.Scalar, origin: Int)?
         for (index, original) in text.unicodeScalars.enumerated() {
+            // Invisible marks people put inside words (殺\u{200B}す, ki\u{AD}ll) are dropped.
+            if Self.isInvisible(original) { continue }
             for scalar in Self.compatibilityForm(of: original) {
                 if Self.isSpace(scalar) {
                     if pendingSpace == nil { pendingSpace = (" ", index) }
@@ -79,10 +81,22 @@ struct AnalysisText {
     private static func compatibilityForm(of scalar: Unicode.Scalar) -> [Unicode.Scalar] {
         switch scalar.value {
         case 0x3000: return [" "]
+        // A line break ends a sentence; curly apostrophes are apostrophes (don’t).
+        case 0x0A, 0x0D, 0x2028, 0x2029: return ["。"]
+        case 0x2018, 0x2019: return ["'"]
         case 0xFF01...0xFF5E: return [Unicode.Scalar(scalar.value - 0xFEE0)!]
         case 0xFF61...0xFFEF:
             return Array(String(scalar).precomposedStringWithCompatibilityMapping.unicodeScalars)
         default: return [scalar]
+        }
+    }
+
+    /// Zero-width and format characters: the soft hyphen, zero-width spaces and joiners, marks of
+    /// direction, the word joiner, the byte-order mark, variation selectors.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0xAD, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2064, 0xFEFF, 0xFE00...0xFE0F: return true
+        default: return false
         }
     }
 

@@ -2,7 +2,7 @@ import CStemmer
 import Synchronization
 
 /// English words as tokens: contractions and chat spellings expanded (I'll → i will, gonna →
-/// going to, u → you), obfuscations folded (k1ll, k!ll, k i l l → kill), each word stemmed with
+/// going to, u → you), obfuscations folded (k1ll, k!ll, k i l l, kiII → kill), each word stemmed with
 /// Snowball's English stemmer (Debian's `libstemmer-dev`), so killing, killed and kills meet kill.
 public final class EnglishAnalyzer: Sendable {
     private let stemmers = Mutex<[Stemmer]>([])
@@ -35,7 +35,7 @@ public final class EnglishAnalyzer: Sendable {
             }
             let source = text.sourceRange(word.range)
             let surface = text.string(word.range)
-            for expanded in Self.expand(Self.deobfuscate(word.text)) {
+            for expanded in Self.expand(Self.deobfuscate(word.text)) where !expanded.isEmpty {
                 tokens.append(
                     Token(
                         lemma: stemmer.stem(expanded), alternate: expanded, surface: surface, reading: expanded,
@@ -51,7 +51,7 @@ public final class EnglishAnalyzer: Sendable {
     }
 
     /// Words (letters, digits, apostrophes, and the symbols people put inside words to disguise
-    /// them) and clause marks, with single letters spaced out (k i l l, k.i.l.l) joined.
+    /// them) and clause marks, with single letters spaced out (k i l l) joined.
     static func words(_ scalars: [Unicode.Scalar], _ range: Range<Int>) -> [Word] {
         var words: [Word] = []
         var index = range.lowerBound
@@ -82,8 +82,10 @@ public final class EnglishAnalyzer: Sendable {
         return joinSpelledOut(words, scalars)
     }
 
-    /// A capital I after a lower-case letter stands for an l (kiII, skiIl); elsewhere it stays.
+    /// A capital I after a lower-case letter stands for an l (kiII, skiIl) in a word with no
+    /// other capital but its first letter (OpenID stays as it is).
     static func capitalIAsL(_ text: String.UnicodeScalarView) -> String.UnicodeScalarView {
+        guard !text.dropFirst().contains(where: { (0x41...0x5A).contains($0.value) && $0 != "I" }) else { return text }
         var result = String.UnicodeScalarView()
         var previousLower = false
         for scalar in text {
@@ -97,7 +99,7 @@ public final class EnglishAnalyzer: Sendable {
         return result
     }
 
-    /// Three or more single letters in a row, apart by one space, dot or dash: one word.
+    /// Three or more single letters in a row, apart by one space or dash: one word.
     private static func joinSpelledOut(_ words: [Word], _ scalars: [Unicode.Scalar]) -> [Word] {
         var result: [Word] = []
         var index = 0
@@ -195,7 +197,7 @@ public final class EnglishAnalyzer: Sendable {
 private final class Stemmer: @unchecked Sendable {
     private let pointer: OpaquePointer
     private var stems: [String: String] = [:]
-    private static let stemsLimit = 100_000
+    private static let stemsLimit = 20_000
 
     init() {
         pointer = sb_stemmer_new("english", "UTF_8")
@@ -204,9 +206,12 @@ private final class Stemmer: @unchecked Sendable {
     deinit { sb_stemmer_delete(pointer) }
 
     func stem(_ word: String) -> String {
+        // Only words of ordinary length are kept, so that hostile text cannot grow the cache.
+        guard word.utf8.count <= 32 else { return snowball(word) }
         if let known = stems[word] { return known }
         let stemmed = snowball(word)
-        if stems.count < Self.stemsLimit { stems[word] = stemmed }
+        if stems.count >= Self.stemsLimit { stems.removeAll(keepingCapacity: true) }
+        stems[word] = stemmed
         return stemmed
     }
 

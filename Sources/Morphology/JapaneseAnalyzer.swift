@@ -7,7 +7,8 @@ import Synchronization
 /// and place in the caller's text.
 ///
 /// The dictionary (MeCab's model) is loaded once and shared; it is thread-safe. Each analysis
-/// borrows a tagger and lattice from a small pool, so calls on many threads never share one.
+/// borrows a tagger and lattice from a pool (one per analysis running at once, kept for the next),
+/// so calls on many threads never share one.
 public final class JapaneseAnalyzer: Sendable {
     /// Debian's IPADIC in UTF-8, named explicitly: `/etc/mecabrc` points at whichever dictionary
     /// package was installed last.
@@ -30,14 +31,24 @@ public final class JapaneseAnalyzer: Sendable {
         guard FileManager.default.isReadableFile(atPath: dictionary + "/sys.dic") else {
             throw MorphologyError("the MeCab dictionary \(dictionary)/sys.dic cannot be read")
         }
-        // `-r /dev/null` keeps MeCab from reading a mecabrc that may name another dictionary.
-        guard let model = mecab_model_new2("-r /dev/null -d \(dictionary)") else {
+        // `-r /dev/null` keeps MeCab from reading a mecabrc that may name another dictionary; the
+        // arguments go as a list, so that a path with spaces stays one argument.
+        let words: [String] = ["mecab", "-r", "/dev/null", "-d", dictionary]
+        var arguments: [UnsafeMutablePointer<CChar>?] = words.map { word in strdup(word) }
+        defer { arguments.forEach { free($0) } }
+        guard let model = mecab_model_new(Int32(arguments.count), &arguments) else {
             let reason = mecab_strerror(nil).map { String(cString: $0) } ?? "unknown error"
             throw MorphologyError("MeCab could not load the dictionary \(dictionary): \(reason)")
         }
         self.model = ModelHandle(model)
         self.workers = Mutex([])
         self.dictionary = dictionary
+        // A dictionary in another encoding or layout loads but reads nothing: 殺す must come back
+        // as a verb that is its own base form.
+        let probe = analyze("殺す")
+        guard probe.count == 1, probe[0].lemma == "殺す", probe[0].partOfSpeech == .verb else {
+            throw MorphologyError("the MeCab dictionary \(dictionary) is not IPADIC in UTF-8 (install mecab-ipadic-utf8)")
+        }
     }
 
     /// The tokens of `text`, each with its range in `text`'s Unicode scalars.
@@ -68,21 +79,16 @@ public final class JapaneseAnalyzer: Sendable {
         var text = text
         return text.withUTF8 { utf8 in
             utf8.withMemoryRebound(to: CChar.self) { bytes in
+                guard let base = bytes.baseAddress else { return 0 }
+                mecab_lattice_set_sentence2(worker.lattice, base, bytes.count)
+                defer { mecab_lattice_clear(worker.lattice) }
+                guard mecab_parse_lattice(worker.tagger, worker.lattice) != 0 else { return 0 }
                 var count = 0
-                var start = 0
-                while start < bytes.count {
-                    let length = min(bytes.count - start, Self.pieceLength * 3)
-                    mecab_lattice_set_sentence2(worker.lattice, bytes.baseAddress! + start, length)
-                    if mecab_parse_lattice(worker.tagger, worker.lattice) != 0 {
-                        var node = mecab_lattice_get_bos_node(worker.lattice)
-                        while let current = node {
-                            let stat = Int32(current.pointee.stat)
-                            if stat == MECAB_NOR_NODE || stat == MECAB_UNK_NODE { count += 1 }
-                            node = current.pointee.next
-                        }
-                    }
-                    mecab_lattice_clear(worker.lattice)
-                    start += length
+                var node = mecab_lattice_get_bos_node(worker.lattice)
+                while let current = node {
+                    let stat = Int32(current.pointee.stat)
+                    if stat == MECAB_NOR_NODE || stat == MECAB_UNK_NODE { count += 1 }
+                    node = current.pointee.next
                 }
                 return count
             }
@@ -124,7 +130,7 @@ private final class Worker: @unchecked Sendable {
     /// (one entry per word form, so its surface, lemma and reading never change): most tokens of
     /// an utterance are words seen before, and reading the CSV again costs more than MeCab's parse.
     private var known: [UnsafePointer<CChar>: Token] = [:]
-    private static let knownLimit = 200_000
+    private static let knownLimit = 20_000
 
     init(model: OpaquePointer) {
         tagger = mecab_model_new_tagger(model)
@@ -154,6 +160,7 @@ private final class Worker: @unchecked Sendable {
         bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!
             mecab_lattice_set_sentence2(lattice, base, count)
+            defer { mecab_lattice_clear(lattice) }
             guard mecab_parse_lattice(tagger, lattice) != 0 else { return }
             var node = mecab_lattice_get_bos_node(lattice)
             while let current = node {
@@ -174,7 +181,8 @@ private final class Worker: @unchecked Sendable {
                             let feature = current.pointee.feature.map { String(cString: $0) } ?? ""
                             var token = Self.token(feature: feature, surface: text.string(first..<last))
                             token.source = source
-                            if stat == MECAB_NOR_NODE, let featurePointer = current.pointee.feature, known.count < Self.knownLimit {
+                            if stat == MECAB_NOR_NODE, let featurePointer = current.pointee.feature {
+                                if known.count >= Self.knownLimit { known.removeAll(keepingCapacity: true) }
                                 known[featurePointer] = token
                             }
                             tokens.append(token)
@@ -183,7 +191,6 @@ private final class Worker: @unchecked Sendable {
                 }
                 node = current.pointee.next
             }
-            mecab_lattice_clear(lattice)
         }
     }
 

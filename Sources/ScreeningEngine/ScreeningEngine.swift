@@ -61,8 +61,12 @@ public struct ScreeningEngine: Sendable {
         if !concreteDemands.isEmpty {
             findings.signals[.signalUnclearPurpose] = nil
         } else if !record.demands.isEmpty {
-            // Something is demanded but the caller will not say what: the purpose is hidden.
-            findings.add(.signalUnclearPurpose, .high, evidence: Self.fieldEvidence("demands", "DEMAND_UNSPECIFIED", record.demands[0].text))
+            // Something is demanded but the caller will not say what: the purpose is hidden. A
+            // demand with an amount says what it wants, whatever kind it was recorded as.
+            let named = record.demands.contains { $0.hasAmount && $0.amount.amountMinor > 0 }
+            findings.add(
+                .signalUnclearPurpose, named ? .medium : .high,
+                evidence: Self.fieldEvidence("demands", "DEMAND_UNSPECIFIED", record.demands[0].text))
         }
         if record.demands.contains(where: { $0.kind == .demandKneelingApology }) {
             findings.add(.signalCoercion, .high, evidence: Self.demandEvidence(record, kind: .demandKneelingApology))

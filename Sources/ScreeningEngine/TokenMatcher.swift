@@ -221,15 +221,14 @@ final class TokenMatcher: Sendable {
         }
     }
 
-    /// The first place from `start` on where the elements `part` match, in tokens.
-    func firstMatch(_ part: Range<Int>, in keys: [Key], from start: Int) -> Range<Int>? {
+    /// Every place where the elements `part` match, in tokens, one per start, in order.
+    func matchRanges(_ part: Range<Int>, in keys: [Key]) -> [Range<Int>] {
         scan(keys) { scan in
-            var position = start
-            while position < keys.count {
-                if let end = scan.match(part, at: position) { return position..<max(end, position + 1) }
-                position += 1
+            var ranges: [Range<Int>] = []
+            for position in keys.indices {
+                if let end = scan.match(part, at: position) { ranges.append(position..<max(end, position + 1)) }
             }
-            return nil
+            return ranges
         }
     }
 

@@ -62,68 +62,120 @@ struct UtteranceAnalysis {
             case .signal: break
             }
         }
-        func evidence(_ source: Range<Int>, rule: String, utterance: Int = index, text: String = text) -> Evidence {
+        /// A hit before its evidence is written; `pair` joins the two parts of a `then` pattern,
+        /// which are kept or dropped together.
+        struct Candidate {
+            var signal: SignalKind
+            var severity: Severity
+            var range: Range<Int>
+            var rule: String
+            var pair: Int?
+        }
+        func evidence(_ source: Range<Int>, rule: String) -> Evidence {
             var evidence = Evidence()
-            evidence.utteranceIndex = UInt32(utterance)
+            evidence.utteranceIndex = UInt32(index)
             evidence.start = UInt32(source.lowerBound)
             evidence.end = UInt32(source.upperBound)
             evidence.excerpt = scratch.folded.excerpt(of: text, scalars: source)
             evidence.rule = rule
             return evidence
         }
-        var candidates: [Hit] = []
+        var candidates: [Candidate] = []
         for match in scratch.matches where matcher.meanings[match.pattern].kind == .signal {
             let meaning = matcher.meanings[match.pattern]
-            let source = scratch.folded.sourceRange(ofBytes: match.start..<match.end)
-            candidates.append(Hit(signal: meaning.signal, severity: meaning.severity, evidence: evidence(source, rule: matcher.terms[match.pattern])))
+            candidates.append(
+                Candidate(
+                    signal: meaning.signal, severity: meaning.severity, range: scratch.folded.sourceRange(ofBytes: match.start..<match.end),
+                    rule: matcher.terms[match.pattern]))
         }
 
-        // Token patterns.
+        // Token patterns. A `then` part's matches are found once per utterance, so that many first
+        // parts cost no more than one.
         let tokens = tokenMatcher.analyzer.analyze(text)
         let keys = tokenMatcher.keys(of: tokens)
         func source(_ range: Range<Int>) -> Range<Int> {
             tokens[range.lowerBound].source.lowerBound..<tokens[range.upperBound - 1].source.upperBound
         }
-        var stillOpen: [OpenPattern] = []
+        var secondParts: [Int: [Range<Int>]] = [:]
+        func secondPart(of pattern: Int, from start: Int) -> Range<Int>? {
+            guard let then = tokenMatcher.patterns[pattern].then else { return nil }
+            if secondParts[pattern] == nil { secondParts[pattern] = tokenMatcher.matchRanges(then, in: keys) }
+            let ranges = secondParts[pattern]!
+            // The first range that starts at or after `start` (they are in order of their starts).
+            var low = 0
+            var high = ranges.count
+            while low < high {
+                let middle = (low + high) / 2
+                if ranges[middle].lowerBound < start { low = middle + 1 } else { high = middle }
+            }
+            return low < ranges.count ? ranges[low] : nil
+        }
+        var pairs = 0
+        var firstParts: [(pattern: Int, range: Range<Int>)] = []
+        var waitingPatterns: Set<Int> = []
         for match in tokenMatcher.matches(in: keys) {
             let pattern = tokenMatcher.patterns[match.pattern]
-            let found = evidence(source(match.tokens), rule: pattern.id)
+            let range = source(match.tokens)
             if pattern.cancels {
-                cancelled.append((source(match.tokens), pattern.signal))
-            } else if let then = pattern.then {
-                if let second = tokenMatcher.firstMatch(then, in: keys, from: match.tokens.upperBound) {
-                    candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: found))
-                    candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(source(second), rule: pattern.id)))
-                } else {
-                    stillOpen.append(OpenPattern(pattern: match.pattern, evidence: found))
+                cancelled.append((range, pattern.signal))
+            } else if pattern.then != nil {
+                if let second = secondPart(of: match.pattern, from: match.tokens.upperBound) {
+                    pairs += 1
+                    candidates.append(Candidate(signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pairs))
+                    candidates.append(
+                        Candidate(signal: pattern.signal, severity: pattern.severity, range: source(second), rule: pattern.id, pair: pairs))
+                } else if waitingPatterns.insert(match.pattern).inserted {
+                    firstParts.append((match.pattern, range))
                 }
             } else {
-                candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: found))
+                candidates.append(Candidate(signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id))
             }
         }
-        for waiting in open {
-            let pattern = tokenMatcher.patterns[waiting.pattern]
-            guard let then = pattern.then, let second = tokenMatcher.firstMatch(then, in: keys, from: 0) else { continue }
-            candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence))
-            candidates.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(source(second), rule: pattern.id)))
-        }
-        open = stillOpen
 
         // Japanese brackets (「」『』) hold someone's words as said; other marks are also used for
         // emphasis, so they quote only where the utterance reports speech.
-        let quotations = candidates.isEmpty ? [] : Self.quotationRanges(in: text).filter { reports || $0.isJapaneseBracket }.map(\.range)
-        for hit in candidates {
-            let range = Int(hit.evidence.start)..<Int(hit.evidence.end)
-            // A hit carried from the previous utterance was checked there.
-            if hit.evidence.utteranceIndex == UInt32(index) {
-                if cancelled.contains(where: { $0.range.overlaps(range) && ($0.signal == .signalUnspecified || $0.signal == hit.signal) }) { continue }
-                // Quoted when the hit begins or ends inside quotation marks (たら、「うるせえ、殺す」).
-                if quotations.contains(where: { $0.contains(range.lowerBound) || $0.contains(range.upperBound - 1) }) { continue }
+        let quotations =
+            candidates.isEmpty && firstParts.isEmpty && open.isEmpty
+            ? [] : Self.quotationRanges(in: text).filter { reports || $0.isJapaneseBracket }.map(\.range)
+        func dropped(_ range: Range<Int>, _ signal: SignalKind) -> Bool {
+            if cancelled.contains(where: { $0.range.overlaps(range) && ($0.signal == .signalUnspecified || $0.signal == signal) }) {
+                return true
             }
-            hits.append(hit)
+            // Quoted when the hit begins or ends inside quotation marks (たら、「うるせえ、殺す」).
+            return quotations.contains { $0.contains(range.lowerBound) || $0.contains(range.upperBound - 1) }
         }
-        // Keep the longest hit where hits of one signal overlap (殺すぞ inside ぶっ殺すぞ).
-        if hits.count > 1 { hits = Self.longestPerOverlap(hits) }
+        let droppedPairs = Set(candidates.filter { $0.pair != nil && dropped($0.range, $0.signal) }.compactMap(\.pair))
+        var kept = candidates.filter { candidate in
+            if let pair = candidate.pair { return !droppedPairs.contains(pair) }
+            return !dropped(candidate.range, candidate.signal)
+        }
+        // Keep the longest hit where hits of one signal overlap (殺すぞ inside ぶっ殺すぞ), with the
+        // run's highest severity.
+        if kept.count > 1 {
+            kept = Self.longestPerOverlap(kept, range: \.range, signal: \.signal, severity: \.severity) { $0.severity = $1 }
+        }
+        // Evidence for the first hits of each signal only: the excerpts cost a walk of the text.
+        var perSignal: [SignalKind: Int] = [:]
+        for candidate in kept.sorted(by: { $0.severity.rawValue > $1.severity.rawValue }) {
+            perSignal[candidate.signal, default: 0] += 1
+            guard perSignal[candidate.signal]! <= Findings.evidenceLimit else { continue }
+            hits.append(Hit(signal: candidate.signal, severity: candidate.severity, evidence: evidence(candidate.range, rule: candidate.rule)))
+        }
+        hits.sort { ($0.evidence.start, $0.evidence.end) < ($1.evidence.start, $1.evidence.end) }
+
+        // Two-part patterns: this utterance's second parts meet the first parts carried from the
+        // caller's previous one; this utterance's first parts, if not dropped, wait for the next.
+        for waiting in open {
+            guard let second = secondPart(of: waiting.pattern, from: 0) else { continue }
+            let range = source(second)
+            let pattern = tokenMatcher.patterns[waiting.pattern]
+            guard !dropped(range, pattern.signal) else { continue }
+            hits.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence))
+            hits.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(range, rule: pattern.id)))
+        }
+        open = firstParts.filter { !dropped($0.range, tokenMatcher.patterns[$0.pattern].signal) }.map { first in
+            OpenPattern(pattern: first.pattern, evidence: evidence(first.range, rule: tokenMatcher.patterns[first.pattern].id))
+        }
         if demand || hits.contains(where: { $0.signal == .signalCoercion }) {
             element = .demand
         } else if dissatisfaction || hits.contains(where: { $0.signal == .signalAbusiveLanguage }) {
@@ -183,27 +235,26 @@ struct UtteranceAnalysis {
         (0x22, 0x22),  // ""
     ]
 
-    /// One hit per run of overlapping hits of one signal in one utterance: the longest. In one
-    /// sweep over the hits in order of where they start, so that an utterance with thousands of
-    /// hits costs in proportion to them.
-    private static func longestPerOverlap(_ hits: [Hit]) -> [Hit] {
-        let ordered = hits.sorted {
-            ($0.signal.rawValue, $0.evidence.utteranceIndex, $0.evidence.start, $1.evidence.end)
-                < ($1.signal.rawValue, $1.evidence.utteranceIndex, $1.evidence.start, $0.evidence.end)
+    /// One hit per overlapping run of hits of one signal: the longest, with the run's highest
+    /// severity. In one sweep over the hits in order of where they start, so that an utterance
+    /// with thousands of hits costs in proportion to them.
+    static func longestPerOverlap<Item>(
+        _ items: [Item], range: (Item) -> Range<Int>, signal: (Item) -> SignalKind, severity: (Item) -> Severity,
+        setSeverity: (inout Item, Severity) -> Void
+    ) -> [Item] {
+        let ordered = items.sorted {
+            (signal($0).rawValue, range($0).lowerBound, -range($0).upperBound) < (signal($1).rawValue, range($1).lowerBound, -range($1).upperBound)
         }
-        var kept: [Hit] = []
-        var runEnd: UInt32 = 0
-        for hit in ordered {
-            if let last = kept.last, last.signal == hit.signal, last.evidence.utteranceIndex == hit.evidence.utteranceIndex,
-                hit.evidence.start < runEnd
-            {
-                runEnd = max(runEnd, hit.evidence.end)
-                if hit.evidence.end - hit.evidence.start > last.evidence.end - last.evidence.start { kept[kept.count - 1] = hit }
+        var kept: [Item] = []
+        for item in ordered {
+            if let last = kept.last, signal(last) == signal(item), range(item).lowerBound < range(last).upperBound {
+                let strongest = severity(item).rawValue > severity(last).rawValue ? severity(item) : severity(last)
+                if range(item).count > range(last).count { kept[kept.count - 1] = item }
+                setSeverity(&kept[kept.count - 1], strongest)
                 continue
             }
-            kept.append(hit)
-            runEnd = hit.evidence.end
+            kept.append(item)
         }
-        return kept.sorted { ($0.evidence.utteranceIndex, $0.evidence.start, $0.evidence.end) < ($1.evidence.utteranceIndex, $1.evidence.start, $1.evidence.end) }
+        return kept
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Morphology
 import DemandScreenAPI
 import Foundation
 import ResponseTemplates
@@ -31,8 +32,16 @@ struct Evaluate: AsyncParsableCommand {
             """)
     var labels: String?
 
+    @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8).") var mecabDictionary: String?
+
     func run() async throws {
-        let engine = ScreeningEngine(policy: try loadPolicy())
+        let analyzer: TextAnalyzer
+        do {
+            analyzer = try TextAnalyzer.shared(dictionary: mecabDictionary ?? JapaneseAnalyzer.defaultDictionary)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let engine = ScreeningEngine(policy: try loadPolicy(), analyzer: analyzer)
         let writer = ResponseWriter(templates: try loadTemplates())
         var labelsByRecord = try labels.flatMap { $0 == "inline" ? nil : try Self.readLabels($0) } ?? [:]
         var report = EvaluationReport()

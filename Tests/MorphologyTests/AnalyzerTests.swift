@@ -58,6 +58,16 @@ import Testing
         }
     }
 
+    @Test func invisibleMarksCurlyApostrophesAndLineBreaksFold() {
+        #expect(analyzer.analyze("殺\u{200B}す").first?.lemma == "殺す")
+        #expect(lemmas("ki\u{AD}ll") == ["kill"])
+        #expect(lemmas("もう無理。don’t").suffix(2) == ["do", "not"])
+        // A line break ends a sentence, and the caller's scalars stay where they were.
+        let tokens = analyzer.analyze("殺す\nお前")
+        #expect(tokens.contains { $0.surface == "。" && $0.source == 2..<3 })
+        #expect(tokens.last?.source == 3..<5)
+    }
+
     @Test func aMissingDictionaryIsNamed() {
         #expect {
             try JapaneseAnalyzer(dictionary: "/nonexistent/mecab-dic")

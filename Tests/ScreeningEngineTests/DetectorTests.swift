@@ -149,6 +149,9 @@ import Testing
             "😡🔪💀 ころしてやる 👊",
             "ｺﾛｽﾞ゙゙ ﾞﾟ",
             String(repeating: "ー", count: 5_000),
+            String(repeating: "いるから", count: 2_000),
+            String(repeating: "I will wait outside the parking lot. ", count: 300),
+            String(repeating: "配達員に「裏口で待ってるからな」と言われた。", count: 300),
         ]
         let result = Self.engine.screen(record(lines))
         #expect(result.signals.contains { $0.kind == .signalThreatViolence })
