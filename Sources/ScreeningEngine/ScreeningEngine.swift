@@ -18,6 +18,10 @@ public struct ScreeningEngine: Sendable {
         self.tokenMatcher = TokenMatcher(policy: policy, analyzer: analyzer)
     }
 
+    /// Words of the policy's token patterns that the analyzer reads as no token, so that they can
+    /// never match (`demandscreen policy check` refuses a policy with any).
+    public var unreadablePatternWords: [String] { tokenMatcher.unreadableWords }
+
     /// An engine on the process's analyzer for the default MeCab dictionary
     /// (`JapaneseAnalyzer.defaultDictionary`). A program that must say why the dictionary cannot
     /// be loaded loads it first with `TextAnalyzer.shared(dictionary:)`.

@@ -63,13 +63,16 @@ final class TokenMatcher: Sendable {
     private let bits: [UInt64]
     private let wordsPerRow: Int
     private let keyIDs: [String: Int32]
+    /// Words of the policy's patterns and concepts that the analyzer reads as no token at all
+    /// (a script it does not analyse): they can never match.
+    let unreadableWords: [String]
     /// The patterns that can start at a token with this key (their first element's words).
     private let firstElementIndex: [Int32: [Int]]
     /// Patterns whose first element is optional, negated or any token: tried everywhere.
     private let unindexedPatterns: [Int]
 
-    /// Compiles the policy's patterns. The policy was checked when it was read (syntax, concepts,
-    /// every word with a letter or digit in it, so that it analyses to at least one token).
+    /// Compiles the policy's patterns. The policy was checked when it was read (syntax, concepts);
+    /// words that analyse to no token are listed in `unreadableWords`.
     init(policy: ScreeningPolicy, analyzer: TextAnalyzer) {
         self.analyzer = analyzer
         var keyIDs: [String: Int32] = [:]
@@ -80,6 +83,7 @@ final class TokenMatcher: Sendable {
             return id
         }
         var wordCache: [String: [WordToken]] = [:]
+        var unreadableWords: Set<String> = []
         /// A word's tokens and their keys; `=word` keeps each token's written form only.
         func compileWord(_ word: String) -> [WordToken] {
             if let cached = wordCache[word] { return cached }
@@ -103,7 +107,7 @@ final class TokenMatcher: Sendable {
         func add(_ word: String, to draft: inout Draft) {
             let tokens = compileWord(word)
             switch tokens.count {
-            case 0: break
+            case 0: unreadableWords.insert(word)
             case 1: draft.singles.formUnion(tokens[0])
             default: draft.sequences.append(tokens)
             }
@@ -180,6 +184,7 @@ final class TokenMatcher: Sendable {
         self.bits = bits
         self.wordsPerRow = wordsPerRow
         self.keyIDs = keyIDs
+        self.unreadableWords = unreadableWords.sorted()
         self.firstElementIndex = firstElementIndex
         self.unindexedPatterns = unindexedPatterns
     }

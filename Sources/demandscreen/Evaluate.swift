@@ -159,16 +159,27 @@ struct PolicyCommand: ParsableCommand {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check a policy file; prints its version, or the line at fault.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check a policy file and compile its token patterns; prints its version, or the line and pattern at fault.")
         @Argument var file: String
+        @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8).") var mecabDictionary: String?
         func run() throws {
+            let policy: ScreeningPolicy
+            let unreadable: [String]
             do {
-                let policy = try ScreeningPolicy(yaml: try String(contentsOfFile: file, encoding: .utf8))
-                print("\(file): OK, version \(policy.version), \(policy.lexicon.count) lexicon terms")
+                policy = try ScreeningPolicy(yaml: try String(contentsOfFile: file, encoding: .utf8))
+                let analyzer = try TextAnalyzer.shared(dictionary: mecabDictionary ?? JapaneseAnalyzer.defaultDictionary)
+                unreadable = ScreeningEngine(policy: policy, analyzer: analyzer).unreadablePatternWords
             } catch {
                 printError("\(file): \(error)")
                 throw ExitStatus.badInput
             }
+            guard unreadable.isEmpty else {
+                printError("\(file): these pattern words read as no token and can never match: \(unreadable.joined(separator: ", "))")
+                throw ExitStatus.badInput
+            }
+            print(
+                "\(file): OK, version \(policy.version), \(policy.lexicon.count) lexicon terms, \(policy.tokenPatterns.count) token patterns over \(policy.concepts.count) concepts")
         }
     }
 }

@@ -44,6 +44,13 @@ import Testing
         }
     }
 
+    @Test func patternWordsTheAnalyzerCannotReadAreNamed() throws {
+        #expect(ScreeningEngine(policy: .builtIn()).unreadablePatternWords.isEmpty)
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "  harm_ja: [殺す,", with: "  harm_ja: [Привет, 殺す,")
+        let engine = ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml))
+        #expect(engine.unreadablePatternWords == ["Привет"])
+    }
+
     @Test func aPatternIDIsUnique() throws {
         let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "id: threat.ja.harm-at-target,", with: "id: threat.ja.harm-with-intent,")
         #expect(throws: PolicyError.self) { try ScreeningPolicy(yaml: yaml) }
