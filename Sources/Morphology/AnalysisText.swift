@@ -4,10 +4,11 @@ import Foundation
 ///
 /// A lighter folding than the phrase matcher's: the analyzers need real words, so katakana stays
 /// katakana and case stays for English. It applies NFKC to compatibility forms (half-width
-/// katakana with its voicing marks, full-width Latin and digits), drops an elongation mark after
-/// hiragana or after another mark (ぞーーー → ぞ, バーール → バール) and wave dashes, keeps two of
-/// a run of three or more of the same character but a digit (っっっ, ！！！, killll), and drops spaces between two
-/// Japanese characters (こ ろ す → ころす).
+/// katakana with its voicing marks, full-width Latin and digits), keeps an elongation mark only
+/// after katakana (ぞーーー → ぞ, バール stays; a run keeps two of it) and drops wave dashes, keeps
+/// two of a run of three or more of the same character but a digit (っっっ, ！！！, killll), drops
+/// spaces between two Japanese characters (こ ろ す → ころす) and invisible format characters,
+/// folds curly apostrophes, and turns a line break into a sentence end (。).
 struct AnalysisText {
     /// The prepared scalars.
     private(set) var scalars: [Unicode.Scalar] = []

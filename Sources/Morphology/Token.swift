@@ -4,8 +4,9 @@ public struct Token: Sendable, Hashable {
     /// Japanese: the dictionary base form (殺す for 殺して, ころす for ころして); English: the
     /// Snowball stem of the word after contractions and obfuscations are folded (kill for k1lling).
     public var lemma: String
-    /// Japanese: the base form in hiragana (ころす for ころす, コロス and ｺﾛｽ), so that kana
-    /// spellings meet their kanji lemma through its reading; English: the folded word itself.
+    /// Japanese: the base form with katakana as hiragana (ころす for ころす, コロス and ｺﾛｽ; 殺す stays
+    /// 殺す), which a pattern word's reading meets, so that kana spellings meet their kanji word;
+    /// English: the folded word itself.
     public var alternate: String
     /// The text as written, after the analysis folding (NFKC, elongation).
     public var surface: String
