@@ -16,13 +16,6 @@ public final class EnglishAnalyzer: Sendable {
         return tokens
     }
 
-    /// The Snowball stem of one lower-case word.
-    public func stem(_ word: String) -> String {
-        let stemmer = stemmers.withLock { $0.popLast() } ?? Stemmer()
-        defer { stemmers.withLock { $0.append(stemmer) } }
-        return stemmer.stem(word)
-    }
-
     func analyze(_ text: AnalysisText, range: Range<Int>?, into tokens: inout [Token]) {
         let whole = range ?? 0..<text.scalars.count
         let stemmer = stemmers.withLock { $0.popLast() } ?? Stemmer()
