@@ -53,18 +53,18 @@ public final class TextAnalyzer: Sendable {
         guard scalars.contains(where: AnalysisText.isJapanese) else {
             return scalars.isEmpty ? [] : [Run(range: 0..<scalars.count, isEnglish: true)]
         }
-        // Latin stretches: maximal spans of ASCII (and Latin-1 letters); English when they hold
-        // a letter.
+        // Latin stretches: maximal spans of ASCII and Latin letters; English when they hold a letter.
+        func isLatin(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x80 || (0xC0..<0x250).contains(scalar.value) }
         var runs: [Run] = []
         var japaneseStart = 0
         var index = 0
         while index < scalars.count {
-            guard scalars[index].value < 0x80 || (0xC0..<0x250).contains(scalars[index].value) else {
+            guard isLatin(scalars[index]) else {
                 index += 1
                 continue
             }
             let start = index
-            while index < scalars.count && (scalars[index].value < 0x80 || (0xC0..<0x250).contains(scalars[index].value)) {
+            while index < scalars.count && isLatin(scalars[index]) {
                 index += 1
             }
             if scalars[start..<index].contains(where: \.properties.isAlphabetic) {

@@ -267,7 +267,7 @@ private struct PolicyReader {
                 for name in parsed.conceptNames where concepts[name] == nil {
                     throw fail(node, "\(path).\(key)", "unknown concept '@\(name)'")
                 }
-                for item in parsed.elements.flatMap(Self.items) {
+                for item in parsed.items {
                     guard case .word(let word) = item, NormalizedText.fold(term: word).isEmpty else { continue }
                     throw fail(node, "\(path).\(key)", "'\(word)' has no letter or digit")
                 }
@@ -278,13 +278,6 @@ private struct PolicyReader {
         }
         policy.concepts = concepts
         policy.tokenPatterns = rules
-    }
-
-    private static func items(_ element: TokenPatternSyntax.Element) -> [TokenPatternSyntax.Item] {
-        switch element {
-        case .match(let items, _), .not(let items): items
-        case .gap: []
-        }
     }
 
     /// The optional sections on history and personal data; a policy without them keeps the

@@ -114,17 +114,19 @@ public struct TokenPatternSyntax: Sendable, Hashable {
         self.elements = elements
     }
 
+    /// Every item of every element, in order.
+    var items: [Item] {
+        elements.flatMap { element -> [Item] in
+            switch element {
+            case .match(let items, _), .not(let items): items
+            case .gap: []
+            }
+        }
+    }
+
     /// The concept names the pattern refers to.
     var conceptNames: [String] {
-        elements.flatMap { element -> [String] in
-            let items: [Item]
-            switch element {
-            case .match(let alternatives, _): items = alternatives
-            case .not(let alternatives): items = alternatives
-            case .gap: items = []
-            }
-            return items.compactMap { if case .concept(let name) = $0 { name } else { nil } }
-        }
+        items.compactMap { if case .concept(let name) = $0 { name } else { nil } }
     }
 }
 
