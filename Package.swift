@@ -41,7 +41,17 @@ let package = Package(
             name: "DemandScreenAPI",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
-        // Frames, envelopes, status codes and call errors: bytes and method names only.
+        // The core of a call, with no transport: status codes and call errors, roles and caller
+        // identities, bearer tokens, the call context and the method router. The server and the
+        // service both build on it; the CLI uses it for tokens without linking the server.
+        .target(
+            name: "DemandScreenRPC",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Frames and envelopes: bytes only.
         .target(
             name: "DemandScreenWire",
             dependencies: [
@@ -59,6 +69,7 @@ let package = Package(
             name: "ScreeningEngine",
             dependencies: [
                 "DemandScreenAPI",
+                "DemandScreenRPC",
                 "Morphology",
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -70,6 +81,7 @@ let package = Package(
             name: "DemandScreenStorage",
             dependencies: [
                 "DemandScreenAPI",
+                "DemandScreenRPC",
                 "ScreeningEngine",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -98,6 +110,7 @@ let package = Package(
         .target(
             name: "DemandScreenServer",
             dependencies: [
+                "DemandScreenRPC",
                 "DemandScreenWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,8 +140,7 @@ let package = Package(
         .target(
             name: "DemandScreenService",
             dependencies: [
-                "DemandScreenServer",
-                "DemandScreenWire",
+                "DemandScreenRPC",
                 "DemandScreenAPI",
                 "ScreeningEngine",
                 "DemandScreenStorage",
@@ -142,8 +154,8 @@ let package = Package(
         .target(
             name: "DemandScreenClient",
             dependencies: [
+                "DemandScreenRPC",
                 "DemandScreenWire",
-                "DemandScreenAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -154,6 +166,7 @@ let package = Package(
         .target(
             name: "DemandScreenDaemon",
             dependencies: [
+                "DemandScreenRPC",
                 "DemandScreenServer",
                 "DemandScreenService",
                 "DemandScreenStorage",
@@ -191,8 +204,7 @@ let package = Package(
                 "Morphology",
                 "ResponseTemplates",
                 "EmbeddedDefaults",
-                "DemandScreenWire",
-                "DemandScreenServer",
+                "DemandScreenRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -232,6 +244,7 @@ let package = Package(
         .testTarget(
             name: "DemandScreenServerTests",
             dependencies: [
+                "DemandScreenRPC",
                 "DemandScreenServer",
                 "DemandScreenService",
                 "DemandScreenClient",
@@ -275,7 +288,7 @@ let package = Package(
                 "demandscreen",
                 "DemandScreenTestSupport",
                 "DemandScreenClient",
-                "DemandScreenWire",
+                "DemandScreenRPC",
                 "DemandScreenAPI",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

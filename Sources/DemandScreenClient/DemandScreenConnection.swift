@@ -1,3 +1,4 @@
+public import DemandScreenRPC
 public import DemandScreenWire
 public import Foundation
 import NIOCore

@@ -1,5 +1,6 @@
 import CoreMetrics
 import DemandScreenOps
+import DemandScreenRPC
 import DemandScreenServer
 import DemandScreenService
 import DemandScreenStorage
@@ -52,7 +53,7 @@ public struct Daemon {
                     minimumVersion: configuration.minimumTLSVersion))
         }
 
-        let tokens: [Authenticator.TokenEntry]
+        let tokens: [BearerToken.Entry]
         var tokenFiles: [String] = []
         if let configured = configuration.tokens {
             tokens = configured

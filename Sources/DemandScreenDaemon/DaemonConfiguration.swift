@@ -1,4 +1,5 @@
 public import Configuration
+public import DemandScreenRPC
 public import DemandScreenServer
 import EmbeddedDefaults
 public import Foundation
@@ -43,7 +44,7 @@ public struct DaemonConfiguration: Sendable {
     public var minimumTLSVersion: TLSVersion
     public var clientRoleAttribute: Authenticator.CertificateRoleAttribute
     public var insecurePlaintext: Bool
-    public var tokens: [Authenticator.TokenEntry]?
+    public var tokens: [BearerToken.Entry]?
     public var maximumPayloadLength: Int
     public var maximumConcurrentCallsPerConnection: Int
     public var policyFile: String?
@@ -81,10 +82,10 @@ public struct DaemonConfiguration: Sendable {
         clientRoleAttribute = roleAttribute
         insecurePlaintext = try settings.bool("insecurePlaintext") ?? false
         if let entries = settings.strings("auth.tokens") {
-            var tokens: [Authenticator.TokenEntry] = []
+            var tokens: [BearerToken.Entry] = []
             for (index, entry) in entries.enumerated() {
                 do {
-                    tokens.append(try Authenticator.TokenEntry(configurationValue: entry))
+                    tokens.append(try BearerToken.Entry(configurationValue: entry))
                 } catch {
                     throw DaemonError("auth.tokens[\(index)]: \(error)")
                 }

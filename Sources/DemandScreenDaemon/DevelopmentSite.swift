@@ -1,3 +1,4 @@
+import DemandScreenRPC
 import DemandScreenServer
 import EmbeddedDefaults
 import Foundation
@@ -59,13 +60,13 @@ struct DevelopmentSite {
     }
 
     /// The agent and security tokens, made if missing; returns their entries for the authenticator.
-    func ensureTokens() throws(DaemonError) -> [Authenticator.TokenEntry] {
-        var entries: [Authenticator.TokenEntry] = []
+    func ensureTokens() throws(DaemonError) -> [BearerToken.Entry] {
+        var entries: [BearerToken.Entry] = []
         for (file, role) in [(EmbeddedDefaults.File.agentToken, Role.agent), (EmbeddedDefaults.File.securityToken, .security)] {
             let tokenPath = path(file)
             var token = (try? String(contentsOfFile: tokenPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             if token?.isEmpty ?? true {
-                let newToken = Authenticator.newToken()
+                let newToken = BearerToken.generate()
                 do {
                     try write(newToken + "\n", to: tokenPath, mode: 0o600)
                 } catch {
@@ -73,7 +74,7 @@ struct DevelopmentSite {
                 }
                 token = newToken
             }
-            entries.append(.init(name: "dev-\(role.rawValue)", role: role, sha256: Authenticator.hash(token: token!)))
+            entries.append(.init(name: "dev-\(role.rawValue)", role: role, sha256: BearerToken.hash(token!)))
         }
         return entries
     }

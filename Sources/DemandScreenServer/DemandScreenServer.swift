@@ -1,3 +1,4 @@
+public import DemandScreenRPC
 import DemandScreenWire
 import Foundation
 import SwiftProtobuf
@@ -271,7 +272,7 @@ public final class DemandScreenServer: Service, Sendable {
 
     private static func callError(from error: any Error) -> CallError {
         switch error {
-        case let error as CallError: error
+        case let error as any CallErrorConvertible: error.callError
         case is CancellationError: CallError(.cancelled, "the call was cancelled")
         default: CallError(.internal, "internal error", cause: nil)
         }

@@ -1,8 +1,7 @@
 import CoreMetrics
 import DemandScreenAPI
-public import DemandScreenServer
+public import DemandScreenRPC
 import DemandScreenStorage
-import DemandScreenWire
 import Foundation
 import Logging
 public import ResponseTemplates
@@ -91,36 +90,31 @@ public struct ScreeningService: Sendable {
 
     func screen(_ request: Data, _ context: CallContext) async throws -> Data {
         let record = try decode(DemandRecord.self, from: request)
-        do {
-            try record.validate()
-        } catch {
-            throw CallError(.invalidArgument, "invalid DemandRecord: \(error)")
-        }
+        try record.validate()
         try Task.checkCancellation()
         let engine = engines.current
-        let writer = responses.writer
-        let logger = context.logger
-        // The judgment and its written response, stored together so that a retry gets both.
-        let judge = { (history: ClaimantHistory) -> ScreeningResult in
-            var result = engine.screen(record, history: history)
-            let written = writer.compose(record: record, result: result)
-            result.response = written.response
-            if let reason = written.fallbackReason {
-                logger.error(
-                    "response template refused; the fallback was sent", metadata: ["record": "\(record.recordID)", "reason": "\(reason)"])
-            }
-            return result
-        }
         let result: ScreeningResult
         let reply: Data
         if storage == nil {
-            result = judge(.firstContact)
+            result = judge(record, history: .firstContact, engine: engine, logger: context.logger)
             reply = try result.serializedBytes()
         } else {
+            // Read the claimant's history, judge, write the response, and commit the contact
+            // with its result, so that a retry gets both; a record id seen before gets its
+            // stored answer.
             let at = record.receivedAtUnixMs > 0 ? record.receivedAtUnixMs : Self.now()
-            let client = context.caller?.description ?? "unknown"
             let answer = try await withStore { store in
-                try await store.screen(record, at: at, policy: engine.policy, client: client, judge: judge)
+                switch try await store.prepare(record, at: at, policy: engine.policy) {
+                case .alreadyScreened(let stored):
+                    return stored
+                case .newContact(let history):
+                    let judged = judge(record, history: history, engine: engine, logger: context.logger)
+                    return try await store.record(
+                        ContactStore.ScreenedContact(
+                            record: record, result: judged, receivedAtUnixMs: at,
+                            client: context.caller?.description ?? "unknown",
+                            maskPersonalData: engine.policy.maskPersonalData))
+                }
             }
             result = answer.result
             reply = Data(answer.serialized)
@@ -139,9 +133,20 @@ public struct ScreeningService: Sendable {
         return reply
     }
 
-    /// Runs `body` on the store, turning its errors into call errors: a store failure is
-    /// UNAVAILABLE (and marks the daemon not serving until the store works again); a refused
-    /// request is INVALID_ARGUMENT or NOT_FOUND.
+    /// The judgment of `record` and its written response.
+    private func judge(_ record: DemandRecord, history: ClaimantHistory, engine: ScreeningEngine, logger: Logger) -> ScreeningResult {
+        var result = engine.screen(record, history: history)
+        let written = responses.writer.compose(record: record, result: result)
+        result.response = written.response
+        if let reason = written.fallbackReason {
+            logger.error(
+                "response template refused; the fallback was sent", metadata: ["record": "\(record.recordID)", "reason": "\(reason)"])
+        }
+        return result
+    }
+
+    /// Runs `body` on the store. Its errors say their own status (`CallErrorConvertible`); a
+    /// store failure also marks the daemon not serving until the store works again.
     private func withStore<T>(_ body: (ContactStore) async throws -> T) async throws -> T {
         guard let storage else {
             throw CallError(.failedPrecondition, "this daemon runs with --storage-url none: it records no history")
@@ -151,17 +156,9 @@ public struct ScreeningService: Sendable {
         }
         do {
             return try await body(storage.store)
-        } catch let error as StoreRequestError {
-            throw CallError(error.kind == .notFound ? .notFound : .invalidArgument, error.description)
         } catch let error as StorageError {
             storage.reportFailure(error)
-            throw CallError(.unavailable, "storage unavailable: \(error)")
-        } catch let error as CallError {
             throw error
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw CallError(.internal, "stored data could not be read: \(error)")
         }
     }
 

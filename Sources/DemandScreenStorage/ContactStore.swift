@@ -28,25 +28,25 @@ public struct ScreenAnswer: Sendable {
 /// after the transaction holding its contact has committed.
 public final class ContactStore: Sendable {
     /// What the store knows about a record about to be screened.
-    enum Preparation: Sendable {
+    public enum Preparation: Sendable {
         /// The record id was screened before: answer with the stored result, store nothing.
         case alreadyScreened(ScreenAnswer)
-        /// A new contact: screen it with this history.
+        /// A new contact: screen it with this history, then `record` it.
         case newContact(ClaimantHistory)
     }
 
     /// A screened contact on its way to storage.
-    struct ScreenedContact: Sendable {
-        var record: DemandRecord
-        var result: ScreeningResult
+    public struct ScreenedContact: Sendable {
+        public var record: DemandRecord
+        public var result: ScreeningResult
         /// The contact's time: `received_at_unix_ms`, or the arrival time when that was 0.
-        var receivedAtUnixMs: Int64
+        public var receivedAtUnixMs: Int64
         /// The authenticated client that sent it.
-        var client: String
+        public var client: String
         /// Whether personal data is masked before it is stored (the policy's `personalData`).
-        var maskPersonalData: Bool
+        public var maskPersonalData: Bool
 
-        init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64, client: String, maskPersonalData: Bool) {
+        public init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64, client: String, maskPersonalData: Bool) {
             self.record = record
             self.result = result
             self.receivedAtUnixMs = receivedAtUnixMs
@@ -103,27 +103,18 @@ public final class ContactStore: Sendable {
 
     // MARK: - Screening
 
-    /// Stores a screened contact durably and returns the result to answer with: this one, or the
-    /// one stored first when another call (or another daemon) stored the same record id first.
-    func commit(_ contact: ScreenedContact) async throws -> ScreenAnswer {
-        try await committer.submit(Submission(contact: contact, storedAtUnixMs: Self.now()))
+    /// The first half of a Screen call: the stored answer of a record id seen before, or the
+    /// claimant's history to screen a new contact with. Reads of calls arriving together are
+    /// made together.
+    public func prepare(_ record: DemandRecord, at: Int64, policy: ScreeningPolicy) async throws -> Preparation {
+        try await reader.submit(HistoryRequest(record: record, at: at, policy: policy))
     }
 
-    /// Screens `record` against its history with `judge` and stores it: the whole of a Screen
-    /// call. A record id seen before is answered with its stored result and stores nothing.
-    public func screen(
-        _ record: DemandRecord, at: Int64, policy: ScreeningPolicy, client: String,
-        judge: (ClaimantHistory) -> ScreeningResult
-    ) async throws -> ScreenAnswer {
-        switch try await reader.submit(HistoryRequest(record: record, at: at, policy: policy)) {
-        case .alreadyScreened(let stored):
-            return stored
-        case .newContact(let history):
-            return try await commit(
-                ScreenedContact(
-                    record: record, result: judge(history), receivedAtUnixMs: at, client: client,
-                    maskPersonalData: policy.maskPersonalData))
-        }
+    /// The second half: stores a screened contact durably (group commit) and returns the result
+    /// to answer with: this one, or the one stored first when another call (or another daemon)
+    /// stored the same record id first.
+    public func record(_ contact: ScreenedContact) async throws -> ScreenAnswer {
+        try await committer.submit(Submission(contact: contact, storedAtUnixMs: Self.now()))
     }
 
     static let contactColumns =

@@ -1,3 +1,5 @@
+public import DemandScreenRPC
+
 /// A store that cannot do what was asked: it names the store and the problem. Calls that meet
 /// one fail with UNAVAILABLE; at start, the daemon exits with it.
 public struct StorageError: Error, CustomStringConvertible, Sendable {
@@ -33,4 +35,14 @@ public struct StoreRequestError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(field): \(problem)" }
+}
+
+extension StorageError: CallErrorConvertible {
+    public var callError: CallError { CallError(.unavailable, "storage unavailable: \(self)") }
+}
+
+extension StoreRequestError: CallErrorConvertible {
+    public var callError: CallError {
+        CallError(kind == .notFound ? .notFound : .invalidArgument, description)
+    }
 }

@@ -1,4 +1,5 @@
 public import DemandScreenAPI
+public import DemandScreenRPC
 
 /// A demand record that cannot be screened, naming the field and what is wrong with it.
 public struct RecordValidationError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -12,6 +13,10 @@ public struct RecordValidationError: Error, Sendable, Hashable, CustomStringConv
     }
 
     public var description: String { "\(field): \(problem)" }
+}
+
+extension RecordValidationError: CallErrorConvertible {
+    public var callError: CallError { CallError(.invalidArgument, "invalid DemandRecord: \(self)") }
 }
 
 extension DemandRecord {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DemandScreenClient
 import EmbeddedDefaults
-import DemandScreenWire
+import DemandScreenRPC
 import Foundation
 import SwiftProtobuf
 

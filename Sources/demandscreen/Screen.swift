@@ -1,7 +1,7 @@
 import ArgumentParser
 import DemandScreenAPI
 import DemandScreenClient
-import DemandScreenWire
+import DemandScreenRPC
 import EmbeddedDefaults
 import Foundation
 import SwiftProtobuf

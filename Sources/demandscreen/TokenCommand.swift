@@ -1,5 +1,5 @@
 import ArgumentParser
-import DemandScreenServer
+import DemandScreenRPC
 
 /// `demandscreen token new`: a new bearer token and the hash the daemon's configuration keeps.
 struct TokenCommand: ParsableCommand {
@@ -18,9 +18,10 @@ struct TokenCommand: ParsableCommand {
         }
 
         func run() {
-            let token = Authenticator.newToken()
+            let token = BearerToken.generate()
+            let entry = BearerToken.Entry(name: name, role: Role(rawValue: role)!, sha256: BearerToken.hash(token))
             print("token: \(token)")
-            print("auth.tokens entry: \(name):\(role):\(Authenticator.hash(token: token))")
+            print("auth.tokens entry: \(entry.configurationValue)")
         }
     }
 }

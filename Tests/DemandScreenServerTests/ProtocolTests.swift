@@ -1,5 +1,6 @@
 import DemandScreenAPI
 import DemandScreenClient
+import DemandScreenRPC
 import DemandScreenServer
 import DemandScreenWire
 import Foundation

@@ -1,6 +1,7 @@
 import DemandScreenAPI
 import DemandScreenClient
 import DemandScreenDaemon
+import DemandScreenRPC
 import DemandScreenServer
 import DemandScreenWire
 import Foundation
@@ -103,10 +104,24 @@ import Testing
     }
 
     @Test func tokenEntriesAreParsedStrictly() throws {
-        let hash = Authenticator.hash(token: "x")
-        #expect(try Authenticator.TokenEntry(configurationValue: "n:agent:\(hash)").role == .agent)
-        #expect(throws: ConfigurationValueError.self) { try Authenticator.TokenEntry(configurationValue: "n:root:\(hash)") }
-        #expect(throws: ConfigurationValueError.self) { try Authenticator.TokenEntry(configurationValue: "n:agent:abc") }
-        #expect(throws: ConfigurationValueError.self) { try Authenticator.TokenEntry(configurationValue: "agent:\(hash)") }
+        let hash = BearerToken.hash("x")
+        #expect(try BearerToken.Entry(configurationValue: "n:agent:\(hash)").role == .agent)
+        #expect(throws: ConfigurationValueError.self) { try BearerToken.Entry(configurationValue: "n:root:\(hash)") }
+        #expect(throws: ConfigurationValueError.self) { try BearerToken.Entry(configurationValue: "n:agent:abc") }
+        #expect(throws: ConfigurationValueError.self) { try BearerToken.Entry(configurationValue: "agent:\(hash)") }
+    }
+
+    @Test func tokenEntriesPrintTheFormTheyAreParsedFrom() throws {
+        let entry = BearerToken.Entry(name: "ivr", role: .agent, sha256: BearerToken.hash(BearerToken.generate()))
+        #expect(try BearerToken.Entry(configurationValue: entry.configurationValue) == entry)
+    }
+
+    @Test func statusCodesHaveGRPCNumbersAndNames() {
+        #expect(StatusCode.invalidArgument.rawValue == 3)
+        #expect(StatusCode.deadlineExceeded.rawValue == 4)
+        #expect(StatusCode.permissionDenied.rawValue == 7)
+        #expect(StatusCode.unimplemented.rawValue == 12)
+        #expect(StatusCode.unauthenticated.rawValue == 16)
+        #expect(StatusCode(rawValue: 14).name == "UNAVAILABLE")
     }
 }

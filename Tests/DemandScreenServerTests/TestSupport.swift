@@ -1,6 +1,7 @@
 import DemandScreenAPI
 import DemandScreenClient
 import DemandScreenDaemon
+import DemandScreenRPC
 import DemandScreenServer
 import DemandScreenService
 import DemandScreenWire
@@ -54,10 +55,10 @@ enum TestTokens {
     static let agent = "agent-token-for-tests"
     static let security = "security-token-for-tests"
     static let ops = "ops-token-for-tests"
-    static let entries: [Authenticator.TokenEntry] = [
-        .init(name: "test-agent", role: .agent, sha256: Authenticator.hash(token: agent)),
-        .init(name: "test-security", role: .security, sha256: Authenticator.hash(token: security)),
-        .init(name: "test-ops", role: .ops, sha256: Authenticator.hash(token: ops)),
+    static let entries: [BearerToken.Entry] = [
+        .init(name: "test-agent", role: .agent, sha256: BearerToken.hash(agent)),
+        .init(name: "test-security", role: .security, sha256: BearerToken.hash(security)),
+        .init(name: "test-ops", role: .ops, sha256: BearerToken.hash(ops)),
     ]
 }
 

@@ -421,7 +421,7 @@ import Testing
             let quoting = unjustRecord("m-2", claimant: "c-m", at: baseTime + 1)
             var judged = engine.screen(quoting)
             judged.signals[0].evidence[0].excerpt = "090-1234-5678に電話しろ"
-            let answer = try await store.screen(quoting, at: baseTime + 1, policy: engine.policy, client: "test") { _ in judged }
+            let answer = try await store.screen(quoting, at: baseTime + 1) { _ in judged }
             #expect(answer.result == judged)
             #expect(try ScreeningResult(serializedBytes: answer.serialized) == judged)
             let storedResult = try ScreeningResult(

@@ -103,12 +103,25 @@ func utterance(_ speaker: Speaker, _ text: String) -> Utterance {
 extension ContactStore {
     /// Screens as the daemon does, with a test client name.
     func screen(_ record: DemandRecord) async throws -> ScreeningResult {
-        let answer = try await screen(record, at: record.receivedAtUnixMs, policy: engine.policy, client: "test") { history in
+        let answer = try await screen(record, at: record.receivedAtUnixMs) { history in
             engine.screen(record, history: history)
         }
         // The answer's bytes are the result, whether just stored or stored before.
         #expect(try ScreeningResult(serializedBytes: answer.serialized) == answer.result)
         return answer.result
+    }
+
+    /// Prepares, judges with `judge` and records, as the service does.
+    func screen(_ record: DemandRecord, at: Int64, judge: (ClaimantHistory) -> ScreeningResult) async throws -> ScreenAnswer {
+        switch try await prepare(record, at: at, policy: engine.policy) {
+        case .alreadyScreened(let stored):
+            return stored
+        case .newContact(let history):
+            return try await self.record(
+                ScreenedContact(
+                    record: record, result: judge(history), receivedAtUnixMs: at, client: "test",
+                    maskPersonalData: engine.policy.maskPersonalData))
+        }
     }
 
     func contactCount() async throws -> Int64 {

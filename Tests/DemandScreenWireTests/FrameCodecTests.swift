@@ -69,13 +69,4 @@ import Testing
         #expect(Array(written.readableBytesView) == [0, 0, 0, 0, 3] + Array("abc".utf8))
         _ = try channel.finish()
     }
-
-    @Test func statusCodesHaveGRPCNumbersAndNames() {
-        #expect(StatusCode.invalidArgument.rawValue == 3)
-        #expect(StatusCode.deadlineExceeded.rawValue == 4)
-        #expect(StatusCode.permissionDenied.rawValue == 7)
-        #expect(StatusCode.unimplemented.rawValue == 12)
-        #expect(StatusCode.unauthenticated.rawValue == 16)
-        #expect(StatusCode(rawValue: 14).name == "UNAVAILABLE")
-    }
 }

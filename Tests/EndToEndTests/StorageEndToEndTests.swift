@@ -1,7 +1,7 @@
 import DemandScreenAPI
 import DemandScreenClient
+import DemandScreenRPC
 import DemandScreenTestSupport
-import DemandScreenWire
 import Foundation
 import SwiftProtobuf
 import Testing

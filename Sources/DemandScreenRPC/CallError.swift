@@ -53,3 +53,15 @@ public struct CallError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code.name): \(message)" }
 }
+
+/// An error that knows which call status it ends a call with. Errors that a method's work can
+/// throw (a refused record, a store that cannot take the write) conform where they are defined,
+/// so that the server turns any of them into a status without knowing the method.
+public protocol CallErrorConvertible: Error {
+    /// The status and message the caller gets.
+    var callError: CallError { get }
+}
+
+extension CallError: CallErrorConvertible {
+    public var callError: CallError { self }
+}
