@@ -64,7 +64,12 @@ struct StorageBenchmarks {
                 let result = results[index]
                 group.addTask {
                     let at = record.receivedAtUnixMs
-                    _ = try await contacts.screen(record, at: at, policy: policy, client: "bench") { _ in result }
+                    if case .newContact = try await contacts.prepare(record, at: at, policy: policy) {
+                        _ = try await contacts.record(
+                            ContactStore.ScreenedContact(
+                                record: record, result: result, receivedAtUnixMs: at, client: "bench",
+                                maskPersonalData: policy.maskPersonalData))
+                    }
                 }
             }
             try await group.waitForAll()
