@@ -107,13 +107,16 @@ public struct ResponseTemplateSet: Sendable {
     }
 
     /// The `*.mustache` files (every one must be named by the scheme) and `responses.yaml` of a
-    /// folder; other files are ignored.
+    /// folder; other files are ignored, and so are hidden files and folders (a Kubernetes
+    /// ConfigMap mounted as a folder keeps its files in a hidden `..<timestamp>/` folder and links
+    /// them from the top).
     private static func readFolder(_ path: String, describe: (String) -> String) throws(TemplateSetError) -> Folder {
         var folder = Folder()
         guard let enumerator = FileManager.default.enumerator(atPath: path) else {
             throw TemplateSetError(file: path, problem: "cannot be read")
         }
         for case let relative as String in enumerator {
+            guard !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) else { continue }
             let isTemplate = relative.hasSuffix(".mustache")
             guard isTemplate || relative == "responses.yaml" else { continue }
             let source = describe(relative)

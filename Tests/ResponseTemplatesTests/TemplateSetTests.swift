@@ -37,6 +37,19 @@ import Testing
         #expect(set.commitments == Commitments(callbackMinutes: 30, replyBusinessDays: 2))
     }
 
+    @Test func hiddenFilesAndFoldersAreNotTemplates() throws {
+        // A ConfigMap mounted as a folder: the files live in a hidden, timestamped folder.
+        let folder = try Self.operatorFolder([
+            "..2026_12_06_07_00_00.123/ja/legitimate.written.mustache": "件名\n本文\n",
+            "..2026_12_06_07_00_00.123/notes.mustache": "not a template name",
+            ".editor-backup.mustache": "not a template name",
+            "ja/legitimate.partial.written.mustache": "件名\n一部について確認いたしました。\n",
+        ])
+        let set = try ResponseTemplateSet(overrideDirectory: folder)
+        #expect(set.sources["ja/legitimate.partial.written"]?.hasSuffix("/ja/legitimate.partial.written.mustache") == true)
+        #expect(set.sources["ja/legitimate.written"]?.contains("..2026") == false)
+    }
+
     @Test func faultSpecificFallsBackToTheVerdictsGenericTemplate() {
         let set = ResponseTemplateSet.builtIn()
         #expect(set.template(language: "ja", verdict: .legitimate, fault: .confirmed, family: .written).id == "ja/legitimate.confirmed.written")
