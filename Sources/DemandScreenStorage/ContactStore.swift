@@ -70,9 +70,6 @@ public final class ContactStore: Sendable {
     public static let maximumBatch = 256
     /// The most calls' history reads run in one read.
     static let maximumReadBatch = 64
-    /// The most of a claimant's own contacts a history holds: the newest in the 30-day window.
-    /// A claimant past it (a calling machine) counts as having this many; their flags are not lost.
-    public static let claimantContactsLimit = 1000
     /// The most notes' characters.
     public static let maximumNoteLength = 4000
 

@@ -21,9 +21,6 @@ enum HistoryReads {
     /// always hold enough other claimants; only when they do not (one claimant repeating the
     /// complaint) does a second look go further back.
     static let newestSightings = 16
-    /// The most recent contacts of a category without a product key that one look compares by
-    /// description with a call's (and one more for each other call of the batch that shares it).
-    static let similarDescriptionsLimit = 200
 
     /// For each request, its stored result when the record was screened before, else the history
     /// to screen it with. The first read takes the stored results, the claimants' contacts and
@@ -46,20 +43,25 @@ enum HistoryReads {
         let rows = try await database.read(
             [
                 storedResults(requests, dialect: database.dialect), claimantContacts(requests, dialect: database.dialect),
-                activeFlags(requests, dialect: database.dialect),
+                activeFlags(requests, dialect: database.dialect), claimantCounts(requests, dialect: database.dialect),
             ] + firstLooks + presence)
 
         for row in rows[0] { batch.stored[row.text(0)] = row.blob(1) }
-        var contacts = Array(repeating: [PastContact](), count: requests.count)
-        for row in rows[1] { contacts[Int(row.integer(0))].append(ContactStore.pastContact(row, from: 1)) }
+        var claimants = Array(repeating: ClaimantContacts(), count: requests.count)
+        for row in rows[1] { claimants[Int(row.integer(0))].newest.append(ContactStore.pastContact(row, from: 1)) }
         var standings = Array(repeating: ClaimantStanding(), count: requests.count)
         for row in rows[2] {
             let index = Int(row.integer(0))
             standings[index].activeFlags.append(SignalKind(rawValue: Int(row.integer(1))) ?? .signalUnspecified)
             standings[index].riskLevel = standings[index].riskLevel.raised(to: RiskLevel(rawValue: Int(row.integer(2))) ?? .riskLow)
         }
-        batch.takeFirstLooks(of: familiar, rows[3..<(3 + firstLooks.count)])
-        let present = Set(rows[(3 + firstLooks.count)...].joined().map { Int($0.integer(0)) })
+        for row in rows[3] {
+            let index = Int(row.integer(0))
+            claimants[index].in30d = Int(row.integer(1))
+            claimants[index].in24h = Int(row.integer(2))
+        }
+        batch.takeFirstLooks(of: familiar, rows[4..<(4 + firstLooks.count)])
+        let present = Set(rows[(4 + firstLooks.count)...].joined().map { Int($0.integer(0)) })
         known.insert(present.map { keys.representatives[$0] })
 
         // Calls whose first look is done, and complaints whose first look is still to come.
@@ -85,7 +87,7 @@ enum HistoryReads {
             standings[index].activeFlags.sort { $0.rawValue < $1.rawValue }
             return .newContact(
                 HistoryWindows.summarize(
-                    request.record, at: request.at, claimantContacts: contacts[index], otherComplaints: batch.otherComplaints(of: index),
+                    request.record, at: request.at, claimant: claimants[index], otherComplaints: batch.otherComplaints(of: index),
                     standing: standings[index], policy: request.policy, bigrams: bigrams))
         }
     }
@@ -127,10 +129,24 @@ enum HistoryReads {
     }
 
     /// `idx, <past contact columns>`: each request's claimant's contacts in the claimant window
-    /// up to its time, the newest `ContactStore.claimantContactsLimit`.
+    /// up to its time, the newest `HistoryWindows.newestContactsLimit`.
     private static func claimantContacts(_ requests: [HistoryRequest], dialect: SQLDialect) -> SQLStatement {
         SQLStatement(
-            ClaimantContacts.self, rows: claimantWindows(requests) { $0.at - HistoryWindows.claimantWindowMs }, dialect: dialect)
+            NewestClaimantContacts.self, rows: claimantWindows(requests) { $0.at - HistoryWindows.claimantWindowMs },
+            dialect: dialect)
+    }
+
+    /// `idx, in 30 days, in 24 hours`: each request's claimant's contacts before its time,
+    /// counted up to `HistoryWindows.contactCountLimit`.
+    private static func claimantCounts(_ requests: [HistoryRequest], dialect: SQLDialect) -> SQLStatement {
+        SQLStatement(
+            ClaimantContactCounts.self,
+            rows: requests.enumerated().map { index, request in
+                [
+                    .integer(Int64(index)), .text(request.record.claimantID), .integer(request.at - HistoryWindows.claimantWindowMs),
+                    .integer(request.at - HistoryWindows.dayMs), .integer(request.at),
+                ]
+            }, dialect: dialect)
     }
 
     /// `idx, kind, highest risk`: the flags raised on each request's claimant that are still active.
@@ -166,7 +182,7 @@ enum HistoryReads {
                 """,
             binds: [
                 .integer(Int64(group)), .integer(Int64(complaints[members[0]].category.rawValue)), .integer(after), .integer(upTo),
-                .integer(Int64(similarDescriptionsLimit + members.count - 1)),
+                .integer(Int64(HistoryWindows.similarDescriptionsLimit + members.count - 1)),
             ])
     }
 
@@ -483,15 +499,6 @@ final class KnownComplaints: Sendable {
     }
 }
 
-extension Complaint {
-    /// The complaint as batches compare it: the description left out where a product key names it.
-    var comparedAs: Complaint {
-        var representative = self
-        if !productKey.isEmpty { representative.description = "" }
-        return representative
-    }
-}
-
 /// Statements over one window per request: rows of `idx, claimant_id, since_ms, until_ms`.
 private protocol ClaimantWindowStatement: RowsStatement {}
 
@@ -501,17 +508,16 @@ extension ClaimantWindowStatement {
 }
 
 /// `idx, <past contact columns>`: each window's claimant's newest contacts in it. On PostgreSQL a
-/// lateral join, so that each claimant is an index scan whatever the statistics say: as a plain
-/// join the planner, misled by statistics that lag a growing table, hashed the whole table on
-/// every batch (11 ms for 64 calls on 20 000 contacts, against 1 ms). SQLite has no lateral
+/// lateral join, so that each claimant is an index scan whatever the statistics say (a plain join
+/// lets a planner misled by lagging statistics hash the whole table). SQLite has no lateral
 /// joins: each claimant's newest rows are a correlated list of row ids, read from the covering
-/// `contacts_by_claimant` index, and the rows are then fetched by id. (Ranking the joined rows
-/// with `ROW_NUMBER()` instead sorted every batch's rows in a temporary B-tree: 2.2 times as long.)
-/// The rows come per window in row-id order, not newest first; the history counts them.
-private enum ClaimantContacts: ClaimantWindowStatement {
+/// `contacts_by_claimant` index, and the rows are then fetched by id (ranking the joined rows with
+/// `ROW_NUMBER()` would sort every batch's rows in a temporary B-tree). The rows come per window
+/// in row-id order, not newest first.
+private enum NewestClaimantContacts: ClaimantWindowStatement {
     static func template(_ dialect: SQLDialect) -> String {
         let columns = ContactStore.pastContactColumns
-        let limit = ContactStore.claimantContactsLimit
+        let limit = HistoryWindows.newestContactsLimit
         let newest = """
             SELECT \(dialect == .postgres ? columns : "rowid") FROM contacts WHERE claimant_id = wanted.claimant_id \
             AND received_at_ms > wanted.since_ms AND received_at_ms <= wanted.until_ms \
@@ -527,23 +533,42 @@ private enum ClaimantContacts: ClaimantWindowStatement {
     }
 }
 
-/// `idx, kind, highest risk`: the flags raised on each window's claimant in it. A lateral join on
-/// PostgreSQL, for the reason given at `ClaimantContacts`.
-private enum ActiveFlags: ClaimantWindowStatement {
+/// `idx, in 30 days, in 24 hours`: each claimant's contacts in the two windows, each counted from
+/// the covering `contacts_by_claimant` index and only up to `HistoryWindows.contactCountLimit`,
+/// so that a claimant with 100 000 contacts costs what one with the limit costs. The same text on
+/// both backends (a correlated scalar subquery over a limited one).
+private enum ClaimantContactCounts: RowsStatement {
+    static let columns: [SQLColumnType] = [.integer, .text, .integer, .integer, .integer]
     static func template(_ dialect: SQLDialect) -> String {
-        switch dialect {
-        case .postgres:
+        func count(since: String) -> String {
             """
-            \(wanted) SELECT wanted.idx, f.kind, f.highest FROM wanted CROSS JOIN LATERAL (\
-            SELECT kind, MAX(risk_level) AS highest FROM risk_flags WHERE claimant_id = wanted.claimant_id \
-            AND raised_at_ms > wanted.since_ms AND raised_at_ms <= wanted.until_ms GROUP BY kind) AS f
-            """
-        case .sqlite:
-            """
-            \(wanted) SELECT wanted.idx, f.kind, MAX(f.risk_level) FROM wanted \
-            JOIN risk_flags f ON f.claimant_id = wanted.claimant_id AND f.raised_at_ms > wanted.since_ms AND f.raised_at_ms <= wanted.until_ms \
-            GROUP BY wanted.idx, f.kind
+            (SELECT COUNT(*) FROM (SELECT 1 FROM contacts WHERE claimant_id = wanted.claimant_id \
+            AND received_at_ms > wanted.\(since) AND received_at_ms <= wanted.until_ms \
+            LIMIT \(HistoryWindows.contactCountLimit)) AS counted)
             """
         }
+        return """
+            WITH wanted (idx, claimant_id, month_ms, day_ms, until_ms) AS ({rows}) \
+            SELECT wanted.idx, \(count(since: "month_ms")), \(count(since: "day_ms")) FROM wanted
+            """
+    }
+}
+
+/// `idx, kind, highest risk`: the kinds of flag raised on each window's claimant in it, with the
+/// highest risk of each. One index look (`risk_flags_by_claimant_kind`) per kind and risk level
+/// asks whether any flag of them lies in the window: a claimant with 100 000 flags costs what one
+/// with a single flag costs, and the answer is exact.
+private enum ActiveFlags: ClaimantWindowStatement {
+    static func template(_ dialect: SQLDialect) -> String {
+        let levels = SignalKind.allCases.filter { $0 != .signalUnspecified && $0.rawValue > 0 }.flatMap { kind in
+            RiskLevel.allCases.filter { $0.rawValue > 0 }.map { "(\(kind.rawValue), \($0.rawValue))" }
+        }.joined(separator: ", ")
+        return """
+            \(wanted), levels (kind, risk) AS (VALUES \(levels)) \
+            SELECT wanted.idx, levels.kind, MAX(levels.risk) FROM wanted CROSS JOIN levels WHERE EXISTS (\
+            SELECT 1 FROM risk_flags f WHERE f.claimant_id = wanted.claimant_id AND f.kind = levels.kind \
+            AND f.risk_level = levels.risk AND f.raised_at_ms > wanted.since_ms AND f.raised_at_ms <= wanted.until_ms) \
+            GROUP BY wanted.idx, levels.kind
+            """
     }
 }

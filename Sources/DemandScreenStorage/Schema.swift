@@ -63,6 +63,11 @@ enum Schema {
             // over about 2.7 KB, and descriptions stored before they were limited can be longer.
             "CREATE INDEX IF NOT EXISTS contacts_by_complaint ON contacts (incident_category, product_key, substr(description, 1, 200), received_at_ms)",
         ],
+        [
+            // A claimant's active flags as one look per kind and risk level, whatever the number of
+            // flags the claimant has.
+            "CREATE INDEX IF NOT EXISTS risk_flags_by_claimant_kind ON risk_flags (claimant_id, kind, risk_level, raised_at_ms)",
+        ],
     ]
 
     static var currentVersion: Int64 { Int64(migrations.count) }

@@ -62,6 +62,14 @@ public struct Complaint: Sendable, Hashable {
     public var isComparable: Bool {
         category != .incidentUnspecified && (!productKey.isEmpty || !description.isEmpty)
     }
+
+    /// The complaint as the very same complaint is looked up: the description left out where a
+    /// product key names it.
+    public var comparedAs: Complaint {
+        var representative = self
+        if !productKey.isEmpty { representative.description = "" }
+        return representative
+    }
 }
 
 /// Compares complaints: same category, then the same product key, else descriptions whose folded
@@ -134,9 +142,39 @@ public struct ClaimantStanding: Sendable, Hashable {
     }
 }
 
+/// What a history read knows of a claimant's own contacts before a call (not the call's own):
+/// how many fall in the last 24 hours and 30 days, each counted up to
+/// `HistoryWindows.contactCountLimit`, and the newest few in full. A claimant with 100 000
+/// contacts costs a read what one with `contactCountLimit` costs.
+public struct ClaimantContacts: Sendable, Hashable {
+    public var in24h: Int
+    public var in30d: Int
+    /// The newest contacts in the 30-day window, at most `HistoryWindows.newestContactsLimit`, in
+    /// any order.
+    public var newest: [PastContact]
+
+    public init(in24h: Int = 0, in30d: Int = 0, newest: [PastContact] = []) {
+        self.in24h = in24h
+        self.in30d = in30d
+        self.newest = newest
+    }
+}
+
 /// The windows of the history and the rule that turns signals into a claimant's risk flags.
 public enum HistoryWindows {
     public static let dayMs: Int64 = 86_400_000
+
+    /// Counts of a claimant's contacts stop here: a claimant past it (a calling machine) reads as
+    /// having this many. Every threshold of the history signals lies far below it.
+    public static let contactCountLimit = 100
+
+    /// How many of a claimant's newest contacts a history read takes in full: what the repeated-
+    /// demand count and the follow-up check look at.
+    public static let newestContactsLimit = 32
+
+    /// How many contacts of other claimants one call compares at most when it looks for the same
+    /// complaint by description.
+    public static let similarDescriptionsLimit = 200
 
     /// The claimant's own contacts a store must supply: from this many milliseconds before the
     /// contact up to it.
@@ -160,24 +198,24 @@ public enum HistoryWindows {
 
     /// The summary the engine screens a contact with, from the contacts a store found.
     /// - Parameters:
-    ///   - claimantContacts: the claimant's contacts in `claimantWindowMs` before `at` (not this one).
+    ///   - claimant: the claimant's own contacts in `claimantWindowMs` before `at` (not this one).
     ///   - otherComplaints: complaints of the record's incident category in `recurringWindowMs`
     ///     before `at`, in one list or several (a store's look at the same complaint, and a look at
     ///     the category that calls share), the newest first in each (others' or the claimant's
     ///     own, in the window or not: they are filtered here; the same one twice counts once).
     ///   - bigrams: descriptions' bigrams shared with other calls that compare with the same contacts.
     public static func summarize(
-        _ record: DemandRecord, at: Int64, claimantContacts: [PastContact], otherComplaints: [[ComplaintSighting]],
+        _ record: DemandRecord, at: Int64, claimant: ClaimantContacts, otherComplaints: [[ComplaintSighting]],
         standing: ClaimantStanding, policy: ScreeningPolicy, bigrams: DescriptionBigrams? = nil
     ) -> ClaimantHistory {
         let complaint = Complaint(record.incident)
         var matcher = ComplaintMatcher(complaint, minimumSimilarity: policy.recurringIssueSimilarity)
         let concreteDemands = Set(record.demands.map(\.kind)).subtracting([.demandUnspecified])
         var history = ClaimantHistory(standingRisk: standing.riskLevel, activeFlags: standing.activeFlags)
-        for contact in claimantContacts where contact.recordID != record.recordID {
+        history.contacts30d = UInt32(min(claimant.in30d, contactCountLimit))
+        history.contacts24h = UInt32(min(claimant.in24h, contactCountLimit))
+        for contact in claimant.newest where contact.recordID != record.recordID {
             guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - claimantWindowMs else { continue }
-            history.contacts30d += 1
-            if contact.receivedAtUnixMs > at - dayMs { history.contacts24h += 1 }
             if !concreteDemands.isDisjoint(with: contact.demandKinds) { history.repeatedDemandContacts += 1 }
             if contact.verdict == .legitimateClaim || contact.verdict == .needsReview, matcher.matches(contact.complaint) {
                 history.hasOpenLegitimateClaim = true
@@ -190,7 +228,8 @@ public enum HistoryWindows {
             var claimants = Set<String>()
             // A product key is compared as it is; a description's verdict is kept for its next sighting.
             var matchesByDescription: [String: Bool] = [:]
-            for contact in otherComplaints.joined() where contact.claimantID != record.claimantID && claimants.count < enough {
+            for contact in otherComplaints.joined() where contact.claimantID != record.claimantID {
+                if claimants.count >= enough { break }
                 guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - recurringWindowMs(policy),
                     !claimants.contains(contact.claimantID)
                 else { continue }
@@ -212,12 +251,27 @@ public enum HistoryWindows {
 }
 
 /// A history held in memory: what `demandscreen evaluate` replays a file through, so that
-/// history signals come out as the daemon would raise them, and the `memory:` store.
+/// history signals come out as the daemon would raise them. Each call's look costs the same
+/// however long the file: contacts, complaints and flags are kept in time order and found by
+/// binary search, and each look takes at most as many as a store's read does.
 public struct HistoryBook: Sendable {
-    private var contactsByClaimant: [String: [PastContact]] = [:]
-    private var complaintsByCategory: [IncidentCategory: [ComplaintSighting]] = [:]
-    private var flagsByClaimant: [String: [(raisedAtUnixMs: Int64, kind: SignalKind, risk: RiskLevel)]] = [:]
+    private var contactsByClaimant: [String: TimeOrdered<PastContact>] = [:]
+    /// The same complaint (`Complaint.comparedAs`): the store's same-complaint look.
+    private var sightingsByComplaint: [Complaint: TimeOrdered<ComplaintSighting>] = [:]
+    /// Complaints without a product key, by category: the store's look at other wordings.
+    private var describedByCategory: [IncidentCategory: TimeOrdered<ComplaintSighting>] = [:]
+    private var flagTimes: [FlagKey: TimeOrdered<Int64>] = [:]
+    private var flagKeysByClaimant: [String: Set<FlagKey>] = [:]
     private var resultsByRecord: [String: ScreeningResult] = [:]
+
+    private struct FlagKey: Hashable, Sendable {
+        var claimantID: String
+        var kind: SignalKind
+        var risk: RiskLevel
+    }
+
+    /// The most contacts of the same complaint one look takes, as a store's look further back does.
+    static let sameComplaintLimit = 500
 
     public init() {}
 
@@ -229,14 +283,32 @@ public struct HistoryBook: Sendable {
         let activeSince = at - HistoryWindows.flagActiveMs(policy)
         var standing = ClaimantStanding()
         var kinds = Set<SignalKind>()
-        for flag in flagsByClaimant[record.claimantID] ?? [] where flag.raisedAtUnixMs > activeSince && flag.raisedAtUnixMs <= at {
-            kinds.insert(flag.kind)
-            standing.riskLevel = standing.riskLevel.raised(to: flag.risk)
+        for key in flagKeysByClaimant[record.claimantID] ?? [] where flagTimes[key]?.contains(after: activeSince, upTo: at) == true {
+            kinds.insert(key.kind)
+            standing.riskLevel = standing.riskLevel.raised(to: key.risk)
         }
         standing.activeFlags = kinds.sorted { $0.rawValue < $1.rawValue }
-        return HistoryWindows.summarize(
-            record, at: at, claimantContacts: contactsByClaimant[record.claimantID] ?? [],
-            otherComplaints: [(complaintsByCategory[record.incident.category] ?? []).reversed()], standing: standing, policy: policy)
+
+        var claimant = ClaimantContacts()
+        if let contacts = contactsByClaimant[record.claimantID] {
+            let window = contacts.range(after: at - HistoryWindows.claimantWindowMs, upTo: at)
+            claimant.in30d = window.count
+            claimant.in24h = contacts.range(after: at - HistoryWindows.dayMs, upTo: at).count
+            claimant.newest = Array(contacts.items[window].suffix(HistoryWindows.newestContactsLimit))
+        }
+        let complaint = Complaint(record.incident)
+        let since = at - HistoryWindows.recurringWindowMs(policy)
+        var others: [[ComplaintSighting]] = []
+        if complaint.isComparable {
+            for (list, limit) in [
+                (sightingsByComplaint[complaint.comparedAs], Self.sameComplaintLimit),
+                (complaint.productKey.isEmpty ? describedByCategory[complaint.category] : nil, HistoryWindows.similarDescriptionsLimit),
+            ] {
+                guard let list else { continue }
+                others.append(Array(list.items[list.range(after: since, upTo: at)].suffix(limit).reversed()))
+            }
+        }
+        return HistoryWindows.summarize(record, at: at, claimant: claimant, otherComplaints: others, standing: standing, policy: policy)
     }
 
     /// Screens `record` as the daemon would at `at` and keeps it: `judge` gets the history built
@@ -255,14 +327,51 @@ public struct HistoryBook: Sendable {
         guard resultsByRecord[record.recordID] == nil else { return }
         resultsByRecord[record.recordID] = result
         let contact = PastContact(record: record, result: result, receivedAtUnixMs: at)
-        contactsByClaimant[record.claimantID, default: []].append(contact)
+        contactsByClaimant[record.claimantID, default: TimeOrdered()].insert(contact, at: at)
         if contact.complaint.isComparable {
-            complaintsByCategory[contact.complaint.category, default: []].append(
-                ComplaintSighting(claimantID: contact.claimantID, receivedAtUnixMs: at, complaint: contact.complaint))
+            let sighting = ComplaintSighting(claimantID: contact.claimantID, receivedAtUnixMs: at, complaint: contact.complaint)
+            sightingsByComplaint[contact.complaint.comparedAs, default: TimeOrdered()].insert(sighting, at: at)
+            if contact.complaint.productKey.isEmpty {
+                describedByCategory[contact.complaint.category, default: TimeOrdered()].insert(sighting, at: at)
+            }
         }
         for flag in HistoryWindows.flags(raisedBy: result) {
-            flagsByClaimant[record.claimantID, default: []].append((at, flag.kind, result.riskLevel))
+            let key = FlagKey(claimantID: record.claimantID, kind: flag.kind, risk: result.riskLevel)
+            flagTimes[key, default: TimeOrdered()].insert(at, at: at)
+            flagKeysByClaimant[record.claimantID, default: []].insert(key)
         }
+    }
+}
+
+/// Items kept in the order of their times (equal times in arrival order), so that the items of a
+/// window are found by binary search. Appending in time order, the usual case, costs no move.
+struct TimeOrdered<Element: Sendable>: Sendable {
+    private(set) var items: [Element] = []
+    private var times: [Int64] = []
+
+    mutating func insert(_ item: Element, at time: Int64) {
+        let index = firstIndex(after: time)
+        items.insert(item, at: index)
+        times.insert(time, at: index)
+    }
+
+    /// The indices of the items with `since < time <= until`.
+    func range(after since: Int64, upTo until: Int64) -> Range<Int> {
+        let start = firstIndex(after: since)
+        return start..<max(start, firstIndex(after: until))
+    }
+
+    func contains(after since: Int64, upTo until: Int64) -> Bool { !range(after: since, upTo: until).isEmpty }
+
+    /// The index of the first item whose time is after `time`.
+    private func firstIndex(after time: Int64) -> Int {
+        var low = 0
+        var high = times.count
+        while low < high {
+            let middle = (low + high) / 2
+            if times[middle] <= time { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }
 

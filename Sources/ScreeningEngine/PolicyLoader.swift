@@ -138,8 +138,8 @@ private struct PolicyReader {
         prolonged.sort { $0.seconds < $1.seconds }
 
         let repeated = try mapping(top["repeatedContact"], "repeatedContact")
-        let repeated24h = UInt32(try number(repeated["contacts24h"], "repeatedContact.contacts24h", in: 2...10000))
-        let repeated30d = UInt32(try number(repeated["contacts30d"], "repeatedContact.contacts30d", in: 2...100000))
+        let repeated24h = UInt32(try number(repeated["contacts24h"], "repeatedContact.contacts24h", in: 2...Double(HistoryWindows.contactCountLimit / 2)))
+        let repeated30d = UInt32(try number(repeated["contacts30d"], "repeatedContact.contacts30d", in: 2...Double(HistoryWindows.contactCountLimit)))
 
         let abuse = try mapping(top["sustainedAbuse"], "sustainedAbuse")
         let abuseHits = Int(try number(abuse["hits"], "sustainedAbuse.hits", in: 1...1000))

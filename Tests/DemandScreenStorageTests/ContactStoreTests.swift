@@ -63,11 +63,11 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
-    func aHistoryHoldsTheClaimantsNewestContactsUpToTheLimit(backend: Backend) async throws {
+    func aClaimantsCountsStopAtTheLimit(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
-            // Five contacts ten days back, then as many as the limit in the last day: the history
-            // holds the limit's worth, all of them from the last day.
-            let limit = ContactStore.claimantContactsLimit
+            // Five contacts ten days back, then as many as the limit in the last day: both windows
+            // count up to the limit (and this contact).
+            let limit = HistoryWindows.contactCountLimit
             let times = (0..<5).map { baseTime - 10 * dayMs - Int64($0) * 60_000 } + (1...limit).map { baseTime - Int64($0) * 60_000 }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, time) in times.enumerated() {

@@ -1,0 +1,101 @@
+import DemandScreenAPI
+import DemandScreenStorage
+import ScreeningEngine
+import Testing
+
+/// A claimant who has called 50 000 times: what a call reads of their history is bounded by
+/// design (counts up to `HistoryWindows.contactCountLimit`, the newest few contacts, one index
+/// look per flag kind and risk), and what the signals need stays exact.
+@Suite struct LargeHistoryTests {
+    static let contacts = 50_000
+
+    /// Inserts `count` contacts of `claimant`, one a minute back from `newest`, and a risk flag of
+    /// kind `flagKind` at risk `risk` on each, in one statement each (as a store would have stored
+    /// them, without screening them one by one).
+    static func insertHistory(
+        _ store: ContactStore, claimant: String, count: Int, newest: Int64, flagKind: SignalKind, risk: RiskLevel, prefix: String
+    ) async throws {
+        let blob = store.database.dialect == .postgres ? "'\\x'::bytea" : "X''"
+        let numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))"
+        _ = try await store.database.transaction([
+            SQLStatement(
+                """
+                INSERT INTO contacts (record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, \
+                demand_kinds, incident_category, product_key, description, policy_version, client, commit_id, record, result) \
+                \(numbers) SELECT '\(prefix)-' || i, '\(claimant)', \(newest) - i * CAST(60000 AS BIGINT), \(newest), 1, \
+                \(Verdict.unjustDemand.rawValue), \(risk.rawValue), '', '', \(IncidentCategory.incidentDelivery.rawValue), '', \
+                '配達が遅れた', 'test', 'test', 'bulk', \(blob), \(blob) FROM n
+                """),
+            SQLStatement(
+                """
+                INSERT INTO risk_flags (record_id, kind, claimant_id, severity, risk_level, raised_at_ms, evidence) \
+                \(numbers) SELECT '\(prefix)-' || i, \(flagKind.rawValue), '\(claimant)', \(Severity.high.rawValue), \
+                \(risk.rawValue), \(newest) - i * CAST(60000 AS BIGINT), \(blob) FROM n
+                """),
+        ])
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aClaimantWithFiftyThousandContactsIsScreenedWithExactSignals(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            // 50 000 contacts, one a minute, the newest 20 hours ago (so 20 × 60 … in the last
+            // day: far past the limit), each with a HIGH coercion flag; one CRITICAL threat flag
+            // 60 days ago (still active: flags count for 90 days) and 120 days ago one more (not).
+            let hot = "c-hot"
+            try await Self.insertHistory(
+                store, claimant: hot, count: Self.contacts, newest: baseTime - 20 * hourMs, flagKind: .signalCoercion, risk: .riskHigh,
+                prefix: "bulk")
+            try await Self.insertHistory(
+                store, claimant: hot, count: 1, newest: baseTime - 60 * dayMs, flagKind: .signalThreatViolence, risk: .riskCritical,
+                prefix: "old-threat")
+            try await Self.insertHistory(
+                store, claimant: hot, count: 1, newest: baseTime - 120 * dayMs, flagKind: .signalThreatExposure,
+                risk: .riskCritical, prefix: "older-exposure")
+            // A claimant of the same history's time with three contacts in the last day.
+            try await Self.insertHistory(
+                store, claimant: "c-few", count: 3, newest: baseTime - hourMs, flagKind: .signalAbusiveLanguage, risk: .riskElevated,
+                prefix: "few")
+
+            let hotResult = try await store.screen(legitimateRecord("hot-now", claimant: hot, at: baseTime))
+            let limit = UInt32(HistoryWindows.contactCountLimit)
+            #expect(hotResult.claimant.contacts24H == limit + 1)
+            #expect(hotResult.claimant.contacts30D == limit + 1)
+            #expect(hotResult.claimant.riskLevel == .riskCritical)
+            #expect(hotResult.claimant.activeFlags.contains(.signalThreatViolence))
+            #expect(hotResult.claimant.activeFlags.contains(.signalCoercion))
+            #expect(!hotResult.claimant.activeFlags.contains(.signalThreatExposure))
+            let repeated = try #require(hotResult.signals.first { $0.kind == .signalRepeatedContact })
+            #expect(repeated.severity == .high)
+
+            let few = try await store.screen(legitimateRecord("few-now", claimant: "c-few", at: baseTime))
+            #expect(few.claimant.contacts24H == 4)
+            #expect(few.claimant.contacts30D == 4)
+            #expect(few.claimant.riskLevel == .riskElevated)
+            #expect(few.claimant.activeFlags.contains(.signalAbusiveLanguage))
+
+            // Earlier in time, the same claimant's counts are of the contacts before then only.
+            let early = try await store.screen(legitimateRecord("hot-early", claimant: hot, at: baseTime - 20 * hourMs - 30 * 60000))
+            #expect(early.claimant.contacts30D == limit + 1)
+            #expect(!early.claimant.activeFlags.isEmpty)
+        }
+    }
+
+    @Test func theInMemoryHistoryCountsAndFlagsAsTheStoresDo() {
+        var book = HistoryBook()
+        let policy = engine.policy
+        for index in 0..<300 {
+            let record = unjustRecord("u-\(index)", claimant: "c-hot", at: baseTime - Int64(index + 1) * 60_000)
+            _ = book.screen(record, at: record.receivedAtUnixMs, policy: policy) { engine.screen(record, history: $0) }
+        }
+        let history = book.history(for: legitimateRecord("now", claimant: "c-hot", at: baseTime), at: baseTime, policy: policy)
+        #expect(history.contacts24h == UInt32(HistoryWindows.contactCountLimit))
+        #expect(history.contacts30d == UInt32(HistoryWindows.contactCountLimit))
+        #expect(history.activeFlags.contains(.signalCoercion))
+        // Contacts dated after a call are not part of its history.
+        let then = baseTime - 299 * 60_000 - 1
+        let before = book.history(for: legitimateRecord("then", claimant: "c-hot", at: then), at: then, policy: policy)
+        #expect(before.contacts30d == 1)
+        let none = book.history(for: legitimateRecord("first", claimant: "c-new", at: baseTime), at: baseTime, policy: policy)
+        #expect(none.contacts30d == 0 && none.activeFlags.isEmpty)
+    }
+}
