@@ -59,8 +59,8 @@ final class PlannerStatistics: Sendable {
                 SQLStatement(
                     "SELECT CASE WHEN last_analyze IS NULL AND last_autoanalyze IS NULL THEN 0 ELSE 1 END, CASE WHEN EXISTS (SELECT 1 FROM contacts) THEN 1 ELSE 0 END FROM pg_stat_user_tables WHERE relid = 'contacts'::regclass"
                 ))
-            if rows.first?.integer(0) == 1 { return true }
-            guard rows.first?.integer(1) == 1 else { return false }
+            if try rows.first?.integer(0) == 1 { return true }
+            guard try rows.first?.integer(1) == 1 else { return false }
             _ = try await database.query(SQLStatement("ANALYZE contacts"))
             return true
         } catch {

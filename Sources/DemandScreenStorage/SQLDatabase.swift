@@ -27,20 +27,56 @@ public struct SQLRow: Sendable {
 
     public init(_ values: [SQLValue]) { self.values = values }
 
-    public func integer(_ column: Int) -> Int64 {
-        if case .integer(let value) = values[column] { return value }
-        return 0
+    /// The integer in `column`; throws when the column holds anything else (NULL included).
+    public func integer(_ column: Int) throws(StoredRowError) -> Int64 {
+        if case .integer(let value) = try value(column, expected: "an integer") { return value }
+        throw StoredRowError(column: column, expected: "an integer", found: values[column])
     }
 
-    public func text(_ column: Int) -> String {
-        if case .text(let value) = values[column] { return value }
-        return ""
+    /// The text in `column`; throws when the column holds anything else (NULL included).
+    public func text(_ column: Int) throws(StoredRowError) -> String {
+        if case .text(let value) = try value(column, expected: "text") { return value }
+        throw StoredRowError(column: column, expected: "text", found: values[column])
     }
 
-    /// The bytes of a blob column; nil for NULL.
-    public func blob(_ column: Int) -> [UInt8]? {
-        if case .blob(let value) = values[column] { return value }
-        return nil
+    /// The bytes of a blob column; nil for NULL; throws when the column holds anything else.
+    public func blob(_ column: Int) throws(StoredRowError) -> [UInt8]? {
+        switch try value(column, expected: "bytes") {
+        case .blob(let value): return value
+        case .null: return nil
+        default: throw StoredRowError(column: column, expected: "bytes", found: values[column])
+        }
+    }
+
+    private func value(_ column: Int, expected: String) throws(StoredRowError) -> SQLValue {
+        guard values.indices.contains(column) else { throw StoredRowError(column: column, expected: expected, found: nil) }
+        return values[column]
+    }
+}
+
+/// A stored row whose column does not hold what the store reads from it: the database's data or
+/// schema is not what this daemon wrote. Calls that meet one fail with INTERNAL and are logged.
+public struct StoredRowError: Error, Sendable, CustomStringConvertible {
+    public var column: Int
+    public var expected: String
+    /// What the column held; nil when the row has no such column.
+    public var found: SQLValue?
+
+    public var description: String {
+        guard let found else { return "stored row has no column \(column) (expected \(expected))" }
+        return "stored row's column \(column) holds \(found.kind), expected \(expected)"
+    }
+}
+
+extension SQLValue {
+    /// What kind of value it is, for error messages (never the value itself: it may be personal data).
+    var kind: String {
+        switch self {
+        case .integer: "an integer"
+        case .text: "text"
+        case .blob: "bytes"
+        case .null: "NULL"
+        }
     }
 }
 

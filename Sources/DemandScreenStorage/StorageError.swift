@@ -46,3 +46,7 @@ extension StoreRequestError: CallErrorConvertible {
         CallError(kind == .notFound ? .notFound : .invalidArgument, description)
     }
 }
+
+extension StoredRowError: CallErrorConvertible {
+    public var callError: CallError { CallError(.internal, "stored data could not be read: \(self)") }
+}

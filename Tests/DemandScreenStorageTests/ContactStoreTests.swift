@@ -39,7 +39,7 @@ import Testing
             #expect(Set(results.map { try! $0.serializedBytes() as Data }).count == 1)
             #expect(try await store.contactCount() == 1)
             let flags = try await store.database.query(SQLStatement("SELECT COUNT(*) FROM risk_flags WHERE record_id = 'r-dup'"))
-            #expect(flags.first?.integer(0) == Int64(HistoryWindows.flags(raisedBy: results[0]).count))
+            #expect(try flags.first?.integer(0) == Int64(HistoryWindows.flags(raisedBy: results[0]).count))
         }
     }
 
@@ -392,7 +392,7 @@ import Testing
             _ = try await store.screen(unjustRecord("new", claimant: "c-r", at: baseTime))
             #expect(try await store.purgeTranscripts(before: baseTime - 365 * dayMs) == 1)
             let rows = try await store.database.query(SQLStatement("SELECT record_id, CASE WHEN record IS NULL THEN 1 ELSE 0 END FROM contacts ORDER BY record_id"))
-            #expect(rows.map { "\($0.text(0)):\($0.integer(1))" } == ["new:0", "old:1"])
+            #expect(try rows.map { "\(try $0.text(0)):\(try $0.integer(1))" } == ["new:0", "old:1"])
             let risk = try #require(try await store.claimantRisk("c-r", now: baseTime, policy: engine.policy))
             #expect(risk.contacts.count == 2)
             let oldFlags = risk.flags.filter { $0.recordID == "old" }
@@ -411,10 +411,10 @@ import Testing
             let answered = try await store.screen(record)
             #expect(answered.signals.contains { $0.kind == .signalThreatExposure })
             let row = try #require(try await store.database.query(SQLStatement("SELECT record, result FROM contacts")).first)
-            let stored = try DemandRecord(serializedBytes: try #require(row.blob(0)))
+            let stored = try DemandRecord(serializedBytes: try #require(try row.blob(0)))
             #expect(stored.utterances[1].text == "電話は***-****-****、メールは***********@**********だ。晒すぞ")
             #expect(stored.utterances[1].text.unicodeScalars.count == record.utterances[1].text.unicodeScalars.count)
-            let storedText = try DemandRecord(serializedBytes: try #require(row.blob(0))).jsonString()
+            let storedText = try DemandRecord(serializedBytes: try #require(try row.blob(0))).jsonString()
             #expect(!storedText.contains("5678") && !storedText.contains("example"))
 
             // An evidence excerpt is masked in the stored result; the caller's answer keeps it.

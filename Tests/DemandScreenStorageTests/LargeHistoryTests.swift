@@ -99,3 +99,36 @@ import Testing
         #expect(none.contacts30d == 0 && none.activeFlags.isEmpty)
     }
 }
+
+/// Stored rows are read as the types their columns must hold, or refused.
+@Suite struct StoredRowTests {
+    @Test func aColumnOfAnotherTypeIsRefusedNamingTheColumnAndNotTheValue() throws {
+        let row = SQLRow([.text("090-1234-5678"), .integer(7), .null])
+        #expect(try row.text(0) == "090-1234-5678")
+        #expect(try row.integer(1) == 7)
+        #expect(try row.blob(2) == nil)
+        let wrongType = #expect(throws: StoredRowError.self) { try row.integer(0) }
+        #expect(wrongType?.description == "stored row's column 0 holds text, expected an integer")
+        let missing = #expect(throws: StoredRowError.self) { try row.text(5) }
+        #expect(missing?.description == "stored row has no column 5 (expected text)")
+        #expect(throws: StoredRowError.self) { try row.text(2) }
+    }
+
+    /// SQLite keeps any value in any column: a stored contact whose number column holds text
+    /// (written by hand, or by a broken tool) fails the calls that read it, not the daemon.
+    @Test func aStoredContactWhoseColumnHoldsTextFailsTheCallNotTheStore() async throws {
+        try await withStore(.sqlite) { store, _ in
+            _ = try await store.screen(legitimateRecord("t-1", claimant: "c-t", at: baseTime - hourMs))
+            _ = try await store.database.transaction([
+                SQLStatement("UPDATE contacts SET verdict = 'not a number' WHERE record_id = 't-1'")
+            ])
+            let error = await #expect(throws: StoredRowError.self) {
+                _ = try await store.screen(legitimateRecord("t-2", claimant: "c-t", at: baseTime))
+            }
+            #expect(error?.description == "stored row's column 4 holds text, expected an integer")
+            // The store still serves other claimants.
+            let other = try await store.screen(legitimateRecord("t-3", claimant: "c-other", at: baseTime))
+            #expect(other.verdict == .legitimateClaim)
+        }
+    }
+}
