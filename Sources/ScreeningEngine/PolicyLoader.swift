@@ -79,6 +79,7 @@ private struct PolicyReader {
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
             "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
             "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData", "concepts", "patterns",
+            "scores", "signalGroups", "demandSignals", "rationales",
         ]
         for (key, _) in top {
             guard let name = key.string, known.contains(name) else {
@@ -205,10 +206,91 @@ private struct PolicyReader {
             exceptions: try strings(top["exceptions"], "exceptions"),
             reportingCues: try strings(top["reportingCues"], "reportingCues"),
             writtenStatementTerms: try strings(top["writtenStatementTerms"], "writtenStatementTerms"),
-            elementCues: elementCues)
+            elementCues: elementCues,
+            rules: try readJudgmentRules(top))
         try readHistorySettings(top, into: &policy)
         try readTokenPatterns(top, into: &policy)
         return policy
+    }
+
+    /// `scores`, `signalGroups`, `demandSignals` and `rationales`: every value the judgment needs
+    /// must be there (a missing one is named).
+    func readJudgmentRules(_ top: Node.Mapping) throws(PolicyError) -> JudgmentRules {
+        let scores = try mapping(top["scores"], "scores")
+        func enumScores<E: ProtoNamedEnum & Hashable>(_ name: String, _ cases: [E]) throws(PolicyError) -> [E: Double] {
+            let node = try mapping(scores[name], "scores.\(name)")
+            var values: [E: Double] = [:]
+            for value in cases {
+                values[value] = try number(node[value.protoName], "scores.\(name).\(value.protoName)", in: 0...1)
+            }
+            for (key, _) in node where !cases.contains(where: { $0.protoName == key.string }) {
+                throw fail(key, "scores.\(name)", "unknown key '\(key.string ?? "")'; expected \(cases.map(\.protoName).joined(separator: ", "))")
+            }
+            return values
+        }
+        func namedScores<E: RawRepresentable<String> & CaseIterable & Hashable>(_ name: String, _: E.Type) throws(PolicyError) -> [E: Double] {
+            let node = try mapping(scores[name], "scores.\(name)")
+            var values: [E: Double] = [:]
+            for value in E.allCases {
+                values[value] = try number(node[value.rawValue], "scores.\(name).\(value.rawValue)", in: 0...1)
+            }
+            for (key, _) in node where E(rawValue: key.string ?? "") == nil {
+                throw fail(key, "scores.\(name)", "unknown key '\(key.string ?? "")'; expected \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return values
+        }
+        let groups = try mapping(top["signalGroups"], "signalGroups")
+        func signals(_ name: String) throws(PolicyError) -> [SignalKind] {
+            var kinds: [SignalKind] = []
+            for (index, item) in try sequence(groups[name], "signalGroups.\(name)").enumerated() {
+                let text = try string(item, "signalGroups.\(name)[\(index)]")
+                guard let kind = SignalKind(protoName: text), kind != .signalUnspecified else {
+                    throw fail(item, "signalGroups.\(name)[\(index)]", "unknown signal kind '\(text)'")
+                }
+                kinds.append(kind)
+            }
+            return kinds
+        }
+        var demandSignals: [DemandKind: (signal: SignalKind, severity: Severity)] = [:]
+        for (key, value) in try mapping(top["demandSignals"], "demandSignals") {
+            let path = "demandSignals.\(key.string ?? "?")"
+            guard let name = key.string, let kind = DemandKind(protoName: name), kind != .demandUnspecified else {
+                throw fail(key, path, "must be a demand kind such as DEMAND_KNEELING_APOLOGY")
+            }
+            let entry = try mapping(value, path)
+            let signalName = try string(entry["signal"], "\(path).signal")
+            guard let signal = SignalKind(protoName: signalName), signal != .signalUnspecified else {
+                throw fail(entry["signal"], "\(path).signal", "unknown signal kind '\(signalName)'")
+            }
+            let severityName = try string(entry["severity"], "\(path).severity")
+            guard let severity = Severity(protoName: severityName), severity != .unspecified else {
+                throw fail(entry["severity"], "\(path).severity", "must be SEVERITY_LOW, SEVERITY_MEDIUM, SEVERITY_HIGH or SEVERITY_CRITICAL")
+            }
+            demandSignals[kind] = (signal, severity)
+        }
+        let rationalesNode = try mapping(top["rationales"], "rationales")
+        var texts: [String: [RationaleCatalog.Key: String]] = [:]
+        for language in RationaleCatalog.languages {
+            let node = try mapping(rationalesNode[language], "rationales.\(language)")
+            var catalog: [RationaleCatalog.Key: String] = [:]
+            for key in RationaleCatalog.Key.allCases {
+                catalog[key] = try string(node[key.rawValue], "rationales.\(language).\(key.rawValue)")
+            }
+            for (key, _) in node where RationaleCatalog.Key(rawValue: key.string ?? "") == nil {
+                throw fail(key, "rationales.\(language)", "unknown rationale '\(key.string ?? "")'")
+            }
+            texts[language] = catalog
+        }
+        return JudgmentRules(
+            responsibilityScores: try enumScores("responsibility", [Fault.confirmed, .partial, .none, .unknown]),
+            causationScores: try enumScores("causation", [Causation.confirmed, .plausible, .none, .unknown]),
+            proportionalityScores: try namedScores("proportionality", JudgmentRules.ProportionalityFinding.self),
+            relevanceScores: try namedScores("relevance", JudgmentRules.RelevanceFinding.self),
+            conductSignals: try signals("conduct"),
+            pressureSignals: Set(try signals("pressure")),
+            inDoubtSignals: Set(try signals("inDoubt")),
+            demandSignals: demandSignals,
+            rationales: RationaleCatalog(texts: texts))
     }
 
     /// `concepts` (name → words) and `patterns` (token rules); every concept a pattern names

@@ -72,8 +72,9 @@ public struct ScreeningEngine: Sendable {
                 .signalUnclearPurpose, named ? .medium : .high,
                 evidence: Self.fieldEvidence("demands", "DEMAND_UNSPECIFIED", record.demands[0].text))
         }
-        if record.demands.contains(where: { $0.kind == .demandKneelingApology }) {
-            findings.add(.signalCoercion, .high, evidence: Self.demandEvidence(record, kind: .demandKneelingApology))
+        for (kind, raised) in rules.demandSignals.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+        where record.demands.contains(where: { $0.kind == kind }) {
+            findings.add(raised.signal, raised.severity, evidence: Self.demandEvidence(record, kind: kind))
         }
         if record.demands.contains(where: { $0.kind == .demandWrittenApology }) {
             findings.demandsWrittenStatement = true
@@ -205,72 +206,61 @@ public struct ScreeningEngine: Sendable {
         return value
     }
 
+    private var rules: JudgmentRules { policy.rules }
+
+    private func text(_ key: RationaleCatalog.Key, _ language: String, _ values: [String: String] = [:]) -> String {
+        rules.rationales.text(key, language, values)
+    }
+
     private func scoreResponsibility(_ fault: Fault, _ language: String) -> CriterionScore {
-        let ja = language == "ja"
-        switch fault {
-        case .confirmed:
-            return criterion(.responsibility, 1, ja ? "当社の過失が確認されている。" : "The company's fault is confirmed.")
-        case .partial:
-            return criterion(.responsibility, 0.7, ja ? "当社に一部の過失が確認されている。" : "The company is partly at fault.")
-        case .none:
-            return criterion(.responsibility, 0, ja ? "当社の過失はないと確認されている。" : "The company is confirmed not at fault.")
-        default:
-            return criterion(
-                .responsibility, 0.5,
-                ja ? "責任の有無は未確認。事実確認なくして回答なし。" : "Fault is not established yet: no answer before the facts are checked.")
-        }
+        let (known, key): (Fault, RationaleCatalog.Key) =
+            switch fault {
+            case .confirmed: (.confirmed, .responsibilityConfirmed)
+            case .partial: (.partial, .responsibilityPartial)
+            case .none: (.none, .responsibilityNone)
+            default: (.unknown, .responsibilityUnknown)
+            }
+        return criterion(.responsibility, rules.responsibilityScores[known] ?? 0, text(key, language))
     }
 
     private func scoreCausation(_ causation: Causation, _ language: String) -> CriterionScore {
-        let ja = language == "ja"
-        switch causation {
-        case .confirmed:
-            return criterion(.causation, 1, ja ? "損害との因果関係が確認されている。" : "The incident is confirmed to have caused the damage.")
-        case .plausible:
-            return criterion(.causation, 0.75, ja ? "因果関係は妥当と考えられる。" : "The incident plausibly caused the damage.")
-        case .none:
-            return criterion(.causation, 0, ja ? "損害との因果関係は認められない。" : "The incident did not cause the claimed damage.")
-        default:
-            return criterion(.causation, 0.5, ja ? "因果関係は未確認。" : "Causation is not established yet.")
-        }
+        let (known, key): (Causation, RationaleCatalog.Key) =
+            switch causation {
+            case .confirmed: (.confirmed, .causationConfirmed)
+            case .plausible: (.plausible, .causationPlausible)
+            case .none: (.none, .causationNone)
+            default: (.unknown, .causationUnknown)
+            }
+        return criterion(.causation, rules.causationScores[known] ?? 0, text(key, language))
     }
 
     private func scoreConduct(_ findings: Findings) -> CriterionScore {
-        let ja = findings.language == "ja"
-        let conductSignals: [SignalKind] = [
-            .signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalRepeatedContact, .signalProlongedContact,
-        ]
+        let language = findings.language
         var penalty = 0.0
         var named: [String] = []
-        for kind in conductSignals {
+        for kind in rules.conductSignals {
             guard let signal = findings.signals[kind] else { continue }
             penalty += policy.conductPenalty[signal.severity] ?? 0
-            named.append(Self.label(kind, ja: ja))
+            named.append(Self.label(kind, ja: language == "ja"))
         }
         if named.isEmpty {
-            return criterion(
-                .conduct, 1,
-                ja ? "脅迫・強要・暴言などはない。怒りや強い言葉だけでは不当ではない。"
-                    : "No threats, coercion or abuse; anger and strong words alone are not illegitimate.")
+            return criterion(.conduct, 1, text(.conductClean, language))
         }
-        let list = named.joined(separator: ja ? "・" : ", ")
-        return criterion(
-            .conduct, 1 - penalty,
-            ja ? "要求行為に問題がある: \(list)。" : "The way of demanding is in question: \(list).")
+        let list = named.joined(separator: text(.listSeparator, language))
+        return criterion(.conduct, 1 - penalty, text(.conductInQuestion, language, ["signals": list]))
     }
 
     private func scoreProportionality(
         _ record: DemandRecord, concreteDemands: [Demand], findings: inout Findings
     ) -> CriterionScore {
-        let ja = findings.language == "ja"
+        let language = findings.language
+        let scores = rules.proportionalityScores
         var score = 1.0
         var reasons: [String] = []
         if let priceless = concreteDemands.first(where: { policy.pricelessDemands.contains($0.kind) }) {
             score = 0
             findings.add(.signalExcessiveDemand, .high, evidence: Self.demandEvidence(record, kind: priceless.kind))
-            reasons.append(
-                ja ? "\(Self.label(priceless.kind, ja: true))は損害と対価関係に立たない要求。"
-                    : "\(Self.label(priceless.kind, ja: false)) has no price in any loss.")
+            reasons.append(text(.pricelessDemand, language, ["demand": Self.label(priceless.kind, ja: language == "ja")]))
         }
         let loss = record.assessment.hasVerifiedLoss ? record.assessment.verifiedLoss : nil
         let moneyDemands = concreteDemands.filter { $0.hasAmount && $0.amount.amountMinor > 0 }
@@ -279,71 +269,70 @@ public struct ScreeningEngine: Sendable {
             let sameCurrency = moneyDemands.filter { $0.amount.currencyCode == currency }
             let demanded = sameCurrency.reduce(Int64(0)) { $0 &+ $1.amount.amountMinor }
             if record.assessment.companyFault == .none {
-                score = min(score, 0.1)
+                score = min(score, scores[.moneyWithoutFault] ?? 0)
                 findings.add(.signalExcessiveDemand, .medium, evidence: Self.fieldEvidence("demands", "money where fault is none", Self.format(demanded, currency)))
-                reasons.append(ja ? "当社に過失がないのに金銭を要求している。" : "Money is demanded although the company is not at fault.")
+                reasons.append(text(.moneyWithoutFault, language))
             } else if let loss, loss.amountMinor > 0, sameCurrency.count == moneyDemands.count {
                 let ratio = Double(demanded) / Double(loss.amountMinor)
                 let amounts = "\(Self.format(demanded, currency)) / \(Self.format(loss.amountMinor, currency))"
                 if ratio <= policy.proportionateRatio {
-                    reasons.append(ja ? "要求額は確認済み損害に見合う(\(amounts))。" : "The amount matches the verified loss (\(amounts)).")
+                    reasons.append(text(.amountMatches, language, ["amounts": amounts]))
                 } else if ratio <= policy.excessiveRatio {
-                    score = min(score, 0.7)
+                    score = min(score, scores[.somewhatAbove] ?? 0)
                     findings.amountAboveLoss = true
-                    reasons.append(ja ? "要求額は確認済み損害をやや上回る(\(amounts))。" : "The amount is somewhat above the verified loss (\(amounts)).")
+                    reasons.append(text(.amountSomewhatAbove, language, ["amounts": amounts]))
                 } else {
                     let gross = ratio > policy.grossRatio
                     findings.grossAmount = findings.grossAmount || gross
-                    score = min(score, gross ? 0 : 0.3)
+                    score = min(score, scores[gross ? .gross : .excessive] ?? 0)
                     findings.add(.signalExcessiveDemand, gross ? .high : .medium, evidence: Self.fieldEvidence("demands", "\(Self.oneDecimal(ratio))× the verified loss", amounts))
-                    reasons.append(ja ? "要求額は確認済み損害の\(Self.oneDecimal(ratio))倍(\(amounts))。" : "The amount is \(Self.oneDecimal(ratio))× the verified loss (\(amounts)).")
+                    reasons.append(text(.amountRatio, language, ["ratio": Self.oneDecimal(ratio), "amounts": amounts]))
                 }
             } else {
-                score = min(score, 0.5)
+                score = min(score, scores[.lossUnverified] ?? 0)
                 findings.amountAboveLoss = true
-                reasons.append(ja ? "損害額が未確認のため対価性は判断できない。" : "The loss is not verified, so the amount cannot be weighed yet.")
+                reasons.append(text(.lossUnverified, language))
             }
         }
-        if findings.signals[.signalExcessiveDemand] != nil && score > 0.2 {
-            score = 0.2
-            reasons.append(ja ? "過大な要求の発言がある。" : "The customer asks for something out of all proportion.")
+        let spokenExcess = scores[.spokenExcess] ?? 0
+        if findings.signals[.signalExcessiveDemand] != nil && score > spokenExcess {
+            score = spokenExcess
+            reasons.append(text(.spokenExcess, language))
         }
         if concreteDemands.isEmpty && findings.signals[.signalUnclearPurpose] != nil {
-            score = min(score, 0.4)
-            reasons.append(ja ? "具体的な要求がなく対価を量れない。" : "There is no concrete demand to weigh.")
+            score = min(score, scores[.noConcreteDemand] ?? 0)
+            reasons.append(text(.noConcreteDemand, language))
         }
         if reasons.isEmpty {
-            reasons.append(
-                concreteDemands.isEmpty
-                    ? (ja ? "金銭などの要求はない。" : "Nothing of value is demanded.")
-                    : (ja ? "要求は損害に見合う範囲。" : "What is demanded stands in proportion to the incident."))
+            reasons.append(text(concreteDemands.isEmpty ? .nothingDemanded : .inProportion, language))
         }
-        return criterion(.proportionality, score, reasons.joined(separator: ja ? "" : " "))
+        return criterion(.proportionality, score, reasons.joined(separator: text(.sentenceSeparator, language)))
     }
 
     private func scoreRelevance(_ record: DemandRecord, concreteDemands: [Demand], findings: inout Findings) -> CriterionScore {
-        let ja = findings.language == "ja"
+        let language = findings.language
+        let ja = language == "ja"
+        let scores = rules.relevanceScores
         if concreteDemands.isEmpty {
             if findings.signals[.signalUnclearPurpose] != nil {
-                return criterion(.relevance, 0.3, ja ? "何を求めているのか明らかでない。" : "What the customer wants is not stated.")
+                return criterion(.relevance, scores[.unclearPurpose] ?? 0, text(.purposeUnclear, language))
             }
-            return criterion(.relevance, 0.8, ja ? "具体的な要求はまだ示されていない。" : "No concrete demand has been made yet.")
+            return criterion(.relevance, scores[.noDemandYet] ?? 0, text(.noDemandYet, language))
         }
         let related = policy.relatedDemands[record.incident.category] ?? policy.relatedDemands[.incidentUnspecified] ?? []
         let unrelated = concreteDemands.filter { !related.contains($0.kind) }
         let unrelatedKinds = Array(Set(unrelated.map(\.kind))).sorted { $0.rawValue < $1.rawValue }
         if unrelatedKinds.isEmpty {
-            return criterion(.relevance, 1, ja ? "要求は事案の原因に関連している。" : "The demands relate to the cause of the incident.")
+            return criterion(.relevance, 1, text(.demandsRelated, language))
         }
         for kind in unrelatedKinds {
             findings.add(.signalUnrelatedDemand, policy.pricelessDemands.contains(kind) ? .high : .medium, evidence: Self.demandEvidence(record, kind: kind))
         }
-        let names = unrelatedKinds.map { Self.label($0, ja: ja) }.joined(separator: ja ? "・" : ", ")
-        let score = Double(concreteDemands.count - unrelated.count) / Double(concreteDemands.count) * 0.6
+        let names = unrelatedKinds.map { Self.label($0, ja: ja) }.joined(separator: text(.listSeparator, language))
+        let relatedShare = Double(concreteDemands.count - unrelated.count) / Double(concreteDemands.count)
         return criterion(
-            .relevance, score,
-            ja ? "事案(\(Self.label(record.incident.category, ja: true)))と関連しない要求: \(names)。"
-                : "Demands unrelated to the incident (\(Self.label(record.incident.category, ja: false))): \(names).")
+            .relevance, relatedShare * (scores[.unrelatedAtMost] ?? 0),
+            text(.demandsUnrelated, language, ["category": Self.label(record.incident.category, ja: ja), "demands": names]))
     }
 
     // MARK: - Verdict, risk, actions
@@ -358,14 +347,12 @@ public struct ScreeningEngine: Sendable {
         if findings.grossAmount { return .unjustDemand }
         let grossDemand = findings.signals[.signalExcessiveDemand]?.severity == .high
             || findings.signals[.signalUnrelatedDemand]?.severity == .high
-        let pressure = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
-            .contains { findings.signals[$0] != nil }
+        let pressure = rules.pressureSignals.contains { findings.signals[$0] != nil }
         if grossDemand && pressure { return .unjustDemand }
         // Hiding the purpose behind "sincerity" is itself an unacceptable way of demanding.
         if findings.signals[.signalUnclearPurpose]?.severity == .high { return .unjustDemand }
         // A passing insult on a sound claim goes to a supervisor; it does not make the claim unjust.
-        let contentInDoubt = [SignalKind.signalExcessiveDemand, .signalUnrelatedDemand, .signalUnclearPurpose, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalThreatViolence]
-            .contains { findings.signals[$0] != nil }
+        let contentInDoubt = rules.inDoubtSignals.contains { findings.signals[$0] != nil }
         // A contact long enough for SEVERITY_MEDIUM goes to a supervisor even when the claim is sound.
         let longContact = (findings.signals[.signalProlongedContact]?.severity.rawValue ?? 0) >= Severity.medium.rawValue
         if legitimacy >= policy.legitimateAtLeast && !factsUnknown && !contentInDoubt && !findings.amountAboveLoss
@@ -391,8 +378,7 @@ public struct ScreeningEngine: Sendable {
                 }
             risk = risk.raised(to: level)
         }
-        let conductCount = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalRepeatedContact, .signalProlongedContact]
-            .filter { findings.signals[$0] != nil }.count
+        let conductCount = rules.conductSignals.filter { findings.signals[$0] != nil }.count
         if conductCount >= 3 { risk = risk.raised(to: .riskHigh) }
         if verdict == .unjustDemand { risk = risk.raised(to: .riskElevated) }
         if verdict != .legitimateClaim { risk = risk.raised(to: history.standingRisk) }
@@ -405,8 +391,7 @@ public struct ScreeningEngine: Sendable {
     ) -> [Action] {
         var actions: [Action] = []
         func add(_ action: Action) { if !actions.contains(action) { actions.append(action) } }
-        let leverage = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
-            .contains { findings.signals[$0] != nil }
+        let leverage = rules.pressureSignals.contains { findings.signals[$0] != nil }
         switch verdict {
         case .legitimateClaim:
             add(.resolve)

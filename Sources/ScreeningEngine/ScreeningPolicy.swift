@@ -71,6 +71,8 @@ public struct ScreeningPolicy: Sendable {
     public var concepts: [String: [String]] = [:]
     /// Rules over tokens: how threats, exposure, coercion and abuse are phrased.
     public var tokenPatterns: [TokenPatternRule] = []
+    /// The criteria's scores, the signal groups, the demand signals and the rationales.
+    public var rules: JudgmentRules
 
     public static func == (lhs: ScreeningPolicy, rhs: ScreeningPolicy) -> Bool {
         lhs.version == rhs.version

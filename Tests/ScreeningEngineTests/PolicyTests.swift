@@ -14,7 +14,7 @@ import Testing
 
     @Test func aBrokenPolicyNamesTheLine() throws {
         var lines = ScreeningPolicy.builtInYAML().components(separatedBy: "\n")
-        let index = try #require(lines.firstIndex { $0.contains("signal: SIGNAL_COERCION") })
+        let index = try #require(lines.firstIndex { $0.hasPrefix("  - signal: SIGNAL_COERCION") })
         lines[index] = "  - signal: SIGNAL_NOT_A_SIGNAL"
         do {
             _ = try ScreeningPolicy(yaml: lines.joined(separator: "\n"))
@@ -22,6 +22,64 @@ import Testing
         } catch {
             #expect(error.line == index + 1)
             #expect(error.description.contains("SIGNAL_NOT_A_SIGNAL"))
+        }
+    }
+
+    /// A record of a partly confirmed fault with an English rationale to compare.
+    static func partialFaultRecord() -> DemandRecord {
+        var record = DemandRecord()
+        record.recordID = "rules-1"
+        record.claimantID = "c-rules"
+        record.language = "en"
+        var utterance = Utterance()
+        utterance.speaker = .customer
+        utterance.text = "My order came late and I want the delivery fee back."
+        record.utterances = [utterance]
+        record.incident.category = .incidentDelivery
+        record.assessment.companyFault = .partial
+        record.assessment.causation = .confirmed
+        var demand = Demand()
+        demand.kind = .demandStaffDiscipline
+        record.demands = [demand]
+        return record
+    }
+
+    @Test func scoresSignalGroupsDemandSignalsAndRationalesAreThePolicys() throws {
+        let builtIn = ScreeningEngine(policy: .builtIn()).screen(Self.partialFaultRecord())
+        let responsibility = try #require(builtIn.criteria.first { $0.criterion == .responsibility })
+        #expect(responsibility.score == 0.7)
+        #expect(responsibility.rationale == "The company is partly at fault.")
+        #expect(!builtIn.signals.contains { $0.kind == .signalCoercion })
+
+        let yaml = ScreeningPolicy.builtInYAML()
+            .replacingOccurrences(of: "FAULT_PARTIAL: 0.7,", with: "FAULT_PARTIAL: 0.4,")
+            .replacingOccurrences(
+                of: "    responsibility.FAULT_PARTIAL: The company is partly at fault.",
+                with: "    responsibility.FAULT_PARTIAL: \"Partly our fault (site wording).\"")
+            .replacingOccurrences(
+                of: "  DEMAND_KNEELING_APOLOGY: {signal: SIGNAL_COERCION, severity: SEVERITY_HIGH}",
+                with: "  DEMAND_KNEELING_APOLOGY: {signal: SIGNAL_COERCION, severity: SEVERITY_HIGH}\n  DEMAND_STAFF_DISCIPLINE: {signal: SIGNAL_COERCION, severity: SEVERITY_MEDIUM}")
+        let site = ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml)).screen(Self.partialFaultRecord())
+        let changed = try #require(site.criteria.first { $0.criterion == .responsibility })
+        #expect(changed.score == 0.4)
+        #expect(changed.rationale == "Partly our fault (site wording).")
+        #expect(site.signals.first { $0.kind == .signalCoercion }?.severity == .medium)
+    }
+
+    @Test func aPolicyWithoutARationaleOrAScoreIsRefusedNamingIt() {
+        let yaml = ScreeningPolicy.builtInYAML()
+        let withoutRationale = yaml.replacingOccurrences(of: "    conduct.clean: No threats, coercion or abuse; anger and strong words alone are not illegitimate.\n", with: "")
+        do {
+            _ = try ScreeningPolicy(yaml: withoutRationale)
+            Issue.record("a policy without a rationale was accepted")
+        } catch {
+            #expect(error.description.contains("rationales.en.conduct.clean"))
+        }
+        do {
+            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: "    gross: 0 ", with: "    grosss: 0 "))
+            Issue.record("a misspelt score was accepted")
+        } catch {
+            #expect(error.description.contains("scores.proportionality"))
         }
     }
 

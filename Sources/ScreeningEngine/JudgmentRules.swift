@@ -1,0 +1,80 @@
+import Foundation
+public import DemandScreenAPI
+
+/// The numbers and lists of the judgment that a site may change without a build: the score each
+/// finding gives its criterion, the signals each part of the judgment looks at, the demands that
+/// are a signal in themselves, and the rationales in each language (the policy's `scores`,
+/// `signalGroups`, `demandSignals` and `rationales`).
+public struct JudgmentRules: Sendable {
+    /// A finding of the proportionality criterion, by its name in the policy.
+    public enum ProportionalityFinding: String, CaseIterable, Sendable {
+        case moneyWithoutFault, somewhatAbove, excessive, gross, lossUnverified, spokenExcess, noConcreteDemand
+    }
+
+    /// A finding of the relevance criterion, by its name in the policy.
+    public enum RelevanceFinding: String, CaseIterable, Sendable {
+        case unclearPurpose, noDemandYet, unrelatedAtMost
+    }
+
+    public var responsibilityScores: [Fault: Double]
+    public var causationScores: [Causation: Double]
+    public var proportionalityScores: [ProportionalityFinding: Double]
+    public var relevanceScores: [RelevanceFinding: Double]
+    /// Weighed in CRITERION_CONDUCT; three or more at once raise the risk to HIGH.
+    public var conductSignals: [SignalKind]
+    /// Unacceptable means: with a gross demand the demand is unjust; money demanded under them
+    /// goes to legal.
+    public var pressureSignals: Set<SignalKind>
+    /// A claim with any of these is not judged legitimate outright.
+    public var inDoubtSignals: Set<SignalKind>
+    /// Demands that raise a signal by being made (a kneeling apology: coercion).
+    public var demandSignals: [DemandKind: (signal: SignalKind, severity: Severity)]
+    public var rationales: RationaleCatalog
+}
+
+/// The rationale texts of the five criteria per language, with `{name}` placeholders.
+public struct RationaleCatalog: Sendable {
+    /// A rationale, by its key in the policy.
+    public enum Key: String, CaseIterable, Sendable {
+        case listSeparator, sentenceSeparator
+        case responsibilityConfirmed = "responsibility.FAULT_CONFIRMED"
+        case responsibilityPartial = "responsibility.FAULT_PARTIAL"
+        case responsibilityNone = "responsibility.FAULT_NONE"
+        case responsibilityUnknown = "responsibility.FAULT_UNKNOWN"
+        case causationConfirmed = "causation.CAUSATION_CONFIRMED"
+        case causationPlausible = "causation.CAUSATION_PLAUSIBLE"
+        case causationNone = "causation.CAUSATION_NONE"
+        case causationUnknown = "causation.CAUSATION_UNKNOWN"
+        case conductClean = "conduct.clean"
+        case conductInQuestion = "conduct.inQuestion"
+        case pricelessDemand = "proportionality.priceless"
+        case moneyWithoutFault = "proportionality.moneyWithoutFault"
+        case amountMatches = "proportionality.matches"
+        case amountSomewhatAbove = "proportionality.somewhatAbove"
+        case amountRatio = "proportionality.ratio"
+        case lossUnverified = "proportionality.lossUnverified"
+        case spokenExcess = "proportionality.spokenExcess"
+        case noConcreteDemand = "proportionality.noConcreteDemand"
+        case nothingDemanded = "proportionality.nothingDemanded"
+        case inProportion = "proportionality.inProportion"
+        case purposeUnclear = "relevance.unclearPurpose"
+        case noDemandYet = "relevance.noDemandYet"
+        case demandsRelated = "relevance.related"
+        case demandsUnrelated = "relevance.unrelated"
+    }
+
+    /// The languages the judgment answers in; each must have every key.
+    public static let languages = ["ja", "en"]
+
+    var texts: [String: [Key: String]]
+
+    /// The text of `key` in `language` (English for a language the catalog lacks), with each
+    /// `{name}` replaced by `values[name]`.
+    public func text(_ key: Key, _ language: String, _ values: [String: String] = [:]) -> String {
+        var text = texts[language]?[key] ?? texts["en"]?[key] ?? ""
+        for (name, value) in values {
+            text = text.replacingOccurrences(of: "{\(name)}", with: value)
+        }
+        return text
+    }
+}
