@@ -5,6 +5,7 @@ import DemandScreenServer
 import DemandScreenService
 import DemandScreenStorage
 import EmbeddedDefaults
+import Dispatch
 import Foundation
 public import Logging
 import Morphology
@@ -137,6 +138,15 @@ public struct Daemon {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.gracePeriodSeconds)
+        // Readiness turns the moment the signal arrives, on a dispatch queue of its own: the
+        // service group's shutdown runs on the tasks that a loaded daemon keeps busy.
+        let drainSignals = [SIGTERM, SIGINT].map { signal in
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+            source.setEventHandler { servingState.markNotServing("shutting down") }
+            source.resume()
+            return source
+        }
+        defer { drainSignals.forEach { $0.cancel() } }
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 

@@ -142,7 +142,10 @@ public final class DemandScreenServer: Service, Sendable {
                                 FrameDecoder(maximumPayloadLength: maximumPayloadLength),
                                 maximumBufferSize: maximumPayloadLength + FrameFormat.headerLength + 65536))
                         try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        // Closed when dropped: a connection accepted as the listener closes may never
+                        // reach the accept loop, and one wrapped without close-on-deinit traps then
+                        // (swift-nio #2637, #3481). Hence the deprecated initializer.
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
                     }
                 }
         } catch {
@@ -198,7 +201,10 @@ public final class DemandScreenServer: Service, Sendable {
                                 defer { state.release() }
                                 let response = await self.respond(
                                     to: request, certificateIdentity: identity, logger: connectionLogger)
-                                try? await outbound.write(response)
+                                // The slot comes back once the answer has reached the socket: a
+                                // draining connection closes when its last slot does, and a close
+                                // drops the writes still queued in the channel.
+                                try? await connection.channel.writeAndFlush(response).get()
                             }
                         }
                     } catch let error as FrameError {

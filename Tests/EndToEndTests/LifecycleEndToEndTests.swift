@@ -113,11 +113,13 @@ import Testing
 
         let signalled = ContinuousClock.now
         kill(daemon.process.processIdentifier, SIGTERM)
-        // Readiness turns as soon as the signal is handled, and never back, until the port closes.
+        // Readiness turns as soon as the signal is handled (a request made within half a second of
+        // it answers 503, however loaded the daemon), and never back, until the port closes.
         var statuses: [(after: Duration, status: Int?)] = []
         while ContinuousClock.now - signalled < .seconds(3) {
+            let asked = ContinuousClock.now - signalled
             let status = await Self.readyzStatus(ops)
-            statuses.append((ContinuousClock.now - signalled, status))
+            statuses.append((asked, status))
             if status == nil { break }
         }
         let turned = try #require(statuses.firstIndex { $0.status != 200 }, "\(statuses)")
