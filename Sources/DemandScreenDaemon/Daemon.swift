@@ -5,6 +5,7 @@ import DemandScreenServer
 import DemandScreenService
 import DemandScreenStorage
 import EmbeddedDefaults
+import Dispatch
 import Foundation
 public import Logging
 import Morphology
@@ -20,10 +21,17 @@ import UnixSignals
 public struct Daemon {
     let configuration: DaemonConfiguration
     let logger: Logger
+    let reloadConfiguration: (@Sendable () async throws -> DaemonConfiguration)?
 
-    public init(configuration: DaemonConfiguration, logger: Logger) {
+    /// `reloadConfiguration` reads the configuration again on SIGHUP, for the token list
+    /// (`auth.tokens`); without it the tokens of the start stay.
+    public init(
+        configuration: DaemonConfiguration, logger: Logger,
+        reloadConfiguration: (@Sendable () async throws -> DaemonConfiguration)? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.reloadConfiguration = reloadConfiguration
     }
 
     /// Runs until a shutdown signal; throws a `DaemonError` when it cannot start.
@@ -96,8 +104,11 @@ public struct Daemon {
             authenticator: Authenticator(tokens: tokens, certificateRoleAttribute: configuration.clientRoleAttribute),
             logger: logger)
 
+        let expiryWarningDays = configuration.expiryWarningDays
         let ops = configuration.opsPort.map { port in
-            Self.opsServer(host: configuration.opsHost, port: port, location: location, servingState: servingState, logger: logger)
+            Self.opsServer(
+                host: configuration.opsHost, port: port, location: location, servingState: servingState, logger: logger,
+                certificateFacts: { Self.certificateFacts(notValidAfter: server.certificateNotValidAfter, warningDays: expiryWarningDays) })
         }
 
         var readinessMetadata: Logger.Metadata = [
@@ -109,7 +120,10 @@ public struct Daemon {
         let readiness = Readiness(server: server, ops: ops, servingState: servingState, logger: logger, metadata: readinessMetadata)
         let reloader = PolicyReloader(
             file: configuration.policyFile, analyzer: analyzer, engines: engines, logger: logger,
-            templates: ResponseTemplatesReloader(directory: configuration.templatesDirectory, responses: responses, logger: logger))
+            templates: ResponseTemplatesReloader(directory: configuration.templatesDirectory, responses: responses, logger: logger),
+            credentials: CredentialsReloader(
+                server: server, site: site, roleAttribute: configuration.clientRoleAttribute,
+                tokensFromFiles: configuration.tokens == nil, reloadConfiguration: reloadConfiguration, logger: logger))
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let store {
@@ -124,13 +138,25 @@ public struct Daemon {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.gracePeriodSeconds)
+        // Readiness turns the moment the signal arrives, on a dispatch queue of its own: the
+        // service group's shutdown runs on the tasks that a loaded daemon keeps busy.
+        let drainSignals = [SIGTERM, SIGINT].map { signal in
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+            source.setEventHandler { servingState.markNotServing("shutting down") }
+            source.resume()
+            return source
+        }
+        defer { drainSignals.forEach { $0.cancel() } }
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 
     /// The ops port, with the process's metrics going to its registry: calls by method and status
     /// and their durations (counted by the server), verdicts, and how the store keeps what it is
     /// given (`demandscreen_storage_info{backend, durability}`), which `/readyz` also shows.
-    static func opsServer(host: String, port: Int, location: StorageLocation, servingState: ServingState, logger: Logger) -> OpsServer {
+    static func opsServer(
+        host: String, port: Int, location: StorageLocation, servingState: ServingState, logger: Logger,
+        certificateFacts: @escaping @Sendable () -> [(name: String, value: String)] = { [] }
+    ) -> OpsServer {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let durability = location.durability
@@ -144,8 +170,33 @@ public struct Daemon {
             let state = servingState.current
             return OpsReadiness(
                 ready: state.serving,
-                facts: [("status", state.reason), ("storage", "\(location)"), ("durability", durability)])
+                facts: [("status", state.reason), ("storage", "\(location)"), ("durability", durability)] + certificateFacts())
         }
+    }
+
+    /// `/readyz`'s line on the server certificate once it expires within `warningDays`: a warning,
+    /// not a reason to stop taking calls (every replica usually shares the certificate, and taking
+    /// them all out of the load balancer at once would turn a warning into an outage).
+    static func certificateFacts(notValidAfter: Date?, warningDays: Int, now: Date = Date()) -> [(name: String, value: String)] {
+        guard let notValidAfter else { return [] }
+        let seconds = notValidAfter.timeIntervalSince(now)
+        if seconds <= 0 {
+            let days = Int((-seconds / 86_400).rounded(.down))
+            return [("certificate", "expired \(days) day\(days == 1 ? "" : "s") ago (\(Self.isoDate(notValidAfter)))")]
+        }
+        let days = Int((seconds / 86_400).rounded(.down))
+        guard days < warningDays else { return [] }
+        return [("certificate", "expires in \(days) day\(days == 1 ? "" : "s") (\(Self.isoDate(notValidAfter)))")]
+    }
+
+    static func isoDate(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+
+    /// `demandscreen_tls_certificate_expiry_seconds`: when the server certificate in force expires (unix seconds).
+    static func recordCertificateExpiry(_ notValidAfter: Date?) {
+        guard let notValidAfter else { return }
+        Gauge(label: "demandscreen_tls_certificate_expiry_seconds").record(notValidAfter.timeIntervalSince1970)
     }
 
     static func loadPolicy(file: String?) throws(DaemonError) -> ScreeningPolicy {
@@ -178,6 +229,10 @@ private struct Readiness: Service {
         var metadata = self.metadata
         metadata["address"] = "\(address)"
         if let ops { metadata["ops"] = "\(try await ops.boundAddress())" }
+        if let notValidAfter = server.certificateNotValidAfter {
+            Daemon.recordCertificateExpiry(notValidAfter)
+            metadata["certificateExpires"] = "\(Daemon.isoDate(notValidAfter))"
+        }
         servingState.markServing()
         logger.notice("demandscreend is ready", metadata: metadata)
         try? await gracefulShutdown()
@@ -225,6 +280,7 @@ private struct PolicyReloader: Service {
     let engines: EngineHolder
     let logger: Logger
     let templates: ResponseTemplatesReloader
+    let credentials: CredentialsReloader
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
@@ -232,6 +288,7 @@ private struct PolicyReloader: Service {
             for await _ in signals {
                 reload()
                 templates.reload()
+                await credentials.reload()
             }
         }
     }
@@ -249,6 +306,44 @@ private struct PolicyReloader: Service {
             logger.error(
                 "policy reload refused; the previous policy stays in force",
                 metadata: ["error": "\(error)", "policy": "\(engines.current.policy.version)"])
+        }
+    }
+}
+
+/// Reloads on SIGHUP what the server authenticates with: the certificate chain, key and client
+/// CA from their files (a new TLS context for new handshakes; open connections keep theirs), and
+/// the token list (`auth.tokens` read again, or the data folder's token files). A missing or broken
+/// file is refused, named in the log, and what was in force stays.
+private struct CredentialsReloader {
+    let server: DemandScreenServer
+    let site: DevelopmentSite
+    let roleAttribute: Authenticator.CertificateRoleAttribute
+    let tokensFromFiles: Bool
+    let reloadConfiguration: (@Sendable () async throws -> DaemonConfiguration)?
+    let logger: Logger
+
+    func reload() async {
+        do {
+            if let notValidAfter = try server.reloadTLS() {
+                Daemon.recordCertificateExpiry(notValidAfter)
+                logger.notice("TLS certificate reloaded", metadata: ["certificateExpires": "\(Daemon.isoDate(notValidAfter))"])
+            }
+        } catch {
+            logger.error("TLS reload refused; the certificate in force stays", metadata: ["error": "\(error)"])
+        }
+        do {
+            let tokens: [BearerToken.Entry]
+            if let reloadConfiguration, let configured = try await reloadConfiguration().tokens {
+                tokens = configured
+            } else if tokensFromFiles || reloadConfiguration != nil {
+                tokens = try site.ensureTokens()
+            } else {
+                return
+            }
+            server.replaceAuthenticator(Authenticator(tokens: tokens, certificateRoleAttribute: roleAttribute))
+            logger.notice("tokens reloaded", metadata: ["tokens": "\(tokens.count)"])
+        } catch {
+            logger.error("token reload refused; the tokens in force stay", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -7,6 +7,7 @@ import Morphology
 public import Logging
 public import NIOSSL
 import SystemPackage
+import Yams
 
 /// Everything `demandscreend` is told, from flags, then `DEMANDSCREEN_*` environment
 /// variables, then the YAML configuration file, then the embedded defaults.
@@ -19,13 +20,14 @@ import SystemPackage
 /// - `tls.clientCA` (PEM path): accept client certificates issued by it; default the development CA
 ///   when the development PKI is in use, none otherwise.
 /// - `tls.minimumVersion` (`1.3` default, or `1.2`), `tls.clientRoleAttribute` (`OU` default, or `CN`).
+/// - `tls.expiryWarningDays` (int, default 14): `/readyz` names the certificate's expiry this close to it.
 /// - `insecurePlaintext` (bool): no TLS; only a loopback `listen.host` is accepted.
-/// - `auth.tokens` (list of `NAME:ROLE:SHA256HEX`): unset = the data folder's agent.token and security.token.
+/// - `auth.tokens` (list of `NAME:ROLE:SHA256HEX`; secret): unset = the data folder's agent.token and security.token.
 /// - `limits.maxFrameBytes` (int, default 4194304), `limits.maxConcurrentCallsPerConnection` (int, default 256).
 /// - `policy.file` (path): a screening policy YAML; unset = the built-in policy.
 /// - `judgment.mecabDictionary` (path, default `/var/lib/mecab/dic/ipadic-utf8`): the MeCab dictionary
 ///   folder (Debian's `mecab-ipadic-utf8`); loaded once at start, which fails naming the path.
-/// - `storage.url`: where the history lives: `sqlite:PATH` (default `sqlite:<dataDirectory>/demandscreen.sqlite`;
+/// - `storage.url` (secret): where the history lives: `sqlite:PATH` (default `sqlite:<dataDirectory>/demandscreen.sqlite`;
 ///   `?synchronous=normal` to skip the sync per commit), `postgresql://user[:password]@host:port/db`, or `none`.
 /// - `storage.groupCommit` (bool, default true): one transaction for the calls that arrive together;
 ///   false writes one transaction per call (for comparison only).
@@ -34,6 +36,8 @@ import SystemPackage
 ///   `ops.host` (string, default `127.0.0.1`): where it listens.
 /// - `log.level` (`trace` … `critical`, default `info`).
 /// - `shutdown.gracePeriodSeconds` (int, default 30): how long calls in flight may take to finish.
+///
+/// A key in the YAML file that is none of these stops the start, naming it.
 public struct DaemonConfiguration: Sendable {
     public var dataDirectory: String
     public var host: String
@@ -43,6 +47,8 @@ public struct DaemonConfiguration: Sendable {
     public var clientCAPath: String?
     public var minimumTLSVersion: TLSVersion
     public var clientRoleAttribute: Authenticator.CertificateRoleAttribute
+    /// `/readyz` names the server certificate's expiry once it is this many days away or less.
+    public var expiryWarningDays: Int
     public var insecurePlaintext: Bool
     public var tokens: [BearerToken.Entry]?
     public var maximumPayloadLength: Int
@@ -57,6 +63,8 @@ public struct DaemonConfiguration: Sendable {
     public var opsPort: Int?
     public var logLevel: Logger.Level
     public var gracePeriodSeconds: Int
+    /// Every key this configuration read (to name a file's unknown keys).
+    var keysRead: Set<String>
 
     /// Reads and checks every key; the first bad value is thrown, naming its key.
     public init(reader config: ConfigReader, environment: [String: String] = ProcessInfo.processInfo.environment) throws(DaemonError) {
@@ -80,8 +88,9 @@ public struct DaemonConfiguration: Sendable {
             throw DaemonError("tls.clientRoleAttribute must be OU or CN, got '\(attribute)'")
         }
         clientRoleAttribute = roleAttribute
+        expiryWarningDays = try settings.int("tls.expiryWarningDays", in: 0...3650) ?? 14
         insecurePlaintext = try settings.bool("insecurePlaintext") ?? false
-        if let entries = settings.strings("auth.tokens") {
+        if let entries = try settings.strings("auth.tokens", secret: true) {
             var tokens: [BearerToken.Entry] = []
             for (index, entry) in entries.enumerated() {
                 do {
@@ -99,7 +108,7 @@ public struct DaemonConfiguration: Sendable {
         policyFile = settings.string("policy.file")
         mecabDictionary = settings.string("judgment.mecabDictionary") ?? JapaneseAnalyzer.defaultDictionary
         storageURL =
-            settings.string("storage.url")
+            settings.string("storage.url", secret: true)
             ?? "sqlite:" + EmbeddedDefaults.path(EmbeddedDefaults.File.database, in: dataDirectory)
         groupCommit = try settings.bool("storage.groupCommit") ?? true
         templatesDirectory = settings.string("templates.directory")
@@ -111,82 +120,165 @@ public struct DaemonConfiguration: Sendable {
         }
         self.logLevel = logLevel
         gracePeriodSeconds = try settings.int("shutdown.gracePeriodSeconds", in: 0...3600) ?? 30
+        keysRead = settings.keysRead
     }
 
     /// The configuration reader for the daemon: `flags` first, then the environment's
-    /// `DEMANDSCREEN_*` variables, then the YAML file at `configFile` if given.
+    /// `DEMANDSCREEN_*` variables (each key prefixed with `demandscreen`, so `listen.port` reads
+    /// `DEMANDSCREEN_LISTEN_PORT`), then the YAML file at `configFile` if given. `storage.url` and
+    /// `auth.tokens` are secrets wherever they come from: the reader redacts them.
     public static func reader(
-        flags: [String: String],
+        flags: [String: ConfigContent],
         configFile: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws(DaemonError) -> ConfigReader {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
-        for (key, value) in flags {
-            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
-        }
-        let prefix = "DEMANDSCREEN_"
-        var stripped: [String: String] = [:]
-        for (name, value) in environment where name.hasPrefix(prefix) && name != "DEMANDSCREEN_CONFIG" {
-            stripped[String(name.dropFirst(prefix.count))] = value
+        for (key, content) in flags {
+            values[AbsoluteConfigKey(ConfigKey(key))] = .init(content, isSecret: secretKeys.contains(key))
         }
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: values),
-            EnvironmentVariablesProvider(environmentVariables: stripped, secretsSpecifier: .specific(["AUTH_TOKENS"])),
+            EnvironmentVariablesProvider(
+                environmentVariables: environment,
+                secretsSpecifier: .specific(Set(secretKeys.map(environmentName)))
+            ).prefixKeys(with: ConfigKey(environmentPrefix)),
         ]
         if let configFile {
             guard FileManager.default.isReadableFile(atPath: configFile) else {
                 throw DaemonError("cannot read the configuration file \(configFile)")
             }
             do {
-                providers.append(try await FileProvider<YAMLSnapshot>(filePath: .init(configFile)))
+                providers.append(
+                    try await FileProvider<YAMLSnapshot>(
+                        parsingOptions: .init(secretsSpecifier: .specific(secretKeys)), filePath: .init(configFile)))
             } catch {
                 throw DaemonError("the configuration file \(configFile) is not valid: \(error)")
             }
         }
         return ConfigReader(providers: providers)
     }
+
+    /// Reads the configuration from `flags`, the environment and `configFile`, and refuses a file
+    /// that sets a key the daemon does not read (a misspelt key would otherwise be ignored).
+    public static func load(
+        flags: [String: ConfigContent],
+        configFile: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws(DaemonError) -> DaemonConfiguration {
+        let reader = try await reader(flags: flags, configFile: configFile, environment: environment)
+        let configuration = try DaemonConfiguration(reader: reader, environment: environment)
+        if let configFile {
+            let unknown = try fileKeys(configFile).filter { !configuration.keysRead.contains($0) }
+            if !unknown.isEmpty {
+                throw DaemonError(
+                    "the configuration file \(configFile) sets \(unknown.count == 1 ? "a key" : "keys") the daemon does not know: "
+                        + unknown.joined(separator: ", ") + " (the README lists every key)")
+            }
+        }
+        return configuration
+    }
+
+    /// The keys whose values are secrets: never logged or shown.
+    static let secretKeys: Set<String> = ["storage.url", "auth.tokens"]
+    static let environmentPrefix = "demandscreen"
+
+    /// `DEMANDSCREEN_` + the key in upper snake case.
+    static func environmentName(_ key: String) -> String {
+        var name = "DEMANDSCREEN"
+        for component in ConfigKey(key).components {
+            name += "_"
+            var previous: Character?
+            for character in component {
+                if let previous, previous.isLowercase, character.isUppercase { name += "_" }
+                name += character.uppercased()
+                previous = character
+            }
+        }
+        return name
+    }
+
+    /// The dotted keys a YAML configuration file sets (a mapping's leaves; a list is one value).
+    static func fileKeys(_ file: String) throws(DaemonError) -> [String] {
+        let node: Any?
+        do {
+            node = try Yams.load(yaml: try String(contentsOfFile: file, encoding: .utf8))
+        } catch {
+            throw DaemonError("the configuration file \(file) is not valid: \(error)")
+        }
+        var keys: [String] = []
+        func walk(_ node: Any?, _ prefix: String) {
+            guard let mapping = node as? [AnyHashable: Any] else {
+                if !prefix.isEmpty { keys.append(prefix) }
+                return
+            }
+            for (key, value) in mapping {
+                let name = "\(key)"
+                walk(value, prefix.isEmpty ? name : prefix + "." + name)
+            }
+        }
+        walk(node, "")
+        return keys.sorted()
+    }
 }
 
-/// Typed reads that tell a missing value from a malformed one.
-private struct Settings {
+/// Typed reads through swift-configuration's getters that tell a missing value from a malformed
+/// one (a value present in a form the getter cannot read stops the start, naming its key), and
+/// remember which keys were read, so that a configuration file's unknown keys can be named.
+private final class Settings {
     let config: ConfigReader
+    private(set) var keysRead: Set<String> = []
 
-    func string(_ key: String) -> String? {
-        config.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))).flatMap { $0.isEmpty ? nil : $0 }
+    init(config: ConfigReader) {
+        self.config = config
     }
 
-    func strings(_ key: String) -> [String]? {
-        let configKey = ConfigKey(key.split(separator: ".").map(String.init))
-        if let array = config.stringArray(forKey: configKey, isSecret: true) { return array }
-        return string(key).map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+    private func key(_ name: String) -> ConfigKey {
+        keysRead.insert(name)
+        return ConfigKey(name)
     }
 
-    func int(_ key: String, in range: ClosedRange<Int>) throws(DaemonError) -> Int? {
-        let configKey = ConfigKey(key.split(separator: ".").map(String.init))
-        let value: Int
-        if let number = config.int(forKey: configKey) {
-            value = number
-        } else if let text = string(key) {
-            guard let number = Int(text) else { throw DaemonError("\(key) must be a whole number, got '\(text)'") }
-            value = number
-        } else {
+    /// The value as text, for an error message (a secret is not shown).
+    private func present(_ name: String, secret: Bool) -> String? {
+        guard let text = config.string(forKey: ConfigKey(name), isSecret: secret), !text.isEmpty else { return nil }
+        return secret ? "<secret>" : text
+    }
+
+    func string(_ name: String, secret: Bool = false) -> String? {
+        config.string(forKey: key(name), isSecret: secret).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func strings(_ name: String, secret: Bool = false) throws(DaemonError) -> [String]? {
+        if let array = config.stringArray(forKey: key(name), isSecret: secret) {
+            let entries = array.filter { !$0.isEmpty }
+            return entries.isEmpty ? nil : entries
+        }
+        if let text = present(name, secret: secret) {
+            throw DaemonError("\(name) must be a list, got '\(text)'")
+        }
+        return nil
+    }
+
+    func int(_ name: String, in range: ClosedRange<Int>) throws(DaemonError) -> Int? {
+        guard let value = config.int(forKey: key(name)) else {
+            if let text = present(name, secret: false) {
+                throw DaemonError("\(name) must be a whole number, got '\(text)'")
+            }
             return nil
         }
         guard range.contains(value) else {
-            throw DaemonError("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            throw DaemonError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
         return value
     }
 
-    func bool(_ key: String) throws(DaemonError) -> Bool? {
-        let configKey = ConfigKey(key.split(separator: ".").map(String.init))
-        if let flag = config.bool(forKey: configKey) { return flag }
-        guard let text = string(key) else { return nil }
-        switch text.lowercased() {
-        case "true", "yes", "1": return true
-        case "false", "no", "0": return false
-        default: throw DaemonError("\(key) must be true or false, got '\(text)'")
+    func bool(_ name: String) throws(DaemonError) -> Bool? {
+        guard let flag = config.bool(forKey: key(name)) else {
+            if let text = present(name, secret: false) {
+                throw DaemonError("\(name) must be true or false, got '\(text)'")
+            }
+            return nil
         }
+        return flag
     }
 }
 

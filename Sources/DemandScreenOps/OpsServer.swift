@@ -63,7 +63,8 @@ public final class OpsServer: Service, Sendable {
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        return try Connection(wrappingChannelSynchronously: channel)
+                        // Closed when dropped (see DemandScreenServer: swift-nio #2637, #3481).
+                        return try Connection(synchronouslyWrapping: channel)
                     }
                 }
         } catch {

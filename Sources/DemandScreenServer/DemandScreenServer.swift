@@ -1,6 +1,6 @@
 public import DemandScreenRPC
 import DemandScreenWire
-import Foundation
+public import Foundation
 import SwiftProtobuf
 public import Logging
 import CoreMetrics
@@ -17,11 +17,15 @@ import Synchronization
 public final class DemandScreenServer: Service, Sendable {
     private let configuration: ServerConfiguration
     private let router: MethodRouter
-    private let authenticator: Authenticator
+    /// The credentials in force: replaced whole on reload, read once per connection (TLS) or call (tokens).
+    private let authenticatorInForce: Mutex<Authenticator>
+    private let tlsInForce = Mutex<TLSMaterial?>(nil)
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
-    private let connections = Mutex<[ObjectIdentifier: ConnectionState]>([:])
+    /// The open connections, and whether the server drains (a connection accepted while it does
+    /// drains from the start).
+    private let connections = Mutex<(open: [ObjectIdentifier: ConnectionState], draining: Bool)>(([:], false))
 
     public init(
         configuration: ServerConfiguration,
@@ -32,7 +36,7 @@ public final class DemandScreenServer: Service, Sendable {
     ) {
         self.configuration = configuration
         self.router = router
-        self.authenticator = authenticator
+        self.authenticatorInForce = Mutex(authenticator)
         self.logger = logger
         let eventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.eventLoopGroup = eventLoopGroup
@@ -42,6 +46,28 @@ public final class DemandScreenServer: Service, Sendable {
     /// The address the server listens on, once it does; throws if it could not bind.
     public func boundAddress() async throws -> SocketAddress {
         try await bound.futureResult.get()
+    }
+
+    private var authenticator: Authenticator { authenticatorInForce.withLock { $0 } }
+
+    /// When the server certificate in force expires; nil without TLS or before the server starts.
+    public var certificateNotValidAfter: Date? { tlsInForce.withLock { $0?.certificateNotValidAfter } }
+
+    /// Reads the certificate chain, key and client CA again from their files and uses them for
+    /// every new handshake; connections already open keep theirs. Throws, naming the file at
+    /// fault, and keeps the material in force when a file is missing or broken. Returns when the
+    /// new certificate expires (nil without TLS).
+    @discardableResult
+    public func reloadTLS() throws -> Date? {
+        guard case .tls(let tls) = configuration.transportSecurity else { return nil }
+        let material = try tls.makeMaterial()
+        tlsInForce.withLock { $0 = material }
+        return material.certificateNotValidAfter
+    }
+
+    /// Authenticates every call from now on with `authenticator` (e.g. a reloaded token list).
+    public func replaceAuthenticator(_ authenticator: Authenticator) {
+        authenticatorInForce.withLock { $0 = authenticator }
     }
 
     /// Binds, serves until graceful shutdown, then stops accepting, lets the calls in flight
@@ -76,7 +102,11 @@ public final class DemandScreenServer: Service, Sendable {
         } onGracefulShutdown: {
             self.logger.info("draining: no new connections or calls; answering the calls in flight")
             listener.channel.close(promise: nil)
-            for connection in self.connections.withLock({ Array($0.values) }) {
+            let open = self.connections.withLock { connections in
+                connections.draining = true
+                return Array(connections.open.values)
+            }
+            for connection in open {
                 connection.drain()
             }
         }
@@ -84,16 +114,15 @@ public final class DemandScreenServer: Service, Sendable {
     }
 
     private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
-        let sslContext: NIOSSLContext?
         switch configuration.transportSecurity {
         case .tls(let tls):
-            sslContext = try tls.makeContext()
+            let material = try tls.makeMaterial()
+            tlsInForce.withLock { $0 = material }
         case .insecurePlaintext:
             guard ServerConfiguration.isLoopback(host: configuration.host) else {
                 throw ServerStartError(
                     "refusing to serve plaintext on \(configuration.host): --insecure-plaintext binds loopback only")
             }
-            sslContext = nil
         }
         let maximumPayloadLength = configuration.maximumPayloadLength
         do {
@@ -104,7 +133,8 @@ public final class DemandScreenServer: Service, Sendable {
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
-                        if let sslContext {
+                        // Each new connection takes the context in force now (SIGHUP may replace it).
+                        if let sslContext = self.tlsInForce.withLock({ $0?.context }) {
                             try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                         }
                         try pipeline.addHandler(
@@ -112,7 +142,10 @@ public final class DemandScreenServer: Service, Sendable {
                                 FrameDecoder(maximumPayloadLength: maximumPayloadLength),
                                 maximumBufferSize: maximumPayloadLength + FrameFormat.headerLength + 65536))
                         try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        // Closed when dropped: a connection accepted as the listener closes may never
+                        // reach the accept loop, and one wrapped without close-on-deinit traps then
+                        // (swift-nio #2637, #3481). Hence the deprecated initializer.
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
                     }
                 }
         } catch {
@@ -124,8 +157,12 @@ public final class DemandScreenServer: Service, Sendable {
         let state = ConnectionState(
             channel: connection.channel, maximumInFlight: configuration.maximumConcurrentCallsPerConnection)
         let key = ObjectIdentifier(state)
-        connections.withLock { $0[key] = state }
-        defer { _ = connections.withLock { $0.removeValue(forKey: key) } }
+        let draining = connections.withLock { connections in
+            connections.open[key] = state
+            return connections.draining
+        }
+        if draining { state.drain() }
+        defer { _ = connections.withLock { $0.open.removeValue(forKey: key) } }
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(connection.channel.remoteAddress.map { "\($0)" } ?? "?")"
         let connectionLogger = logger
@@ -164,7 +201,10 @@ public final class DemandScreenServer: Service, Sendable {
                                 defer { state.release() }
                                 let response = await self.respond(
                                     to: request, certificateIdentity: identity, logger: connectionLogger)
-                                try? await outbound.write(response)
+                                // The slot comes back once the answer has reached the socket: a
+                                // draining connection closes when its last slot does, and a close
+                                // drops the writes still queued in the channel.
+                                try? await connection.channel.writeAndFlush(response).get()
                             }
                         }
                     } catch let error as FrameError {

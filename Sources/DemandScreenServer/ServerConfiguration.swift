@@ -1,3 +1,4 @@
+import Foundation
 public import NIOSSL
 
 /// How the server listens and what it accepts. The daemon fills it from its configuration.
@@ -73,9 +74,16 @@ public struct ServerStartError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// A TLS server context and what it serves: built at start and again on each reload.
+struct TLSMaterial: Sendable {
+    let context: NIOSSLContext
+    /// When the server certificate (the chain's first) expires.
+    let certificateNotValidAfter: Date
+}
+
 extension ServerConfiguration.TLS {
-    /// Builds the TLS server context, checking every file and setting.
-    func makeContext() throws -> NIOSSLContext {
+    /// Builds the TLS server context, checking every file and setting; an error names the file.
+    func makeMaterial() throws -> TLSMaterial {
         guard minimumVersion == .tlsv13 || minimumVersion == .tlsv12 else {
             throw ServerStartError("TLS minimum version must be 1.3 or 1.2")
         }
@@ -113,7 +121,9 @@ extension ServerConfiguration.TLS {
             configuration.certificateVerification = .none
         }
         do {
-            return try NIOSSLContext(configuration: configuration)
+            return TLSMaterial(
+                context: try NIOSSLContext(configuration: configuration),
+                certificateNotValidAfter: Date(timeIntervalSince1970: TimeInterval(chain[0].notValidAfter)))
         } catch {
             throw ServerStartError(
                 "the TLS certificate \(certificateChainPath) and key \(privateKeyPath) cannot be used together: \(error)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import DemandScreenDaemon
 import Foundation
 import Logging
@@ -37,26 +38,25 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info (default), notice, warning, error or critical. Key: log.level.") var logLevel: String?
 
     func run() async throws {
-        var flags: [String: String] = [:]
-        flags["dataDirectory"] = dataDirectory
-        flags["listen.host"] = host
-        flags["listen.port"] = port.map(String.init)
-        flags["tls.certificate"] = tlsCertificate
-        flags["tls.privateKey"] = tlsPrivateKey
-        flags["tls.clientCA"] = tlsClientCA
-        flags["tls.minimumVersion"] = tlsMinimumVersion
-        flags["insecurePlaintext"] = insecurePlaintext ? "true" : nil
-        flags["policy.file"] = policyFile
-        flags["judgment.mecabDictionary"] = mecabDictionary
-        flags["templates.directory"] = templatesDirectory
-        flags["log.level"] = logLevel
-        flags["storage.url"] = storageUrl
-        flags["ops.port"] = opsPort.map(String.init)
+        var flags: [String: ConfigContent] = [:]
+        flags["dataDirectory"] = dataDirectory.map(ConfigContent.string)
+        flags["listen.host"] = host.map(ConfigContent.string)
+        flags["listen.port"] = port.map(ConfigContent.int)
+        flags["tls.certificate"] = tlsCertificate.map(ConfigContent.string)
+        flags["tls.privateKey"] = tlsPrivateKey.map(ConfigContent.string)
+        flags["tls.clientCA"] = tlsClientCA.map(ConfigContent.string)
+        flags["tls.minimumVersion"] = tlsMinimumVersion.map(ConfigContent.string)
+        flags["insecurePlaintext"] = insecurePlaintext ? .bool(true) : nil
+        flags["policy.file"] = policyFile.map(ConfigContent.string)
+        flags["judgment.mecabDictionary"] = mecabDictionary.map(ConfigContent.string)
+        flags["templates.directory"] = templatesDirectory.map(ConfigContent.string)
+        flags["log.level"] = logLevel.map(ConfigContent.string)
+        flags["storage.url"] = storageUrl.map(ConfigContent.string)
+        flags["ops.port"] = opsPort.map(ConfigContent.int)
+        let configFile = config ?? ProcessInfo.processInfo.environment["DEMANDSCREEN_CONFIG"]
         let configuration: DaemonConfiguration
         do {
-            let reader = try await DaemonConfiguration.reader(
-                flags: flags, configFile: config ?? ProcessInfo.processInfo.environment["DEMANDSCREEN_CONFIG"])
-            configuration = try DaemonConfiguration(reader: reader)
+            configuration = try await DaemonConfiguration.load(flags: flags, configFile: configFile)
         } catch {
             Self.fail("configuration: \(error)")
         }
@@ -68,7 +68,11 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "demandscreend")
         do {
-            try await Daemon(configuration: configuration, logger: logger).run()
+            // SIGHUP reads the configuration again for the token list (auth.tokens).
+            let reload: @Sendable () async throws -> DaemonConfiguration = { [flags] in
+                try await DaemonConfiguration.load(flags: flags, configFile: configFile)
+            }
+            try await Daemon(configuration: configuration, logger: logger, reloadConfiguration: reload).run()
         } catch {
             Self.fail("\(error)")
         }

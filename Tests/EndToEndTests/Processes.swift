@@ -143,21 +143,25 @@ final class DaemonProcess: Sendable {
         return Int(match[match.index(after: match.lastIndex(of: ":")!)...])
     }
 
-    /// Waits for the ready line and returns the port it names; nil if the daemon exited first.
+    /// Waits for the ready line and returns the port it names; nil if the daemon exited first or
+    /// `timeout` passed. The log is read once more after the deadline: a test process whose tasks
+    /// were all busy elsewhere may wake up past it with the line long written.
     func waitUntilReady(timeout: Duration = .seconds(60)) async throws -> Int? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let text = output
-            if let line = text.split(separator: "\n").first(where: { $0.contains("demandscreend is ready") }),
-                let range = line.range(of: #"address=\S*:(\d+)"#, options: .regularExpression)
-            {
-                let match = line[range]
-                return Int(match[match.index(after: match.lastIndex(of: ":")!)...])
-            }
-            if !process.isRunning { return nil }
+        while true {
+            if let port = readyPort { return port }
+            if !process.isRunning || ContinuousClock.now >= deadline { return readyPort }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return nil
+    }
+
+    /// The port the ready line names, once it is written.
+    private var readyPort: Int? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("demandscreend is ready") }),
+            let range = line.range(of: #"address=\S*:(\d+)"#, options: .regularExpression)
+        else { return nil }
+        let match = line[range]
+        return Int(match[match.index(after: match.lastIndex(of: ":")!)...])
     }
 
     /// Sends `signal` and, for SIGTERM and SIGINT, waits for the exit status.
