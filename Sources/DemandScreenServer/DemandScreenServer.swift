@@ -22,6 +22,8 @@ public final class DemandScreenServer: Service, Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
     private let connections = Mutex<[ObjectIdentifier: ConnectionState]>([:])
+    private let callLimiter: CallLimiter
+    private let accounting: LimitAccounting
 
     public init(
         configuration: ServerConfiguration,
@@ -37,7 +39,14 @@ public final class DemandScreenServer: Service, Sendable {
         let eventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.eventLoopGroup = eventLoopGroup
         self.bound = eventLoopGroup.any().makePromise(of: SocketAddress.self)
+        self.callLimiter = CallLimiter(limits: configuration.limits.calls)
+        self.accounting = LimitAccounting(
+            maxConnections: configuration.limits.maxConnections,
+            maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress)
     }
+
+    /// What the limits have refused and closed so far, and the connections and calls open now.
+    public var limitStatistics: LimitStatistics { accounting.statistics }
 
     /// The address the server listens on, once it does; throws if it could not bind.
     public func boundAddress() async throws -> SocketAddress {
@@ -96,17 +105,34 @@ public final class DemandScreenServer: Service, Sendable {
             sslContext = nil
         }
         let maximumPayloadLength = configuration.maximumPayloadLength
+        let limits = configuration.limits
+        let guardSettings = ConnectionGuard.Settings(
+            handshakeTimeout: TimeAmount(limits.handshakeTimeout),
+            idleTimeout: TimeAmount(limits.idleTimeout),
+            frameTimeout: TimeAmount(limits.frameTimeout),
+            expectsHandshake: sslContext != nil)
+        let accounting = self.accounting
+        let highWaterMark = max(limits.maxBufferedResponseBytes, 2)
         do {
             return try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(
+                    .writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: highWaterMark / 2, high: highWaterMark))
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Counted from here until it closes; beyond a limit, closed as soon as it is active.
+                        let address = channel.remoteAddress?.ipAddress ?? "?"
+                        let refusal = accounting.admitConnection(from: address)
+                        if refusal == nil {
+                            channel.closeFuture.whenComplete { _ in accounting.connectionClosed(from: address) }
+                        }
                         let pipeline = channel.pipeline.syncOperations
                         if let sslContext {
                             try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                         }
+                        try pipeline.addHandler(ConnectionGuard(settings: guardSettings, accounting: accounting, refused: refusal != nil))
                         try pipeline.addHandler(
                             ByteToMessageHandler(
                                 FrameDecoder(maximumPayloadLength: maximumPayloadLength),
@@ -229,6 +255,18 @@ public final class DemandScreenServer: Service, Sendable {
                 caller = identity
                 logger[metadataKey: "caller"] = "\(identity)"
             }
+            let ticket: CallLimiter.Ticket
+            switch callLimiter.admit(identity: caller.map { "\($0.credential.rawValue):\($0.name)" }) {
+            case .success(let admitted): ticket = admitted
+            case .failure(let refused):
+                accounting.callRefused(refused.reason)
+                throw refused.callError
+            }
+            accounting.callAdmitted()
+            defer {
+                callLimiter.release(ticket)
+                accounting.callFinished()
+            }
             let context = CallContext(
                 callID: request.callID,
                 method: request.method,
@@ -283,6 +321,7 @@ public final class DemandScreenServer: Service, Sendable {
         response.callID = callID
         response.statusCode = error.code.rawValue
         response.statusMessage = error.message
+        response.metadata = error.metadata
         return encode(response)
     }
 
