@@ -13,7 +13,9 @@ import NIOTLS
 ///   direction for `idleTimeout` is closed;
 /// - while the channel's unsent bytes are above its high-water mark (`maxBufferedResponseBytes`)
 ///   the guard holds back reads, so the server stops taking requests from a client that does not
-///   read its answers; if that lasts `idleTimeout`, the connection is closed.
+///   read its answers. It tells the connection's `AnswerBudget` when each answer has been
+///   written to the socket; while more than the bound waits, the read loop admits no new call.
+///   A connection that stays so (or unwritable) for `idleTimeout` is closed.
 final class ConnectionGuard: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -36,6 +38,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
 
     private let settings: Settings
     private let accounting: LimitAccounting
+    private let budget: AnswerBudget
     private let refused: Bool
     private var started = false
     private var closing = false
@@ -54,12 +57,14 @@ final class ConnectionGuard: ChannelDuplexHandler {
     private var answersOut = 0
     private var lastFrame: NIODeadline = .now()
 
-    private var unwritableSince: NIODeadline?
+    /// Since when the client has left its answers unread beyond the bound.
+    private var stalledSince: NIODeadline?
     private var readHeldBack = false
 
-    init(settings: Settings, accounting: LimitAccounting, refused: Bool) {
+    init(settings: Settings, accounting: LimitAccounting, budget: AnswerBudget, refused: Bool) {
         self.settings = settings
         self.accounting = accounting
+        self.budget = budget
         self.refused = refused
         header.reserveCapacity(FrameFormat.headerLength)
     }
@@ -136,9 +141,18 @@ final class ConnectionGuard: ChannelDuplexHandler {
                 return
             }
         }
-        if let unwritableSince, now - unwritableSince > settings.idleTimeout {
-            close(context: context, .slowReader)
-            return
+        if !context.channel.isWritable || budget.isOverBound {
+            if let stalledSince {
+                if now - stalledSince > settings.idleTimeout {
+                    close(context: context, .slowReader)
+                    return
+                }
+            } else {
+                stalledSince = now
+                accounting.readsPaused()
+            }
+        } else {
+            stalledSince = nil
         }
         if framesIn == answersOut, frameStarted == nil, now - lastFrame > settings.idleTimeout {
             close(context: context, .idleTimeout)
@@ -205,7 +219,12 @@ final class ConnectionGuard: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         answersOut += 1
         lastFrame = .now()
-        context.write(data, promise: promise)
+        // Each write is one encoded answer; it leaves the budget once the socket has taken it.
+        let bytes = unwrapOutboundIn(data).readableBytes
+        let written = promise ?? context.eventLoop.makePromise()
+        let budget = self.budget
+        written.futureResult.whenComplete { _ in budget.written(bytes) }
+        context.write(data, promise: written)
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -216,15 +235,9 @@ final class ConnectionGuard: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            unwritableSince = nil
-            if readHeldBack {
-                readHeldBack = false
-                read(context: context)
-            }
-        } else if unwritableSince == nil {
-            unwritableSince = .now()
-            accounting.readsPaused()
+        if context.channel.isWritable, readHeldBack {
+            readHeldBack = false
+            read(context: context)
         }
         context.fireChannelWritabilityChanged()
     }

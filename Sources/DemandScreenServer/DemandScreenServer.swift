@@ -56,7 +56,7 @@ public final class DemandScreenServer: Service, Sendable {
     /// Binds, serves until graceful shutdown, then stops accepting, lets the calls in flight
     /// answer and closes every connection.
     public func run() async throws {
-        let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let listener: NIOAsyncChannel<Connection, Never>
         do {
             listener = try await bind()
         } catch {
@@ -77,8 +77,8 @@ public final class DemandScreenServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await listener.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection: connection) }
+                    for try await (connection, budget) in inbound {
+                        group.addTask { await self.serve(connection: connection, budget: budget) }
                     }
                 }
             }
@@ -92,7 +92,10 @@ public final class DemandScreenServer: Service, Sendable {
         logger.info("stopped")
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+    /// An accepted connection and the count of its answers waiting to be written.
+    private typealias Connection = (NIOAsyncChannel<ByteBuffer, ByteBuffer>, AnswerBudget)
+
+    private func bind() async throws -> NIOAsyncChannel<Connection, Never> {
         let sslContext: NIOSSLContext?
         switch configuration.transportSecurity {
         case .tls(let tls):
@@ -132,13 +135,16 @@ public final class DemandScreenServer: Service, Sendable {
                         if let sslContext {
                             try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                         }
-                        try pipeline.addHandler(ConnectionGuard(settings: guardSettings, accounting: accounting, refused: refusal != nil))
+                        let budget = AnswerBudget(bound: highWaterMark)
+                        channel.closeFuture.whenComplete { _ in budget.close() }
+                        try pipeline.addHandler(
+                            ConnectionGuard(settings: guardSettings, accounting: accounting, budget: budget, refused: refusal != nil))
                         try pipeline.addHandler(
                             ByteToMessageHandler(
                                 FrameDecoder(maximumPayloadLength: maximumPayloadLength),
                                 maximumBufferSize: maximumPayloadLength + FrameFormat.headerLength + 65536))
                         try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        return (try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel), budget)
                     }
                 }
         } catch {
@@ -146,7 +152,7 @@ public final class DemandScreenServer: Service, Sendable {
         }
     }
 
-    private func serve(connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    private func serve(connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, budget: AnswerBudget) async {
         let state = ConnectionState(
             channel: connection.channel, maximumInFlight: configuration.maximumConcurrentCallsPerConnection)
         let key = ObjectIdentifier(state)
@@ -158,6 +164,15 @@ public final class DemandScreenServer: Service, Sendable {
 
         do {
             try await connection.executeThenClose { inbound, outbound in
+                /// Hands an answer to the connection, counted until the channel has written it.
+                @Sendable func send(_ answer: ByteBuffer) async {
+                    budget.queued(FrameFormat.headerLength + answer.readableBytes)
+                    do {
+                        try await outbound.write(answer)
+                    } catch {
+                        budget.written(FrameFormat.headerLength + answer.readableBytes)
+                    }
+                }
                 try await withThrowingDiscardingTaskGroup { calls in
                     var certificateIdentity: CallerIdentity??
                     do {
@@ -167,7 +182,7 @@ public final class DemandScreenServer: Service, Sendable {
                                 request = try Demandscreen_V1_RequestFrame(serializedBytes: [UInt8](payload.readableBytesView))
                             } catch {
                                 connectionLogger.debug("closing: unparseable envelope", metadata: ["error": "\(error)"])
-                                try? await outbound.write(
+                                await send(
                                     Self.encode(
                                         callID: 0,
                                         error: CallError(
@@ -178,8 +193,10 @@ public final class DemandScreenServer: Service, Sendable {
                             if certificateIdentity == nil {
                                 certificateIdentity = .some(await self.certificateIdentity(of: connection.channel))
                             }
+                            // A client that leaves its answers unread gets no new call started.
+                            await budget.waitForRoom()
                             guard await state.admit() else {
-                                try? await outbound.write(
+                                await send(
                                     Self.encode(
                                         callID: request.callID,
                                         error: CallError(.unavailable, "the server is shutting down; retry elsewhere")))
@@ -190,14 +207,14 @@ public final class DemandScreenServer: Service, Sendable {
                                 defer { state.release() }
                                 let response = await self.respond(
                                     to: request, certificateIdentity: identity, logger: connectionLogger)
-                                try? await outbound.write(response)
+                                await send(response)
                             }
                         }
                     } catch let error as FrameError {
                         connectionLogger.debug("closing: bad frame", metadata: ["error": "\(error)"])
                         let code: StatusCode =
                             if case .payloadTooLarge = error.kind { .resourceExhausted } else { .invalidArgument }
-                        try? await outbound.write(Self.encode(callID: 0, error: CallError(code, error.description)))
+                        await send(Self.encode(callID: 0, error: CallError(code, error.description)))
                     }
                 }
             }
