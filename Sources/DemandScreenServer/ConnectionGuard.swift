@@ -60,6 +60,8 @@ final class ConnectionGuard: ChannelDuplexHandler {
     /// Since when the client has left its answers unread beyond the bound.
     private var stalledSince: NIODeadline?
     private var readHeldBack = false
+    /// The most unsent bytes this connection's channel has held.
+    private var peakBuffered = 0
 
     init(settings: Settings, accounting: LimitAccounting, budget: AnswerBudget, refused: Bool) {
         self.settings = settings
@@ -229,7 +231,8 @@ final class ConnectionGuard: ChannelDuplexHandler {
 
     func flush(context: ChannelHandlerContext) {
         context.flush()
-        if let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+        if let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes), buffered > peakBuffered {
+            peakBuffered = buffered
             accounting.bufferedResponseBytes(buffered)
         }
     }

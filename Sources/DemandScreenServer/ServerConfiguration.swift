@@ -61,8 +61,9 @@ public struct ServerConfiguration: Sendable {
         public var idleTimeout: Duration
         /// How long a frame may take to arrive once its first byte has (while the server reads).
         public var frameTimeout: Duration
-        /// Answers buffered for one connection (the channel's high-water mark): beyond it the
-        /// server stops reading the connection's requests until the client reads.
+        /// Answer bytes waiting in the server for one connection (also the channel's high-water
+        /// mark): beyond it the server starts no new call of the connection and stops reading its
+        /// requests until half of them have reached the socket.
         public var maxBufferedResponseBytes: Int
 
         public init(

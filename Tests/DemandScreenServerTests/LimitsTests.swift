@@ -12,8 +12,9 @@ import Synchronization
 import Testing
 
 /// The limits against hostile or broken clients, each against a real server on loopback: the
-/// limit refuses or closes, with the right status, while another client keeps being served.
-@Suite struct LimitsTests {
+/// limit refuses or closes, with the right status, while another client keeps being served. One
+/// test at a time: several of them load the machine on purpose.
+@Suite(.serialized) struct LimitsTests {
     // MARK: Connections
 
     @Test func connectionsBeyondTheMaximumAreClosedAtOnce() async throws {
@@ -67,13 +68,13 @@ import Testing
                 try await DemandScreenConnection.withConnection(
                     to: clientConfiguration(port: port, pki: nil, token: TestTokens.otherAgent)
                 ) { other in
-                    async let slow1 = busy.call("/test.Echo/Slow", message: Data("1500".utf8))
-                    async let slow2 = busy.call("/test.Echo/Slow", message: Data("1500".utf8))
+                    async let slow1 = busy.call("/test.Echo/Slow", message: Data("4000".utf8))
+                    async let slow2 = busy.call("/test.Echo/Slow", message: Data("4000".utf8))
                     try await waitUntil { server.limitStatistics.callsInFlight == 2 }
                     let started = ContinuousClock.now
                     let refused = try await other.call("/test.Echo/Fast", message: Data("x".utf8))
                     #expect(refused.status == .resourceExhausted)
-                    #expect(ContinuousClock.now - started < .seconds(1), "refused at once")
+                    #expect(ContinuousClock.now - started < .seconds(3), "refused at once, not when a place is free")
                     #expect(refused.statusMessage.contains("limits.maxCallsInFlight"))
                     #expect(Int(refused.metadata[CallError.retryAfterKey] ?? "") ?? 0 > 0)
                     #expect(try await slow1.status == .ok)
@@ -93,8 +94,8 @@ import Testing
                 try await DemandScreenConnection.withConnection(
                     to: clientConfiguration(port: port, pki: nil, token: TestTokens.otherAgent)
                 ) { other in
-                    async let slow1 = greedy.call("/test.Echo/Slow", message: Data("1500".utf8))
-                    async let slow2 = greedy.call("/test.Echo/Slow", message: Data("1500".utf8))
+                    async let slow1 = greedy.call("/test.Echo/Slow", message: Data("4000".utf8))
+                    async let slow2 = greedy.call("/test.Echo/Slow", message: Data("4000".utf8))
                     try await waitUntil { server.limitStatistics.callsInFlight == 2 }
                     let refused = try await greedy.call("/test.Echo/Fast", message: Data("x".utf8))
                     #expect(refused.status == .resourceExhausted)
@@ -111,26 +112,29 @@ import Testing
     }
 
     @Test func oneIdentityOverItsRateIsRefusedWithTheWaitWhileAnotherIsServed() async throws {
-        let limits = ServerConfiguration.Limits(calls: .init(callsPerSecondPerIdentity: 2, callBurstPerIdentity: 3))
+        let limits = ServerConfiguration.Limits(calls: .init(callsPerSecondPerIdentity: 1, callBurstPerIdentity: 3))
         try await withLimitedServer(transportSecurity: .insecurePlaintext, limits: limits) { port, server in
             try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: nil)) { fast in
                 try await DemandScreenConnection.withConnection(
                     to: clientConfiguration(port: port, pki: nil, token: TestTokens.otherAgent)
                 ) { other in
-                    for _ in 0..<3 {
-                        #expect(try await fast.call("/test.Echo/Fast", message: Data("x".utf8)).status == .ok)
+                    // Six at once against a burst of three at one per second.
+                    let responses = try await withThrowingTaskGroup(of: DemandScreenConnection.Response.self) { group in
+                        for _ in 0..<6 { group.addTask { try await fast.call("/test.Echo/Fast", message: Data("x".utf8)) } }
+                        return try await group.reduce(into: []) { $0.append($1) }
                     }
-                    let refused = try await fast.call("/test.Echo/Fast", message: Data("x".utf8))
+                    #expect(responses.filter { $0.status == .ok }.count >= 3)
+                    let refused = try #require(responses.first { $0.status != .ok })
                     #expect(refused.status == .resourceExhausted)
                     #expect(refused.statusMessage.contains("limits.callsPerSecondPerIdentity"))
                     let wait = try #require(Int(refused.metadata[CallError.retryAfterKey] ?? ""))
-                    #expect(wait > 0 && wait <= 500, "one token comes back in at most half a second at 2/s")
+                    #expect(wait > 0 && wait <= 1000, "one token comes back in at most a second at 1/s")
                     #expect(try await other.call("/test.Echo/Fast", message: Data("y".utf8)).status == .ok)
                     try await Task.sleep(for: .milliseconds(wait + 20))
                     #expect(try await fast.call("/test.Echo/Fast", message: Data("x".utf8)).status == .ok)
                 }
             }
-            #expect(server.limitStatistics.callsRefused[.identityRate] == 1)
+            #expect(server.limitStatistics.callsRefused[.identityRate, default: 0] >= 1)
         }
     }
 
@@ -172,7 +176,7 @@ import Testing
             try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: pki)) { (bystander) async throws in
                 #expect(try await bystander.call("/test.Echo/Fast", message: Data("x".utf8)).status == .ok)
             }
-            try await waitUntil(timeout: .seconds(30)) {
+            try await waitUntil(timeout: .seconds(60)) {
                 server.limitStatistics.connectionsClosed[.handshakeTimeout, default: 0] >= count
             }
             for channel in channels { try? await channel.closeFuture.get() }
@@ -180,19 +184,19 @@ import Testing
             #expect(statistics.connectionsClosed[.handshakeTimeout] == count)
             #expect(statistics.peakOpenConnections <= count + 1)
             try await waitUntil { server.limitStatistics.openConnections == 0 }
-            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(ContinuousClock.now - started < .seconds(60))
         }
     }
 
     @Test func idleConnectionsAreClosedButNotThoseWithCallsInFlight() async throws {
         let pki = try TestPKI()
-        let limits = ServerConfiguration.Limits(idleTimeout: .milliseconds(400))
+        let limits = ServerConfiguration.Limits(idleTimeout: .seconds(1))
         try await withLimitedServer(transportSecurity: pki.tls(), limits: limits) { port, server in
             try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: pki)) { idle in
                 #expect(try await idle.call("/test.Echo/Fast", message: Data("x".utf8)).status == .ok)
                 try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: pki)) { (busy) async throws in
-                    // No frame for 1.5 s, but a call in flight: stays open.
-                    #expect(try await busy.call("/test.Echo/Slow", message: Data("1500".utf8)).status == .ok)
+                    // No frame for 3 s, but a call in flight: stays open.
+                    #expect(try await busy.call("/test.Echo/Slow", message: Data("3000".utf8)).status == .ok)
                     #expect(try await busy.call("/test.Echo/Fast", message: Data("y".utf8)).status == .ok)
                 }
                 await #expect(throws: ClientError.self) {
@@ -217,7 +221,7 @@ import Testing
                         if let byte = frame.readSlice(length: 1) { try? await slowloris.write(byte) }
                     }
                     #expect(await slowloris.closedByServer())
-                    #expect(ContinuousClock.now - started < .seconds(5))
+                    #expect(ContinuousClock.now - started < .seconds(10))
                 }
                 #expect(try await bystander.call("/test.Echo/Fast", message: Data("b".utf8)).status == .ok)
             }
@@ -316,15 +320,18 @@ import Testing
             let stop = Shared(false)
             let flooderCodes = Shared<[StatusCode: Int]>([:])
             let loaded = try await withThrowingTaskGroup(of: Void.self) { group in
+                // Deep pipelining with one token on several connections; a refused call is sent
+                // again after 2 ms whatever the hint says.
                 for _ in 0..<4 {
                     group.addTask {
                         try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: nil)) { flooder in
                             try await withThrowingTaskGroup(of: Void.self) { calls in
-                                for _ in 0..<128 {
+                                for _ in 0..<64 {
                                     calls.addTask {
                                         while !stop.value {
                                             let response = try await flooder.call("/test.Echo/Slow", message: Data("20".utf8))
                                             flooderCodes.update { $0[response.status, default: 0] += 1 }
+                                            if response.status != .ok { try await Task.sleep(for: .milliseconds(2)) }
                                         }
                                     }
                                 }
@@ -343,7 +350,7 @@ import Testing
             #expect(loaded.failures == 0, "the other caller's calls all succeed")
             #expect(codes[.resourceExhausted, default: 0] > 0, "the flooder is refused")
             #expect(codes[.ok, default: 0] > 0, "and still served within its share")
-            let ceiling = max(unloaded.p99 * 4, .milliseconds(250))
+            let ceiling = max(unloaded.p99 * 4, .milliseconds(500))
             #expect(
                 loaded.p99 <= ceiling,
                 "p99 under flood \(loaded.p99) vs unloaded \(unloaded.p99); flooder: \(codes.map { "\($0.key.name)=\($0.value)" })")
