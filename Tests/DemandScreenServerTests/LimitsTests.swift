@@ -296,7 +296,7 @@ import Testing
 
     @Test func aFlooderCannotRaiseAnotherCallersLatency() async throws {
         let limits = ServerConfiguration.Limits(
-            calls: .init(maxCallsInFlight: 256, maxCallsInFlightPerIdentity: 32, callsPerSecondPerIdentity: 500, callBurstPerIdentity: 100))
+            calls: .init(maxCallsInFlight: 64, maxCallsInFlightPerIdentity: 16, callsPerSecondPerIdentity: 500, callBurstPerIdentity: 100))
         try await withLimitedServer(transportSecurity: .insecurePlaintext, limits: limits) { port, server in
             let measure: @Sendable () async throws -> (p99: Duration, failures: Int) = {
                 try await DemandScreenConnection.withConnection(
@@ -322,11 +322,11 @@ import Testing
             let loaded = try await withThrowingTaskGroup(of: Void.self) { group in
                 // Deep pipelining with one token on several connections; a refused call is sent
                 // again after 2 ms whatever the hint says.
-                for _ in 0..<4 {
+                for _ in 0..<2 {
                     group.addTask {
                         try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: nil)) { flooder in
                             try await withThrowingTaskGroup(of: Void.self) { calls in
-                                for _ in 0..<64 {
+                                for _ in 0..<48 {
                                     calls.addTask {
                                         while !stop.value {
                                             let response = try await flooder.call("/test.Echo/Slow", message: Data("20".utf8))
