@@ -99,7 +99,8 @@ public struct Daemon {
                 port: configuration.port,
                 transportSecurity: transportSecurity,
                 maximumPayloadLength: configuration.maximumPayloadLength,
-                maximumConcurrentCallsPerConnection: configuration.maximumConcurrentCallsPerConnection),
+                maximumConcurrentCallsPerConnection: configuration.maximumConcurrentCallsPerConnection,
+                limits: configuration.limits),
             router: router,
             authenticator: Authenticator(tokens: tokens, certificateRoleAttribute: configuration.clientRoleAttribute),
             logger: logger)

@@ -24,6 +24,13 @@ import Yams
 /// - `insecurePlaintext` (bool): no TLS; only a loopback `listen.host` is accepted.
 /// - `auth.tokens` (list of `NAME:ROLE:SHA256HEX`; secret): unset = the data folder's agent.token and security.token.
 /// - `limits.maxFrameBytes` (int, default 4194304), `limits.maxConcurrentCallsPerConnection` (int, default 256).
+/// - `limits.maxConnections` (int, default 4096), `limits.maxConnectionsPerAddress` (int, default 1024):
+///   a connection beyond either is closed at once.
+/// - `limits.maxCallsInFlight` (int, default 4096), `limits.maxCallsInFlightPerIdentity` (int, default 1024),
+///   `limits.callsPerSecondPerIdentity` (int, default 0 = no rate limit) and `limits.callBurstPerIdentity`
+///   (int, default the rate): beyond them a call gets RESOURCE_EXHAUSTED with `retry-after-ms`.
+/// - `limits.handshakeTimeoutSeconds` (int, default 10), `limits.idleTimeoutSeconds` (int, default 300),
+///   `limits.frameTimeoutSeconds` (int, default 30), `limits.maxBufferedResponseBytes` (int, default 4194304).
 /// - `policy.file` (path): a screening policy YAML; unset = the built-in policy.
 /// - `judgment.mecabDictionary` (path, default `/var/lib/mecab/dic/ipadic-utf8`): the MeCab dictionary
 ///   folder (Debian's `mecab-ipadic-utf8`); loaded once at start, which fails naming the path.
@@ -53,6 +60,7 @@ public struct DaemonConfiguration: Sendable {
     public var tokens: [BearerToken.Entry]?
     public var maximumPayloadLength: Int
     public var maximumConcurrentCallsPerConnection: Int
+    public var limits: ServerConfiguration.Limits
     public var policyFile: String?
     public var mecabDictionary: String
     public var storageURL: String
@@ -105,6 +113,19 @@ public struct DaemonConfiguration: Sendable {
         }
         maximumPayloadLength = try settings.int("limits.maxFrameBytes", in: 1024...(64 << 20)) ?? (4 << 20)
         maximumConcurrentCallsPerConnection = try settings.int("limits.maxConcurrentCallsPerConnection", in: 1...65536) ?? 256
+        let callsPerSecond = try settings.int("limits.callsPerSecondPerIdentity", in: 0...1_000_000) ?? 0
+        limits = ServerConfiguration.Limits(
+            maxConnections: try settings.int("limits.maxConnections", in: 1...1_000_000) ?? 4096,
+            maxConnectionsPerAddress: try settings.int("limits.maxConnectionsPerAddress", in: 1...1_000_000) ?? 1024,
+            calls: CallLimiter.Limits(
+                maxCallsInFlight: try settings.int("limits.maxCallsInFlight", in: 1...1_000_000) ?? 4096,
+                maxCallsInFlightPerIdentity: try settings.int("limits.maxCallsInFlightPerIdentity", in: 1...1_000_000) ?? 1024,
+                callsPerSecondPerIdentity: callsPerSecond,
+                callBurstPerIdentity: try settings.int("limits.callBurstPerIdentity", in: 1...1_000_000) ?? max(1, callsPerSecond)),
+            handshakeTimeout: .seconds(try settings.int("limits.handshakeTimeoutSeconds", in: 1...3600) ?? 10),
+            idleTimeout: .seconds(try settings.int("limits.idleTimeoutSeconds", in: 1...86400) ?? 300),
+            frameTimeout: .seconds(try settings.int("limits.frameTimeoutSeconds", in: 1...3600) ?? 30),
+            maxBufferedResponseBytes: try settings.int("limits.maxBufferedResponseBytes", in: 65536...(1 << 30)) ?? (4 << 20))
         policyFile = settings.string("policy.file")
         mecabDictionary = settings.string("judgment.mecabDictionary") ?? JapaneseAnalyzer.defaultDictionary
         storageURL =

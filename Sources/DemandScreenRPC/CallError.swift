@@ -44,11 +44,26 @@ public struct CallError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The underlying error, for logs; never sent to the caller.
     public var cause: (any Error & Sendable)?
+    /// Sent with the status as the response's metadata, e.g. `retry-after-ms`.
+    public var metadata: [String: String]
 
-    public init(_ code: StatusCode, _ message: String, cause: (any Error & Sendable)? = nil) {
+    public init(
+        _ code: StatusCode, _ message: String, cause: (any Error & Sendable)? = nil, metadata: [String: String] = [:]
+    ) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.metadata = metadata
+    }
+
+    /// The response metadata key of a retry hint: how many milliseconds to wait before retrying.
+    public static let retryAfterKey = "retry-after-ms"
+
+    /// RESOURCE_EXHAUSTED with a retry hint of `retryAfter` (rounded up to whole milliseconds, at least 1).
+    public static func resourceExhausted(_ message: String, retryAfter: Duration) -> CallError {
+        let (seconds, attoseconds) = retryAfter.components
+        let milliseconds = max(1, seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        return CallError(.resourceExhausted, message, metadata: [retryAfterKey: "\(milliseconds)"])
     }
 
     public var description: String { "\(code.name): \(message)" }

@@ -26,6 +26,8 @@ public final class DemandScreenServer: Service, Sendable {
     /// The open connections, and whether the server drains (a connection accepted while it does
     /// drains from the start).
     private let connections = Mutex<(open: [ObjectIdentifier: ConnectionState], draining: Bool)>(([:], false))
+    private let callLimiter: CallLimiter
+    private let accounting: LimitAccounting
 
     public init(
         configuration: ServerConfiguration,
@@ -41,7 +43,14 @@ public final class DemandScreenServer: Service, Sendable {
         let eventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.eventLoopGroup = eventLoopGroup
         self.bound = eventLoopGroup.any().makePromise(of: SocketAddress.self)
+        self.callLimiter = CallLimiter(limits: configuration.limits.calls)
+        self.accounting = LimitAccounting(
+            maxConnections: configuration.limits.maxConnections,
+            maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress)
     }
+
+    /// What the limits have refused and closed so far, and the connections and calls open now.
+    public var limitStatistics: LimitStatistics { accounting.statistics }
 
     /// The address the server listens on, once it does; throws if it could not bind.
     public func boundAddress() async throws -> SocketAddress {
@@ -73,7 +82,7 @@ public final class DemandScreenServer: Service, Sendable {
     /// Binds, serves until graceful shutdown, then stops accepting, lets the calls in flight
     /// answer and closes every connection.
     public func run() async throws {
-        let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let listener: NIOAsyncChannel<Connection, Never>
         do {
             listener = try await bind()
         } catch {
@@ -94,8 +103,8 @@ public final class DemandScreenServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await listener.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection: connection) }
+                    for try await (connection, budget) in inbound {
+                        group.addTask { await self.serve(connection: connection, budget: budget) }
                     }
                 }
             }
@@ -113,7 +122,10 @@ public final class DemandScreenServer: Service, Sendable {
         logger.info("stopped")
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+    /// An accepted connection and the count of its answers waiting to be written.
+    private typealias Connection = (NIOAsyncChannel<ByteBuffer, ByteBuffer>, AnswerBudget)
+
+    private func bind() async throws -> NIOAsyncChannel<Connection, Never> {
         switch configuration.transportSecurity {
         case .tls(let tls):
             let material = try tls.makeMaterial()
@@ -125,18 +137,38 @@ public final class DemandScreenServer: Service, Sendable {
             }
         }
         let maximumPayloadLength = configuration.maximumPayloadLength
+        let limits = configuration.limits
+        let guardSettings = ConnectionGuard.Settings(
+            handshakeTimeout: TimeAmount(limits.handshakeTimeout),
+            idleTimeout: TimeAmount(limits.idleTimeout),
+            frameTimeout: TimeAmount(limits.frameTimeout),
+            expectsHandshake: tlsInForce.withLock { $0 != nil })
+        let accounting = self.accounting
+        let highWaterMark = max(limits.maxBufferedResponseBytes, 2)
         do {
             return try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(
+                    .writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: highWaterMark / 2, high: highWaterMark))
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Counted from here until it closes; beyond a limit, closed as soon as it is active.
+                        let address = channel.remoteAddress?.ipAddress ?? "?"
+                        let refusal = accounting.admitConnection(from: address)
+                        if refusal == nil {
+                            channel.closeFuture.whenComplete { _ in accounting.connectionClosed(from: address) }
+                        }
                         let pipeline = channel.pipeline.syncOperations
                         // Each new connection takes the context in force now (SIGHUP may replace it).
                         if let sslContext = self.tlsInForce.withLock({ $0?.context }) {
                             try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                         }
+                        let budget = AnswerBudget(bound: highWaterMark)
+                        channel.closeFuture.whenComplete { _ in budget.close() }
+                        try pipeline.addHandler(
+                            ConnectionGuard(settings: guardSettings, accounting: accounting, budget: budget, refused: refusal != nil))
                         try pipeline.addHandler(
                             ByteToMessageHandler(
                                 FrameDecoder(maximumPayloadLength: maximumPayloadLength),
@@ -145,7 +177,7 @@ public final class DemandScreenServer: Service, Sendable {
                         // Closed when dropped: a connection accepted as the listener closes may never
                         // reach the accept loop, and one wrapped without close-on-deinit traps then
                         // (swift-nio #2637, #3481). Hence the deprecated initializer.
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
+                        return (try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel), budget)
                     }
                 }
         } catch {
@@ -153,7 +185,7 @@ public final class DemandScreenServer: Service, Sendable {
         }
     }
 
-    private func serve(connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    private func serve(connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, budget: AnswerBudget) async {
         let state = ConnectionState(
             channel: connection.channel, maximumInFlight: configuration.maximumConcurrentCallsPerConnection)
         let key = ObjectIdentifier(state)
@@ -169,6 +201,15 @@ public final class DemandScreenServer: Service, Sendable {
 
         do {
             try await connection.executeThenClose { inbound, outbound in
+                /// Hands an answer to the connection, counted until the channel has written it.
+                @Sendable func send(_ answer: ByteBuffer) async {
+                    budget.queued(FrameFormat.headerLength + answer.readableBytes)
+                    do {
+                        try await outbound.write(answer)
+                    } catch {
+                        budget.written(FrameFormat.headerLength + answer.readableBytes)
+                    }
+                }
                 try await withThrowingDiscardingTaskGroup { calls in
                     var certificateIdentity: CallerIdentity??
                     do {
@@ -178,7 +219,7 @@ public final class DemandScreenServer: Service, Sendable {
                                 request = try Demandscreen_V1_RequestFrame(serializedBytes: [UInt8](payload.readableBytesView))
                             } catch {
                                 connectionLogger.debug("closing: unparseable envelope", metadata: ["error": "\(error)"])
-                                try? await outbound.write(
+                                await send(
                                     Self.encode(
                                         callID: 0,
                                         error: CallError(
@@ -189,8 +230,10 @@ public final class DemandScreenServer: Service, Sendable {
                             if certificateIdentity == nil {
                                 certificateIdentity = .some(await self.certificateIdentity(of: connection.channel))
                             }
+                            // A client that leaves its answers unread gets no new call started.
+                            await budget.waitForRoom()
                             guard await state.admit() else {
-                                try? await outbound.write(
+                                await send(
                                     Self.encode(
                                         callID: request.callID,
                                         error: CallError(.unavailable, "the server is shutting down; retry elsewhere")))
@@ -204,14 +247,19 @@ public final class DemandScreenServer: Service, Sendable {
                                 // The slot comes back once the answer has reached the socket: a
                                 // draining connection closes when its last slot does, and a close
                                 // drops the writes still queued in the channel.
-                                try? await connection.channel.writeAndFlush(response).get()
+                                budget.queued(FrameFormat.headerLength + response.readableBytes)
+                                do {
+                                    try await connection.channel.writeAndFlush(response).get()
+                                } catch {
+                                    budget.written(FrameFormat.headerLength + response.readableBytes)
+                                }
                             }
                         }
                     } catch let error as FrameError {
                         connectionLogger.debug("closing: bad frame", metadata: ["error": "\(error)"])
                         let code: StatusCode =
                             if case .payloadTooLarge = error.kind { .resourceExhausted } else { .invalidArgument }
-                        try? await outbound.write(Self.encode(callID: 0, error: CallError(code, error.description)))
+                        await send(Self.encode(callID: 0, error: CallError(code, error.description)))
                     }
                 }
             }
@@ -269,6 +317,18 @@ public final class DemandScreenServer: Service, Sendable {
                 caller = identity
                 logger[metadataKey: "caller"] = "\(identity)"
             }
+            let ticket: CallLimiter.Ticket
+            switch callLimiter.admit(identity: caller.map { "\($0.credential.rawValue):\($0.name)" }) {
+            case .success(let admitted): ticket = admitted
+            case .failure(let refused):
+                accounting.callRefused(refused.reason)
+                throw refused.callError
+            }
+            accounting.callAdmitted()
+            defer {
+                callLimiter.release(ticket)
+                accounting.callFinished()
+            }
             let context = CallContext(
                 callID: request.callID,
                 method: request.method,
@@ -323,6 +383,7 @@ public final class DemandScreenServer: Service, Sendable {
         response.callID = callID
         response.statusCode = error.code.rawValue
         response.statusMessage = error.message
+        response.metadata = error.metadata
         return encode(response)
     }
 

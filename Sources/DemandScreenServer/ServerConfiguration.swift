@@ -1,3 +1,4 @@
+public import DemandScreenRPC
 import Foundation
 public import NIOSSL
 
@@ -42,19 +43,63 @@ public struct ServerConfiguration: Sendable {
     public var maximumPayloadLength: Int
     /// Calls one connection may have in flight; the server stops reading beyond it.
     public var maximumConcurrentCallsPerConnection: Int
+    /// What the server grants hostile or broken clients.
+    public var limits: Limits
+
+    /// Bounds on connections, calls, time and buffers.
+    public struct Limits: Sendable {
+        /// Open connections in total; a connection beyond it is closed at once.
+        public var maxConnections: Int
+        /// Open connections from one source address; a connection beyond it is closed at once.
+        public var maxConnectionsPerAddress: Int
+        /// Calls in flight in total and per caller identity, and each identity's rate.
+        public var calls: CallLimiter.Limits
+        /// How long a client may take to complete the TLS handshake.
+        public var handshakeTimeout: Duration
+        /// How long a connection may go without a frame in either direction while it has no call
+        /// in flight; also how long a client may leave its answers unread beyond
+        /// `maxBufferedResponseBytes` before it is closed.
+        public var idleTimeout: Duration
+        /// How long a frame may take to arrive once its first byte has (while the server reads).
+        public var frameTimeout: Duration
+        /// Answer bytes waiting in the server for one connection (also the channel's high-water
+        /// mark): beyond it the server starts no new call of the connection and stops reading its
+        /// requests until half of them have reached the socket.
+        public var maxBufferedResponseBytes: Int
+
+        public init(
+            maxConnections: Int = 4096,
+            maxConnectionsPerAddress: Int = 1024,
+            calls: CallLimiter.Limits = .init(),
+            handshakeTimeout: Duration = .seconds(10),
+            idleTimeout: Duration = .seconds(300),
+            frameTimeout: Duration = .seconds(30),
+            maxBufferedResponseBytes: Int = 4 << 20
+        ) {
+            self.maxConnections = maxConnections
+            self.maxConnectionsPerAddress = maxConnectionsPerAddress
+            self.calls = calls
+            self.handshakeTimeout = handshakeTimeout
+            self.idleTimeout = idleTimeout
+            self.frameTimeout = frameTimeout
+            self.maxBufferedResponseBytes = maxBufferedResponseBytes
+        }
+    }
 
     public init(
         host: String,
         port: Int,
         transportSecurity: TransportSecurity,
         maximumPayloadLength: Int = 4 * 1024 * 1024,
-        maximumConcurrentCallsPerConnection: Int = 256
+        maximumConcurrentCallsPerConnection: Int = 256,
+        limits: Limits = .init()
     ) {
         self.host = host
         self.port = port
         self.transportSecurity = transportSecurity
         self.maximumPayloadLength = maximumPayloadLength
         self.maximumConcurrentCallsPerConnection = maximumConcurrentCallsPerConnection
+        self.limits = limits
     }
 
     /// Whether `host` names only this machine.

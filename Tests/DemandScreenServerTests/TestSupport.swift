@@ -55,15 +55,19 @@ enum TestTokens {
     static let agent = "agent-token-for-tests"
     static let security = "security-token-for-tests"
     static let ops = "ops-token-for-tests"
+    /// A second agent identity, for the tests of per-identity limits.
+    static let otherAgent = "other-agent-token-for-tests"
     static let entries: [BearerToken.Entry] = [
         .init(name: "test-agent", role: .agent, sha256: BearerToken.hash(agent)),
+        .init(name: "test-other-agent", role: .agent, sha256: BearerToken.hash(otherAgent)),
         .init(name: "test-security", role: .security, sha256: BearerToken.hash(security)),
         .init(name: "test-ops", role: .ops, sha256: BearerToken.hash(ops)),
     ]
 }
 
-/// The screening router plus two test methods: `/test.Echo/Slow` (sleeps for the milliseconds
-/// in its request, then echoes it) and `/test.Echo/Fast` (echoes at once).
+/// The screening router plus three test methods: `/test.Echo/Slow` (sleeps for the milliseconds
+/// in its request, then echoes it), `/test.Echo/Fast` (echoes at once) and `/test.Echo/Big`
+/// (answers with as many bytes as its request says).
 func testRouter(servingState: ServingState = ServingState()) -> MethodRouter {
     var router = MethodRouter()
     ScreeningService(engines: EngineHolder(ScreeningEngine(policy: .builtIn())), servingState: servingState, storage: nil).register(on: &router)
@@ -73,6 +77,9 @@ func testRouter(servingState: ServingState = ServingState()) -> MethodRouter {
         return request
     }
     router.register("/test.Echo/Fast", access: .roles([.agent])) { request, _ in request }
+    router.register("/test.Echo/Big", access: .roles([.agent])) { request, _ in
+        Data(count: Int(String(decoding: request, as: UTF8.self)) ?? 0)
+    }
     return router
 }
 
@@ -102,6 +109,34 @@ func withTestServer<T: Sendable>(
     }
 }
 
+/// Runs a real server with `limits` on 127.0.0.1 for `body`, which sees the server (for its
+/// statistics), then shuts it down gracefully.
+func withLimitedServer<T: Sendable>(
+    transportSecurity: ServerConfiguration.TransportSecurity,
+    limits: ServerConfiguration.Limits,
+    maximumConcurrentCallsPerConnection: Int = 256,
+    _ body: @Sendable (_ port: Int, _ server: DemandScreenServer) async throws -> T
+) async throws -> T {
+    var logger = Logger(label: "test-server")
+    logger.logLevel = .warning
+    let server = DemandScreenServer(
+        configuration: ServerConfiguration(
+            host: "127.0.0.1", port: 0, transportSecurity: transportSecurity, maximumPayloadLength: 64 * 1024,
+            maximumConcurrentCallsPerConnection: maximumConcurrentCallsPerConnection, limits: limits),
+        router: testRouter(),
+        authenticator: Authenticator(tokens: TestTokens.entries),
+        logger: logger)
+    let group = ServiceGroup(services: [server], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        let port = try await server.boundAddress().port!
+        let result = try await body(port, server)
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return result
+    }
+}
+
 func clientConfiguration(port: Int, pki: TestPKI?, token: String? = TestTokens.agent, certificate: (certificate: String, key: String)? = nil) -> ClientConfiguration {
     ClientConfiguration(
         host: "127.0.0.1", port: port,
@@ -114,8 +149,12 @@ func clientConfiguration(port: Int, pki: TestPKI?, token: String? = TestTokens.a
 struct RawConnection {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    static func withPlaintext<T>(port: Int, _ body: (inout RawSession) async throws -> T) async throws -> T {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    static func withPlaintext<T>(
+        port: Int, from source: String? = nil, _ body: (inout RawSession) async throws -> T
+    ) async throws -> T {
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
