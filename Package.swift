@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "DemandScreenAPI", targets: ["DemandScreenAPI"]),
         .library(name: "DemandScreenClient", targets: ["DemandScreenClient"]),
         .library(name: "DemandScreenStorage", targets: ["DemandScreenStorage"]),
+        // For the fuzz targets in Fuzz/ (a package of its own).
+        .library(name: "DemandScreenWire", targets: ["DemandScreenWire"]),
+        .library(name: "ResponseTemplates", targets: ["ResponseTemplates"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

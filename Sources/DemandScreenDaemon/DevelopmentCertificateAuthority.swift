@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 import SwiftASN1
 public import X509
 
@@ -62,8 +62,11 @@ public struct DevelopmentCertificateAuthority: Sendable {
             alternativeNames: names)
     }
 
-    /// A client certificate naming `role` in its organizational unit and `name` in its common name.
-    public func issueClientCertificate(role: String, name: String) throws -> (certificate: String, key: String) {
+    /// A client certificate naming `role` in its organizational unit and `name` in its common name,
+    /// valid for `validity` (by default from an hour ago for 825 days; tests pass a past one).
+    public func issueClientCertificate(
+        role: String, name: String, validity: Range<Date>? = nil
+    ) throws -> (certificate: String, key: String) {
         try issue(
             subject: try DistinguishedName {
                 OrganizationName("DemandScreen")
@@ -71,22 +74,25 @@ public struct DevelopmentCertificateAuthority: Sendable {
                 CommonName(name)
             },
             usage: .clientAuth,
-            alternativeNames: [])
+            alternativeNames: [],
+            validity: validity)
     }
 
     private func issue(
         subject: DistinguishedName,
         usage: ExtendedKeyUsage.Usage,
-        alternativeNames: [GeneralName]
+        alternativeNames: [GeneralName],
+        validity: Range<Date>? = nil
     ) throws -> (certificate: String, key: String) {
         let leafKey = P256.Signing.PrivateKey()
         let now = Date()
+        let validity = validity ?? now.addingTimeInterval(-3600)..<now.addingTimeInterval(825 * 86400)
         let leaf = try Certificate(
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
             publicKey: .init(leafKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600),
-            notValidAfter: now.addingTimeInterval(825 * 86400),
+            notValidBefore: validity.lowerBound,
+            notValidAfter: validity.upperBound,
             issuer: certificate.subject,
             subject: subject,
             signatureAlgorithm: .ecdsaWithSHA256,

@@ -1,5 +1,5 @@
 import DemandScreenAPI
-import Foundation
+public import Foundation
 import Mustache
 
 /// Why a template set was refused: the file at fault and what is wrong with it.
@@ -120,24 +120,48 @@ public struct ResponseTemplateSet: Sendable {
             let isTemplate = relative.hasSuffix(".mustache")
             guard isTemplate || relative == "responses.yaml" else { continue }
             let source = describe(relative)
-            guard let contents = FileManager.default.contents(atPath: "\(path)/\(relative)"),
-                let text = String(data: contents, encoding: .utf8)
-            else {
+            guard let contents = FileManager.default.contents(atPath: "\(path)/\(relative)") else {
                 throw TemplateSetError(file: source, problem: "cannot be read as UTF-8 text")
             }
             guard isTemplate else {
-                folder.responses = (text, source)
+                folder.responses = (try text(of: contents, source: source), source)
                 continue
             }
-            guard let name = TemplateName(id: String(relative.dropLast(".mustache".count))) else {
-                throw TemplateSetError(
-                    file: source,
-                    problem: "not a template name: expected <language>/<verdict>[.<fault>].<family>.mustache "
-                        + "(verdict legitimate, needs-review or unjust; fault confirmed, partial, none or unknown; "
-                        + "family written or conversational) or <language>/fallback.mustache")
-            }
+            let (name, text) = try templateFile(relative, contents: contents, source: source)
             folder.templates[name] = (text, source)
         }
         return folder
+    }
+
+    private static func text(of contents: Data, source: String) throws(TemplateSetError) -> String {
+        guard let text = String(data: contents, encoding: .utf8) else {
+            throw TemplateSetError(file: source, problem: "cannot be read as UTF-8 text")
+        }
+        return text
+    }
+
+    /// A template file's name and text, as the loader reads them before parsing.
+    private static func templateFile(_ relative: String, contents: Data, source: String) throws(TemplateSetError) -> (TemplateName, String) {
+        let text = try text(of: contents, source: source)
+        guard let name = TemplateName(id: String(relative.dropLast(".mustache".count))) else {
+            throw TemplateSetError(
+                file: source,
+                problem: "not a template name: expected <language>/<verdict>[.<fault>].<family>.mustache "
+                    + "(verdict legitimate, needs-review or unjust; fault confirmed, partial, none or unknown; "
+                    + "family written or conversational) or <language>/fallback.mustache")
+        }
+        return (name, text)
+    }
+
+    /// Puts one template file through every check the loader applies to it on its own (UTF-8,
+    /// the name scheme, Mustache's parser, the tags, the optional values and the safety check);
+    /// `relativePath` is its path in the folder, e.g. `en/needs-review.written.mustache`. The
+    /// checks of a whole set (every required template present) are not run. For the fuzz target.
+    public static func checkTemplateFile(relativePath: String, contents: Data) throws(TemplateSetError) {
+        guard relativePath.hasSuffix(".mustache") else {
+            throw TemplateSetError(file: relativePath, problem: "not a template file: the name must end in .mustache")
+        }
+        let (name, text) = try templateFile(relativePath, contents: contents, source: relativePath)
+        _ = try TemplateCheck.parse(text, name: name, source: relativePath)
     }
 }

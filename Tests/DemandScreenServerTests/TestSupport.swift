@@ -37,8 +37,10 @@ struct TestPKI {
     }
 
     /// Paths of a new client certificate whose OU is `role`.
-    func clientCertificate(role: String, name: String = "test-client", from issuer: DevelopmentCertificateAuthority? = nil) throws -> (certificate: String, key: String) {
-        let issued = try (issuer ?? authority).issueClientCertificate(role: role, name: name)
+    func clientCertificate(
+        role: String, name: String = "test-client", from issuer: DevelopmentCertificateAuthority? = nil, validity: Range<Date>? = nil
+    ) throws -> (certificate: String, key: String) {
+        let issued = try (issuer ?? authority).issueClientCertificate(role: role, name: name, validity: validity)
         let base = directory + "/client-\(UUID().uuidString)"
         try issued.certificate.write(toFile: base + ".pem", atomically: true, encoding: .utf8)
         try issued.key.write(toFile: base + "-key.pem", atomically: true, encoding: .utf8)
@@ -163,6 +165,40 @@ struct RawConnection {
             return try await body(&session)
         }
     }
+
+    /// A raw connection over TLS that trusts the test CA, offering the TLS versions from
+    /// `minimumVersion` to `maximumVersion` and optionally a client certificate. A refused
+    /// handshake shows as an error (or the end of the stream) when reading.
+    static func withTLS<T>(
+        port: Int,
+        pki: TestPKI,
+        certificate: (certificate: String, key: String)? = nil,
+        minimumVersion: TLSVersion = .tlsv12,
+        maximumVersion: TLSVersion? = nil,
+        _ body: (inout RawSession) async throws -> T
+    ) async throws -> T {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(pki.caPath)
+        tls.minimumTLSVersion = minimumVersion
+        tls.maximumTLSVersion = maximumVersion
+        if let certificate {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate.certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: certificate.key, format: .pem))
+        }
+        let context = try NIOSSLContext(configuration: tls)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        try NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var session = RawSession(iterator: inbound.makeAsyncIterator(), outbound: outbound)
+            return try await body(&session)
+        }
+    }
 }
 
 /// One raw connection's reading and writing.
@@ -183,6 +219,15 @@ struct RawSession {
             guard var more = try await iterator.next() else { return nil }
             buffered.writeBuffer(&more)
         }
+    }
+
+    /// Every byte the server sends until it closes the connection (or the read fails).
+    mutating func readUntilClosed() async -> ByteBuffer {
+        var all = buffered
+        do {
+            while var more = try await iterator.next() { all.writeBuffer(&more) }
+        } catch {}
+        return all
     }
 
     /// Whether the server closes the connection (reads until end of stream).
