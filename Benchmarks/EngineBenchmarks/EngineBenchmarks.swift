@@ -32,7 +32,8 @@ let benchmarks: @Sendable () -> Void = {
                 let started = clock.now
                 blackHole(engine.screen(records[index]))
                 let elapsed = (clock.now - started).components
-                benchmark.measurement(singleRecordNanoseconds, Int(elapsed.seconds) * 1_000_000_000 + Int(elapsed.attoseconds / 1_000_000_000))
+                benchmark.measurement(
+                    singleRecordNanoseconds, Int(elapsed.seconds) * 1_000_000_000 + Int(elapsed.attoseconds / 1_000_000_000))
                 index = index == records.count - 1 ? 0 : index + 1
             }
         }

@@ -101,7 +101,9 @@ print("slowest records by best time:")
 for (index, duration) in best.enumerated().sorted(by: { $0.element > $1.element }).prefix(5) {
     let result = engine.screen(records[index])
     let evidence = result.signals.reduce(0) { $0 + $1.evidence.count }
-    print("  \(microseconds(duration))  \(records[index].recordID): \(records[index].utterances.count) utterances, \(result.signals.count) signals, \(evidence) evidence")
+    print(
+        "  \(microseconds(duration))  \(records[index].recordID): \(records[index].utterances.count) utterances, \(result.signals.count) signals, \(evidence) evidence"
+    )
 }
 
 if rounds > 1 {

@@ -43,7 +43,8 @@ struct StorageBenchmarks {
             let seconds = (ContinuousClock.now - start) / .seconds(1)
             let cpuPerCall = (processCPUMicroseconds() - cpuBefore) / Double(count)
             await contacts.close()
-            let line = "\(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(Int(Double(count) / seconds)) calls/s  (\(count) stored, \(String(format: "%.1f", seconds)) s, CPU \(Int(cpuPerCall)) µs per call)"
+            let line =
+                "\(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(Int(Double(count) / seconds)) calls/s  (\(count) stored, \(String(format: "%.1f", seconds)) s, CPU \(Int(cpuPerCall)) µs per call)"
             print(line)
         }
     }
@@ -57,7 +58,9 @@ struct StorageBenchmarks {
     }
 
     /// Screens every record through the store, `inFlight` at a time, as a pipelining client would.
-    static func screenAll(_ records: [DemandRecord], _ results: [ScreeningResult], in contacts: ContactStore, policy: ScreeningPolicy) async throws {
+    static func screenAll(_ records: [DemandRecord], _ results: [ScreeningResult], in contacts: ContactStore, policy: ScreeningPolicy)
+        async throws
+    {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, record) in records.enumerated() {
                 if index >= inFlight { try await group.next() }

@@ -4,8 +4,8 @@ import DemandScreenRPC
 import DemandScreenServer
 import DemandScreenService
 import DemandScreenStorage
-import EmbeddedDefaults
 import Dispatch
+import EmbeddedDefaults
 import Foundation
 public import Logging
 import Morphology
@@ -147,7 +147,9 @@ public struct Daemon {
             source.resume()
             return source
         }
-        defer { drainSignals.forEach { $0.cancel() } }
+        defer {
+            for source in drainSignals { source.cancel() }
+        }
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 

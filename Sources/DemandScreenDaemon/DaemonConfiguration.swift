@@ -3,8 +3,8 @@ public import DemandScreenRPC
 public import DemandScreenServer
 import EmbeddedDefaults
 public import Foundation
-import Morphology
 public import Logging
+import Morphology
 public import NIOSSL
 import SystemPackage
 import Yams

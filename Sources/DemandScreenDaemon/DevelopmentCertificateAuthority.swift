@@ -51,7 +51,8 @@ public struct DevelopmentCertificateAuthority: Sendable {
         dnsNames: [String] = ["localhost"],
         ipAddresses: [[UInt8]] = [[127, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]
     ) throws -> (certificate: String, key: String) {
-        let names = dnsNames.map { GeneralName.dnsName($0) }
+        let names =
+            dnsNames.map { GeneralName.dnsName($0) }
             + ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) }
         return try issue(
             subject: try DistinguishedName {

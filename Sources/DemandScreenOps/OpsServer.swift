@@ -43,7 +43,8 @@ public final class OpsServer: Service, Sendable {
         self.registry = registry
         readyGauge = registry.makeGauge(
             descriptor: MetricNameDescriptor(
-                namespace: "demandscreen", metricName: "ready", unitName: "", helpText: "1 when the daemon takes calls, 0 when it does not"))
+                namespace: "demandscreen", metricName: "ready", unitName: "", helpText: "1 when the daemon takes calls, 0 when it does not")
+        )
         self.readiness = readiness
         self.logger = logger
         bound = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: SocketAddress.self)
@@ -85,7 +86,7 @@ public final class OpsServer: Service, Sendable {
                     }
                 }
             }
-        } catch where Task.isShuttingDownGracefully {
+        } catch  where Task.isShuttingDownGracefully {
             return
         }
     }

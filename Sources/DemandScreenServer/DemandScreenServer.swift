@@ -1,13 +1,13 @@
+import CoreMetrics
 public import DemandScreenRPC
 import DemandScreenWire
 public import Foundation
-import SwiftProtobuf
 public import Logging
-import CoreMetrics
 public import NIOCore
 import NIOPosix
 import NIOSSL
 public import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 
 /// The DemandScreen TCP server: TLS (or loopback-only plaintext), length-prefixed protobuf
@@ -151,7 +151,8 @@ public final class DemandScreenServer: Service, Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(
-                    .writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: highWaterMark / 2, high: highWaterMark))
+                    .writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: highWaterMark / 2, high: highWaterMark)
+                )
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         // Counted from here until it closes; beyond a limit, closed as soon as it is active.

@@ -69,7 +69,8 @@ public struct ScreeningService: Sendable {
                     claimantID: query.claimantID, text: query.text, author: context.caller?.description ?? "unknown",
                     at: Self.now())
             }
-            context.logger.notice("claimant note added", metadata: ["claimant": "\(query.claimantID)", "author": "\(response.note.author)"])
+            context.logger.notice(
+                "claimant note added", metadata: ["claimant": "\(query.claimantID)", "author": "\(response.note.author)"])
             return try response.serializedBytes()
         }
         router.register(MethodName.purgeClaimant, access: security) { request, context in

@@ -28,7 +28,8 @@ extension ContactStore {
             let storedResult: [UInt8] = try result.serializedBytes()
             // The reply is the stored bytes when no excerpt could hold personal data (the usual case).
             ownAnswers.append(
-                ScreenAnswer(result: contact.result, serialized: masksResult ? try contact.result.serializedBytes() as [UInt8] : storedResult))
+                ScreenAnswer(
+                    result: contact.result, serialized: masksResult ? try contact.result.serializedBytes() as [UInt8] : storedResult))
             contactRows.append([
                 .text(record.recordID), .text(record.claimantID), .integer(contact.receivedAtUnixMs),
                 .integer(submission.storedAtUnixMs), .integer(Int64(record.channel.rawValue)),

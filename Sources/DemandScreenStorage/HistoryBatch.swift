@@ -88,7 +88,8 @@ struct SecondLooks {
         }
         let furtherBack = Branch.unions(furtherBackLooks)
         furtherBackCount = furtherBack.count
-        statements = furtherBack
+        statements =
+            furtherBack
             + Branch.unions(
                 similarGroups.indices.map { HistoryReads.similarDescriptions($0, similarGroups[$0], batch.requests, batch.complaints) })
     }
@@ -99,7 +100,8 @@ struct SecondLooks {
             let index = Int(try row.integer(0))
             var complaint = batch.complaints[index]
             complaint.description = try row.text(3)
-            batch.sightings[index].append(ComplaintSighting(claimantID: try row.text(1), receivedAtUnixMs: try row.integer(2), complaint: complaint))
+            batch.sightings[index].append(
+                ComplaintSighting(claimantID: try row.text(1), receivedAtUnixMs: try row.integer(2), complaint: complaint))
         }
         // A category look's rows are the same complaints for each of its calls: kept once, shared.
         let categories = similarGroups.map { batch.complaints[$0[0]].category }

@@ -158,11 +158,11 @@ enum HistoryReads {
     static func furtherBack(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
         Branch(
             sql: """
-            SELECT ? AS idx, claimant_id, MAX(received_at_ms) AS received_at_ms, MAX(description) AS description FROM (\
-            SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
-            AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? \(sameComplaint(complaint)) \
-            ORDER BY received_at_ms DESC LIMIT 500) AS recent GROUP BY claimant_id
-            """,
+                SELECT ? AS idx, claimant_id, MAX(received_at_ms) AS received_at_ms, MAX(description) AS description FROM (\
+                SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
+                AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? \(sameComplaint(complaint)) \
+                ORDER BY received_at_ms DESC LIMIT 500) AS recent GROUP BY claimant_id
+                """,
             binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + sameComplaintBinds(complaint)
         )
     }

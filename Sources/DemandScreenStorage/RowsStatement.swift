@@ -123,7 +123,8 @@ extension SQLStatement {
 
     /// `kind` over `rows`, in statements of at most `sqliteRows` rows on SQLite (bounding its
     /// bound values and the texts its cache holds) and in one on PostgreSQL; none for no rows.
-    static func batches<Kind: RowsStatement>(_ kind: Kind.Type, rows: [[SQLValue]], dialect: SQLDialect, sqliteRows: Int) -> [SQLStatement] {
+    static func batches<Kind: RowsStatement>(_ kind: Kind.Type, rows: [[SQLValue]], dialect: SQLDialect, sqliteRows: Int) -> [SQLStatement]
+    {
         let size = dialect == .sqlite ? sqliteRows : max(rows.count, 1)
         return stride(from: 0, to: rows.count, by: size).map {
             SQLStatement(kind, rows: Array(rows[$0..<min($0 + size, rows.count)]), dialect: dialect)

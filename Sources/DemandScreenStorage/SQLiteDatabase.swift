@@ -119,7 +119,9 @@ public struct SQLiteDatabase: SQLDatabase {
             return text.withUTF8 { bytes in
                 bytes.isEmpty
                     ? sqlite3_bind_text(handle, index, "", 0, transient)
-                    : sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
+                    : sqlite3_bind_text(
+                        handle, index, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count),
+                        transient)
             }
         case .blob(let bytes):
             return bytes.isEmpty

@@ -61,12 +61,12 @@ enum Schema {
             // looks for it walk only its own contacts, however many others the category has. The
             // description's first 200 characters, not all of it: PostgreSQL refuses an index entry
             // over about 2.7 KB, and descriptions stored before they were limited can be longer.
-            "CREATE INDEX IF NOT EXISTS contacts_by_complaint ON contacts (incident_category, product_key, substr(description, 1, 200), received_at_ms)",
+            "CREATE INDEX IF NOT EXISTS contacts_by_complaint ON contacts (incident_category, product_key, substr(description, 1, 200), received_at_ms)"
         ],
         [
             // A claimant's active flags as one look per kind and risk level, whatever the number of
             // flags the claimant has.
-            "CREATE INDEX IF NOT EXISTS risk_flags_by_claimant_kind ON risk_flags (claimant_id, kind, risk_level, raised_at_ms)",
+            "CREATE INDEX IF NOT EXISTS risk_flags_by_claimant_kind ON risk_flags (claimant_id, kind, risk_level, raised_at_ms)"
         ],
     ]
 
@@ -80,7 +80,8 @@ enum Schema {
         let found: Int64
         do {
             _ = try await database.transaction([create])
-            found = try await database.query(SQLStatement("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+            found =
+                try await database.query(SQLStatement("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
                 .first?.integer(0) ?? 0
         } catch {
             throw error as? StorageError ?? StorageError(store: database.name, "\(error)")

@@ -23,7 +23,9 @@ public final class EnglishAnalyzer: Sendable {
         for word in Self.words(text.scalars, whole) {
             if word.isSymbol {
                 tokens.append(
-                    Token(lemma: word.text, alternate: word.text, surface: word.text, reading: word.text, partOfSpeech: .symbol, source: text.sourceRange(word.range)))
+                    Token(
+                        lemma: word.text, alternate: word.text, surface: word.text, reading: word.text, partOfSpeech: .symbol,
+                        source: text.sourceRange(word.range)))
                 continue
             }
             let source = text.sourceRange(word.range)
@@ -55,7 +57,8 @@ public final class EnglishAnalyzer: Sendable {
                 var text = String.UnicodeScalarView()
                 while index < range.upperBound {
                     let current = scalars[index]
-                    let inside = isWordScalar(current) || current == "'" || current == "’"
+                    let inside =
+                        isWordScalar(current) || current == "'" || current == "’"
                         || (disguise.contains(current) && index + 1 < range.upperBound && isWordScalar(scalars[index + 1]))
                     guard inside else { break }
                     text.append(current == "’" ? "'" : current)
@@ -106,7 +109,9 @@ public final class EnglishAnalyzer: Sendable {
             }
             if end - index >= 3 {
                 result.append(
-                    Word(text: words[index..<end].map(\.text).joined(), range: words[index].range.lowerBound..<words[end - 1].range.upperBound))
+                    Word(
+                        text: words[index..<end].map(\.text).joined(),
+                        range: words[index].range.lowerBound..<words[end - 1].range.upperBound))
                 index = end
             } else {
                 result.append(words[index])
@@ -155,7 +160,9 @@ public final class EnglishAnalyzer: Sendable {
         return [word]
     }
 
-    private static let suffixes: [(String, String)] = [("'ll", "will"), ("'re", "are"), ("'ve", "have"), ("'d", "would"), ("'m", "am"), ("'s", "is")]
+    private static let suffixes: [(String, String)] = [
+        ("'ll", "will"), ("'re", "are"), ("'ve", "have"), ("'d", "would"), ("'m", "am"), ("'s", "is"),
+    ]
     private static let isBeforeVerb: Set<String> = [
         "it", "he", "she", "that", "there", "here", "what", "who", "someone", "somebody", "everyone", "everybody", "nobody",
         "this", "where", "when", "how", "let",

@@ -35,7 +35,9 @@ public final class JapaneseAnalyzer: Sendable {
         // arguments go as a list, so that a path with spaces stays one argument.
         let words: [String] = ["mecab", "-r", "/dev/null", "-d", dictionary]
         var arguments: [UnsafeMutablePointer<CChar>?] = words.map { word in strdup(word) }
-        defer { arguments.forEach { free($0) } }
+        defer {
+            for argument in arguments { free(argument) }
+        }
         guard let model = mecab_model_new(Int32(arguments.count), &arguments) else {
             let reason = mecab_strerror(nil).map { String(cString: $0) } ?? "unknown error"
             throw MorphologyError("MeCab could not load the dictionary \(dictionary): \(reason)")

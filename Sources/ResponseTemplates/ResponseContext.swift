@@ -50,7 +50,9 @@ enum ResponseContext {
         for demand in record.demands {
             if let flag = demandFlags[demand.kind] { values[flag] = true }
         }
-        let remedies: Set<DemandKind> = [.demandRefund, .demandReplacement, .demandRepair, .demandCompensation, .demandExplanation, .demandImprovement]
+        let remedies: Set<DemandKind> = [
+            .demandRefund, .demandReplacement, .demandRepair, .demandCompensation, .demandExplanation, .demandImprovement,
+        ]
         if record.demands.contains(where: { remedies.contains($0.kind) }) { values["remedy"] = true }
         let moneyDemanded = record.demands.contains {
             $0.kind == .demandRefund || $0.kind == .demandCompensation || ($0.hasAmount && $0.amount.amountMinor > 0)

@@ -78,7 +78,9 @@ struct ResponseData: Sendable {
         try data.lay(builtIn, source: "built-in responses.yaml")
         if let override { try data.lay(override.text, source: override.source) }
         guard data.commitments.callbackMinutes > 0, data.commitments.replyBusinessDays > 0 else {
-            throw TemplateSetError(file: override?.source ?? "built-in responses.yaml", problem: "commitments.callbackMinutes and commitments.replyBusinessDays must be positive")
+            throw TemplateSetError(
+                file: override?.source ?? "built-in responses.yaml",
+                problem: "commitments.callbackMinutes and commitments.replyBusinessDays must be positive")
         }
         return data
     }
@@ -94,7 +96,9 @@ struct ResponseData: Sendable {
         if let days = file.commitments?.replyBusinessDays { commitments.replyBusinessDays = days }
         for (name, names) in file.channels ?? [:] {
             guard let channel = ContactChannel(protoName: name) else {
-                throw TemplateSetError(file: source, problem: "channels: unknown channel '\(name)'; one of \(ContactChannel.protoNames.joined(separator: ", "))")
+                throw TemplateSetError(
+                    file: source,
+                    problem: "channels: unknown channel '\(name)'; one of \(ContactChannel.protoNames.joined(separator: ", "))")
             }
             channelNames[channel, default: [:]].merge(names) { $1 }
         }

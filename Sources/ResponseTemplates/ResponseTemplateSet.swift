@@ -141,7 +141,8 @@ public struct ResponseTemplateSet: Sendable {
     }
 
     /// A template file's name and text, as the loader reads them before parsing.
-    private static func templateFile(_ relative: String, contents: Data, source: String) throws(TemplateSetError) -> (TemplateName, String) {
+    private static func templateFile(_ relative: String, contents: Data, source: String) throws(TemplateSetError) -> (TemplateName, String)
+    {
         let text = try text(of: contents, source: source)
         guard let name = TemplateName(id: String(relative.dropLast(".mustache".count))) else {
             throw TemplateSetError(

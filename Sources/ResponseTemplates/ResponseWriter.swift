@@ -70,7 +70,10 @@ public struct ResponseWriter: Sendable {
             throw RenderFailure(reason: "the rendered text still contains \(marker.text)")
         }
         if !mayAdmitFault, let finding = SafetyCheck.standard.findings(in: rendered).first {
-            throw RenderFailure(reason: "the rendered text contains 「\(finding.phrase)」, which \(finding.commitment.rawValue), in a case whose facts do not allow it")
+            throw RenderFailure(
+                reason:
+                    "the rendered text contains 「\(finding.phrase)」, which \(finding.commitment.rawValue), in a case whose facts do not allow it"
+            )
         }
         // After `tidy` no line ends in blanks and the text neither starts nor ends with a blank
         // line, so the subject is the first line and the body the rest, without its leading blanks.

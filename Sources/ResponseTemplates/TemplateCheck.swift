@@ -56,7 +56,8 @@ enum TemplateCheck {
             }
             let sigil = match.output.2
             guard [">", "$", "<", "="].allSatisfy({ $0 != sigil }) else {
-                throw TemplateSetError(file: source, problem: "\(tag): partials, blocks and delimiter changes are not supported in response templates")
+                throw TemplateSetError(
+                    file: source, problem: "\(tag): partials, blocks and delimiter changes are not supported in response templates")
             }
             let key = String(match.output.3)
             guard ResponseContext.keys.contains(key) else {
@@ -75,7 +76,9 @@ enum TemplateCheck {
             if text.replacing(section, with: "").contains(bare) {
                 throw TemplateSetError(
                     file: source,
-                    problem: "{{\(key)}} is used outside {{#\(key)}}…{{/\(key)}}; it is not always known, so its sentence must be in that section")
+                    problem:
+                        "{{\(key)}} is used outside {{#\(key)}}…{{/\(key)}}; it is not always known, so its sentence must be in that section"
+                )
             }
         }
     }

@@ -11,7 +11,9 @@ public struct PastContact: Sendable, Hashable {
     public var demandKinds: [DemandKind]
     public var complaint: Complaint
 
-    public init(recordID: String, claimantID: String, receivedAtUnixMs: Int64, verdict: Verdict, demandKinds: [DemandKind], complaint: Complaint) {
+    public init(
+        recordID: String, claimantID: String, receivedAtUnixMs: Int64, verdict: Verdict, demandKinds: [DemandKind], complaint: Complaint
+    ) {
         self.recordID = recordID
         self.claimantID = claimantID
         self.receivedAtUnixMs = receivedAtUnixMs
@@ -392,12 +394,19 @@ public enum RecurringIssueFinder {
                 groups[index].members.append(contact)
                 groups[index].claimants.insert(contact.claimantID)
             } else {
-                groups.append((ComplaintMatcher(contact.complaint, minimumSimilarity: policy.recurringIssueSimilarity), contact, [contact], [contact.claimantID]))
+                groups.append(
+                    (
+                        ComplaintMatcher(contact.complaint, minimumSimilarity: policy.recurringIssueSimilarity), contact, [contact],
+                        [contact.claimantID]
+                    ))
             }
         }
-        return groups
+        return
+            groups
             .filter { $0.claimants.count >= Int(policy.recurringIssueClaimants) }
-            .sorted { ($0.claimants.count, $0.members.last?.receivedAtUnixMs ?? 0) > ($1.claimants.count, $1.members.last?.receivedAtUnixMs ?? 0) }
+            .sorted {
+                ($0.claimants.count, $0.members.last?.receivedAtUnixMs ?? 0) > ($1.claimants.count, $1.members.last?.receivedAtUnixMs ?? 0)
+            }
             .map { group in
                 var issue = RecurringIssue()
                 issue.category = group.first.complaint.category

@@ -102,8 +102,11 @@ public struct EvaluationReport: Sendable {
     public var text: String {
         func short(_ verdict: Verdict) -> String { String(verdict.protoName.dropFirst("VERDICT_".count)) }
         func percent(_ value: Double?) -> String { value.map { String(format: "%5.1f%%", $0 * 100) } ?? "    -" }
-        var lines = ["records: \(total)", "", "expected \\ judged".padding(toLength: 22, withPad: " ", startingAt: 0)
-            + Self.verdicts.map { short($0).padding(toLength: 18, withPad: " ", startingAt: 0) }.joined()]
+        var lines = [
+            "records: \(total)", "",
+            "expected \\ judged".padding(toLength: 22, withPad: " ", startingAt: 0)
+                + Self.verdicts.map { short($0).padding(toLength: 18, withPad: " ", startingAt: 0) }.joined(),
+        ]
         for expected in Self.verdicts {
             lines.append(
                 short(expected).padding(toLength: 22, withPad: " ", startingAt: 0)
@@ -117,7 +120,9 @@ public struct EvaluationReport: Sendable {
         lines.append("")
         lines.append("signal".padding(toLength: 28, withPad: " ", startingAt: 0) + "precision  recall   tp  fp  fn")
         for kind in SignalKind.allCases where kind != .signalUnspecified {
-            let tp = truePositives[kind] ?? 0, fp = falsePositives[kind] ?? 0, fn = falseNegatives[kind] ?? 0
+            let tp = truePositives[kind] ?? 0
+            let fp = falsePositives[kind] ?? 0
+            let fn = falseNegatives[kind] ?? 0
             guard tp + fp + fn > 0 else { continue }
             lines.append(
                 kind.protoName.padding(toLength: 28, withPad: " ", startingAt: 0)

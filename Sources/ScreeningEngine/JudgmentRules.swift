@@ -1,5 +1,5 @@
-import Foundation
 public import DemandScreenAPI
+import Foundation
 
 /// The numbers and lists of the judgment that a site may change without a build: the score each
 /// finding gives its criterion, the signals each part of the judgment looks at, the demands that

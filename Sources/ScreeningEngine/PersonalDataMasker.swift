@@ -102,12 +102,18 @@ public enum PersonalDataMasker {
         var changed = false
         var index = 0
         while index < scalars.count {
-            guard isDigit(scalars[index]) else { index += 1; continue }
+            guard isDigit(scalars[index]) else {
+                index += 1
+                continue
+            }
             var end = index
             var digits = 0
             var lastDigit = index
             while end < scalars.count, isDigit(scalars[end]) || isNumberSeparator(scalars[end]) {
-                if isDigit(scalars[end]) { digits += 1; lastDigit = end }
+                if isDigit(scalars[end]) {
+                    digits += 1
+                    lastDigit = end
+                }
                 end += 1
             }
             if digits >= minimumDigits {

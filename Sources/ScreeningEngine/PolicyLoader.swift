@@ -139,8 +139,10 @@ private struct PolicyReader {
         prolonged.sort { $0.seconds < $1.seconds }
 
         let repeated = try mapping(top["repeatedContact"], "repeatedContact")
-        let repeated24h = UInt32(try number(repeated["contacts24h"], "repeatedContact.contacts24h", in: 2...Double(HistoryWindows.contactCountLimit / 2)))
-        let repeated30d = UInt32(try number(repeated["contacts30d"], "repeatedContact.contacts30d", in: 2...Double(HistoryWindows.contactCountLimit)))
+        let repeated24h = UInt32(
+            try number(repeated["contacts24h"], "repeatedContact.contacts24h", in: 2...Double(HistoryWindows.contactCountLimit / 2)))
+        let repeated30d = UInt32(
+            try number(repeated["contacts30d"], "repeatedContact.contacts30d", in: 2...Double(HistoryWindows.contactCountLimit)))
 
         let abuse = try mapping(top["sustainedAbuse"], "sustainedAbuse")
         let abuseHits = Int(try number(abuse["hits"], "sustainedAbuse.hits", in: 1...1000))
@@ -163,7 +165,9 @@ private struct PolicyReader {
             let entry = try mapping(entryNode, path)
             let signalName = try string(entry["signal"], "\(path).signal")
             guard let signal = SignalKind(protoName: signalName), signal != .signalUnspecified else {
-                throw fail(entry["signal"], "\(path).signal", "unknown signal '\(signalName)'; expected one of \(SignalKind.protoNames.dropFirst().joined(separator: ", "))")
+                throw fail(
+                    entry["signal"], "\(path).signal",
+                    "unknown signal '\(signalName)'; expected one of \(SignalKind.protoNames.dropFirst().joined(separator: ", "))")
             }
             let severityName = try string(entry["severity"], "\(path).severity")
             guard let severity = Severity(protoName: severityName), severity != .unspecified else {
@@ -224,18 +228,23 @@ private struct PolicyReader {
                 values[value] = try number(node[value.protoName], "scores.\(name).\(value.protoName)", in: 0...1)
             }
             for (key, _) in node where !cases.contains(where: { $0.protoName == key.string }) {
-                throw fail(key, "scores.\(name)", "unknown key '\(key.string ?? "")'; expected \(cases.map(\.protoName).joined(separator: ", "))")
+                throw fail(
+                    key, "scores.\(name)", "unknown key '\(key.string ?? "")'; expected \(cases.map(\.protoName).joined(separator: ", "))")
             }
             return values
         }
-        func namedScores<E: RawRepresentable<String> & CaseIterable & Hashable>(_ name: String, _: E.Type) throws(PolicyError) -> [E: Double] {
+        func namedScores<E: RawRepresentable<String> & CaseIterable & Hashable>(_ name: String, _: E.Type) throws(PolicyError) -> [E:
+            Double]
+        {
             let node = try mapping(scores[name], "scores.\(name)")
             var values: [E: Double] = [:]
             for value in E.allCases {
                 values[value] = try number(node[value.rawValue], "scores.\(name).\(value.rawValue)", in: 0...1)
             }
             for (key, _) in node where E(rawValue: key.string ?? "") == nil {
-                throw fail(key, "scores.\(name)", "unknown key '\(key.string ?? "")'; expected \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw fail(
+                    key, "scores.\(name)",
+                    "unknown key '\(key.string ?? "")'; expected \(E.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return values
         }
@@ -264,7 +273,8 @@ private struct PolicyReader {
             }
             let severityName = try string(entry["severity"], "\(path).severity")
             guard let severity = Severity(protoName: severityName), severity != .unspecified else {
-                throw fail(entry["severity"], "\(path).severity", "must be SEVERITY_LOW, SEVERITY_MEDIUM, SEVERITY_HIGH or SEVERITY_CRITICAL")
+                throw fail(
+                    entry["severity"], "\(path).severity", "must be SEVERITY_LOW, SEVERITY_MEDIUM, SEVERITY_HIGH or SEVERITY_CRITICAL")
             }
             demandSignals[kind] = (signal, severity)
         }
@@ -356,7 +366,8 @@ private struct PolicyReader {
                 return parsed
             }
             guard let tokens = try syntax("tokens") else { throw fail(node, "\(path).tokens", "missing") }
-            rules.append(TokenPatternRule(id: id, signal: signal, severity: severity, tokens: tokens, then: try syntax("then"), cancels: cancels))
+            rules.append(
+                TokenPatternRule(id: id, signal: signal, severity: severity, tokens: tokens, then: try syntax("then"), cancels: cancels))
         }
         policy.concepts = concepts
         policy.tokenPatterns = rules

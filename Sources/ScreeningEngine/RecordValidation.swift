@@ -39,7 +39,8 @@ extension DemandRecord {
             throw RecordValidationError(field: "receivedAtUnixMs", problem: "must not be negative")
         }
         guard utterances.count <= Self.maximumUtterances else {
-            throw RecordValidationError(field: "utterances", problem: "has \(utterances.count) entries; at most \(Self.maximumUtterances) are accepted")
+            throw RecordValidationError(
+                field: "utterances", problem: "has \(utterances.count) entries; at most \(Self.maximumUtterances) are accepted")
         }
         for (index, utterance) in utterances.enumerated() {
             switch utterance.speaker {
@@ -58,7 +59,9 @@ extension DemandRecord {
         if incident.description_p.utf8.count > Self.maximumDescriptionLength {
             throw RecordValidationError(
                 field: "incident.description",
-                problem: "is \(incident.description_p.utf8.count) bytes; at most \(Self.maximumDescriptionLength) are accepted (the transcript holds the details)")
+                problem:
+                    "is \(incident.description_p.utf8.count) bytes; at most \(Self.maximumDescriptionLength) are accepted (the transcript holds the details)"
+            )
         }
         try Self.checkMoney(assessment.verifiedLoss, field: "assessment.verifiedLoss", present: assessment.hasVerifiedLoss)
         for (index, demand) in demands.enumerated() {
@@ -90,7 +93,8 @@ extension DemandRecord {
         }
         let code = money.currencyCode
         if code.count != 3 || !code.allSatisfy({ $0.isASCII && $0.isUppercase }) {
-            throw RecordValidationError(field: "\(field).currencyCode", problem: "must be an ISO 4217 code such as \"JPY\", got \"\(code)\"")
+            throw RecordValidationError(
+                field: "\(field).currencyCode", problem: "must be an ISO 4217 code such as \"JPY\", got \"\(code)\"")
         }
     }
 }

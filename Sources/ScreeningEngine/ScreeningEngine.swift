@@ -173,8 +173,10 @@ public struct ScreeningEngine: Sendable {
         guard day >= policy.repeatedContacts24h || month >= policy.repeatedContacts30d else { return }
         // Calling again, calmly, about an open legitimate claim is a follow-up, not harassment,
         // even when it asks for the same remedy again; unless the pace is extreme.
-        let pressure = [SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose]
-            .contains { findings.signals[$0] != nil }
+        let pressure = [
+            SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose,
+        ]
+        .contains { findings.signals[$0] != nil }
         let followUp = history.hasOpenLegitimateClaim && !pressure
         if followUp && day < policy.repeatedContacts24h * 2 { return }
         let raised = history.repeatedDemandContacts >= 2 || day >= policy.repeatedContacts24h * 2
@@ -270,7 +272,9 @@ public struct ScreeningEngine: Sendable {
             let demanded = sameCurrency.reduce(Int64(0)) { $0 &+ $1.amount.amountMinor }
             if record.assessment.companyFault == .none {
                 score = min(score, scores[.moneyWithoutFault] ?? 0)
-                findings.add(.signalExcessiveDemand, .medium, evidence: Self.fieldEvidence("demands", "money where fault is none", Self.format(demanded, currency)))
+                findings.add(
+                    .signalExcessiveDemand, .medium,
+                    evidence: Self.fieldEvidence("demands", "money where fault is none", Self.format(demanded, currency)))
                 reasons.append(text(.moneyWithoutFault, language))
             } else if let loss, loss.amountMinor > 0, sameCurrency.count == moneyDemands.count {
                 let ratio = Double(demanded) / Double(loss.amountMinor)
@@ -285,7 +289,9 @@ public struct ScreeningEngine: Sendable {
                     let gross = ratio > policy.grossRatio
                     findings.grossAmount = findings.grossAmount || gross
                     score = min(score, scores[gross ? .gross : .excessive] ?? 0)
-                    findings.add(.signalExcessiveDemand, gross ? .high : .medium, evidence: Self.fieldEvidence("demands", "\(Self.oneDecimal(ratio))× the verified loss", amounts))
+                    findings.add(
+                        .signalExcessiveDemand, gross ? .high : .medium,
+                        evidence: Self.fieldEvidence("demands", "\(Self.oneDecimal(ratio))× the verified loss", amounts))
                     reasons.append(text(.amountRatio, language, ["ratio": Self.oneDecimal(ratio), "amounts": amounts]))
                 }
             } else {
@@ -326,7 +332,9 @@ public struct ScreeningEngine: Sendable {
             return criterion(.relevance, 1, text(.demandsRelated, language))
         }
         for kind in unrelatedKinds {
-            findings.add(.signalUnrelatedDemand, policy.pricelessDemands.contains(kind) ? .high : .medium, evidence: Self.demandEvidence(record, kind: kind))
+            findings.add(
+                .signalUnrelatedDemand, policy.pricelessDemands.contains(kind) ? .high : .medium,
+                evidence: Self.demandEvidence(record, kind: kind))
         }
         let names = unrelatedKinds.map { Self.label($0, ja: ja) }.joined(separator: text(.listSeparator, language))
         let relatedShare = Double(concreteDemands.count - unrelated.count) / Double(concreteDemands.count)
@@ -345,7 +353,8 @@ public struct ScreeningEngine: Sendable {
         }
         // Content alone decides money far beyond the verified loss, however politely it is asked.
         if findings.grossAmount { return .unjustDemand }
-        let grossDemand = findings.signals[.signalExcessiveDemand]?.severity == .high
+        let grossDemand =
+            findings.signals[.signalExcessiveDemand]?.severity == .high
             || findings.signals[.signalUnrelatedDemand]?.severity == .high
         let pressure = rules.pressureSignals.contains { findings.signals[$0] != nil }
         if grossDemand && pressure { return .unjustDemand }

@@ -267,7 +267,9 @@ private struct TextFolder {
     /// Bit-parallel: in each byte's top bit, whether the byte is at least c is the top bit of the
     /// byte's low seven bits plus 0x80 - c, which cannot carry into the next byte.
     @inline(__always)
-    private static func plainPrefix(of eight: UInt64, after previous: UInt32, afterWord: Bool) -> (count: Int, lowered: UInt64, endsDoubled: Bool) {
+    private static func plainPrefix(of eight: UInt64, after previous: UInt32, afterWord: Bool) -> (
+        count: Int, lowered: UInt64, endsDoubled: Bool
+    ) {
         let tops: UInt64 = 0x8080_8080_8080_8080
         let lowSevens: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
         let sevenBits = eight & lowSevens
@@ -346,7 +348,8 @@ private struct TextFolder {
             let lead = utf8[at]
             guard lead >= 0xE3 && lead <= 0xE9 else { break }
             var packed = UInt32(lead) << 16 | UInt32(utf8[at &+ 1]) << 8 | UInt32(utf8[at &+ 2])
-            var character = packed &- 0xE38181 <= 0xE3829F &- 0xE38181 || packed &- 0xE4B880 <= 0xE9BFBF &- 0xE4B880  // U+3041–309F, U+4E00–9FFF
+            // U+3041–309F, U+4E00–9FFF
+            var character = packed &- 0xE38181 <= 0xE3829F &- 0xE38181 || packed &- 0xE4B880 <= 0xE9BFBF &- 0xE4B880
             if !character && packed &- 0xE382A1 <= 0xE383B6 &- 0xE382A1 {  // katakana U+30A1–30F6 → hiragana
                 packed = Self.packedUTF8(Self.scalarValue(packed) &- 0x60)
                 character = true
@@ -521,7 +524,10 @@ private struct TextFolder {
         }
     }
 
-    private enum Class { case drop, separator, character(isWord: Bool) }
+    private enum Class {
+        case drop, separator
+        case character(isWord: Bool)
+    }
 
     /// The letters of the CJK symbols block, which write words, not punctuation: 々 (repeat), 〆,
     /// 〇 (zero, as in 二〇二〇年) and 〻.
@@ -620,7 +626,8 @@ private struct TextFolder {
         switch mark.value {
         case 0xFF9E, 0x3099, 0x309B:
             if value == 0x30A6 { return "\u{30F4}" }  // ヴ
-            let voiceable = (0x30AB...0x30C2).contains(value) || (0x30C4...0x30C9).contains(value)
+            let voiceable =
+                (0x30AB...0x30C2).contains(value) || (0x30C4...0x30C9).contains(value)
                 || (0x30CF...0x30DD).contains(value)
             return voiceable ? Unicode.Scalar(value + 1) : nil
         case 0xFF9F, 0x309A, 0x309C:

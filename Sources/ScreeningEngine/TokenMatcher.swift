@@ -158,7 +158,8 @@ final class TokenMatcher: Sendable {
         for rule in policy.tokenPatterns {
             let tokens = compile(rule.tokens)
             let then = rule.then.map(compile)
-            patterns.append(Pattern(id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels))
+            patterns.append(
+                Pattern(id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels))
         }
         let wordsPerRow = max(1, (keyIDs.count + 63) / 64)
         var bits = [UInt64](repeating: 0, count: wordsPerRow * drafts.count)

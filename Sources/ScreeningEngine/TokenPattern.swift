@@ -28,7 +28,10 @@ public struct TokenPatternRule: Sendable, Hashable {
     public var then: TokenPatternSyntax?
     public var cancels: Bool
 
-    public init(id: String, signal: SignalKind, severity: Severity, tokens: TokenPatternSyntax, then: TokenPatternSyntax? = nil, cancels: Bool = false) {
+    public init(
+        id: String, signal: SignalKind, severity: Severity, tokens: TokenPatternSyntax, then: TokenPatternSyntax? = nil,
+        cancels: Bool = false
+    ) {
         self.id = id
         self.signal = signal
         self.severity = severity

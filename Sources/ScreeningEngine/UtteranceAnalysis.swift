@@ -121,7 +121,8 @@ struct UtteranceAnalysis {
             } else if pattern.then != nil {
                 if let second = secondPart(of: match.pattern, from: match.tokens.upperBound) {
                     pairs += 1
-                    candidates.append(Candidate(signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pairs))
+                    candidates.append(
+                        Candidate(signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pairs))
                     candidates.append(
                         Candidate(signal: pattern.signal, severity: pattern.severity, range: source(second), rule: pattern.id, pair: pairs))
                 } else if waitingPatterns.insert(match.pattern).inserted {
@@ -159,7 +160,8 @@ struct UtteranceAnalysis {
         for candidate in kept.sorted(by: { $0.severity.rawValue > $1.severity.rawValue }) {
             perSignal[candidate.signal, default: 0] += 1
             guard perSignal[candidate.signal]! <= Findings.evidenceLimit else { continue }
-            hits.append(Hit(signal: candidate.signal, severity: candidate.severity, evidence: evidence(candidate.range, rule: candidate.rule)))
+            hits.append(
+                Hit(signal: candidate.signal, severity: candidate.severity, evidence: evidence(candidate.range, rule: candidate.rule)))
         }
         hits.sort { ($0.evidence.start, $0.evidence.end) < ($1.evidence.start, $1.evidence.end) }
 
@@ -243,7 +245,9 @@ struct UtteranceAnalysis {
         setSeverity: (inout Item, Severity) -> Void
     ) -> [Item] {
         let ordered = items.sorted {
-            (signal($0).rawValue, range($0).lowerBound, -range($0).upperBound) < (signal($1).rawValue, range($1).lowerBound, -range($1).upperBound)
+            (signal($0).rawValue, range($0).lowerBound, -range($0).upperBound) < (
+                signal($1).rawValue, range($1).lowerBound, -range($1).upperBound
+            )
         }
         var kept: [Item] = []
         for item in ordered {

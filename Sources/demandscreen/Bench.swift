@@ -114,8 +114,12 @@ struct Bench: AsyncParsableCommand {
         func ms(_ percentile: Double) -> String { String(format: "%.2f", Double(histogram.valueAtPercentile(percentile)) / 1000) }
         print("connections \(connections) × depth \(depth), claimants \(claimants.rawValue), \(records.count) distinct record(s)")
         print(String(format: "calls %d in %.2f s: %.0f calls/s", calls, seconds, seconds > 0 ? Double(calls) / seconds : 0))
-        print("latency ms: p50 \(ms(50)) p90 \(ms(90)) p99 \(ms(99)) p99.9 \(ms(99.9)) max \(String(format: "%.2f", Double(histogram.max) / 1000))")
-        print("errors: " + (errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        print(
+            "latency ms: p50 \(ms(50)) p90 \(ms(90)) p99 \(ms(99)) p99.9 \(ms(99.9)) max \(String(format: "%.2f", Double(histogram.max) / 1000))"
+        )
+        print(
+            "errors: "
+                + (errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         if serverPid != nil, let cpuStart, let cpuAfter, calls > 0 {
             print(String(format: "server CPU per call: %.0f µs", (cpuAfter - cpuStart) / Double(calls) * 1e6))
         }
@@ -188,7 +192,8 @@ final class Load: Sendable {
             if let target, measured.wrappingAdd(1, ordering: .relaxed).oldValue >= target { break }
             if response.status == .ok {
                 let elapsed = answered - sent
-                result.latenciesMicros.append(UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000))
+                result.latenciesMicros.append(
+                    UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000))
             } else {
                 result.errors[response.status.name, default: 0] += 1
             }

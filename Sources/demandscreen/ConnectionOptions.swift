@@ -1,7 +1,7 @@
 import ArgumentParser
 import DemandScreenClient
-import EmbeddedDefaults
 import DemandScreenRPC
+import EmbeddedDefaults
 import Foundation
 import SwiftProtobuf
 

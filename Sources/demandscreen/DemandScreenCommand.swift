@@ -12,7 +12,10 @@ struct DemandScreenCommand: AsyncParsableCommand {
             or labels file; 3 the server could not be reached or the connection failed; 64 bad usage or an \
             unreadable input file.
             """,
-        subcommands: [Screen.self, Health.self, Bench.self, Evaluate.self, Risk.self, Flags.self, Recurring.self, Note.self, Purge.self, PolicyCommand.self, TokenCommand.self])
+        subcommands: [
+            Screen.self, Health.self, Bench.self, Evaluate.self, Risk.self, Flags.self, Recurring.self, Note.self, Purge.self,
+            PolicyCommand.self, TokenCommand.self,
+        ])
 }
 
 /// Exit codes the CLI documents (bad usage exits with swift-argument-parser's 64).

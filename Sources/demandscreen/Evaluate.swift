@@ -1,7 +1,7 @@
 import ArgumentParser
-import Morphology
 import DemandScreenAPI
 import Foundation
+import Morphology
 import ResponseTemplates
 import ScreeningEngine
 import SwiftProtobuf
@@ -67,7 +67,8 @@ struct Evaluate: AsyncParsableCommand {
                 let written = writer.compose(record: record, result: result)
                 result.response = written.response
                 if let reason = written.fallbackReason {
-                    printError("\(file):\(input.line): record '\(record.recordID)': response template refused, the fallback was used: \(reason)")
+                    printError(
+                        "\(file):\(input.line): record '\(record.recordID)': response template refused, the fallback was used: \(reason)")
                 }
                 return result
             }
@@ -87,7 +88,9 @@ struct Evaluate: AsyncParsableCommand {
                 for (label, result) in report.mismatches {
                     let expected = label.signals.map(\.protoName).sorted().joined(separator: ",")
                     let judged = result.signals.map(\.kind.protoName).sorted().joined(separator: ",")
-                    print("  \(label.recordID): expected \(label.verdict.protoName) [\(expected)], judged \(result.verdict.protoName) [\(judged)]")
+                    print(
+                        "  \(label.recordID): expected \(label.verdict.protoName) [\(expected)], judged \(result.verdict.protoName) [\(judged)]"
+                    )
                 }
             }
         }
@@ -179,7 +182,8 @@ struct PolicyCommand: ParsableCommand {
                 throw ExitStatus.badInput
             }
             print(
-                "\(file): OK, version \(policy.version), \(policy.lexicon.count) lexicon terms, \(policy.tokenPatterns.count) token patterns over \(policy.concepts.count) concepts")
+                "\(file): OK, version \(policy.version), \(policy.lexicon.count) lexicon terms, \(policy.tokenPatterns.count) token patterns over \(policy.concepts.count) concepts"
+            )
         }
     }
 }

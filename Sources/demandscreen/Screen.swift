@@ -49,7 +49,9 @@ struct Screen: AsyncParsableCommand {
                     var failed = false
                     func show(_ answer: (line: Int, recordID: String, response: DemandScreenConnection.Response)) throws {
                         guard answer.response.status == .ok else {
-                            printError("\(file):\(answer.line): record '\(answer.recordID)': \(answer.response.status.name): \(answer.response.statusMessage)")
+                            printError(
+                                "\(file):\(answer.line): record '\(answer.recordID)': \(answer.response.status.name): \(answer.response.statusMessage)"
+                            )
                             failed = true
                             return
                         }
@@ -69,7 +71,10 @@ struct Screen: AsyncParsableCommand {
                         }
                         let payload = try record.serializedBytes() as Data
                         group.addTask {
-                            (line, record.recordID, try await client.call(MethodName.screen, message: payload, timeoutMilliseconds: timeout))
+                            (
+                                line, record.recordID,
+                                try await client.call(MethodName.screen, message: payload, timeoutMilliseconds: timeout)
+                            )
                         }
                         outstanding += 1
                     }
@@ -97,14 +102,16 @@ enum OutputFormat: String, ExpressibleByArgument, Sendable {
         case .text:
             let signals = result.signals.map { "\($0.kind.protoName)(\($0.severity.protoName.dropFirst(9)))" }
             let actions = result.actions.map(\.protoName)
-            let summary = "\(result.recordID): \(result.verdict.protoName) \(result.riskLevel.protoName) "
+            let summary =
+                "\(result.recordID): \(result.verdict.protoName) \(result.riskLevel.protoName) "
                 + "score=\(String(format: "%.3f", result.legitimacyScore)) "
                 + "signals=[\(signals.joined(separator: ", "))] actions=[\(actions.joined(separator: ", "))]"
             guard result.hasResponse else { return summary }
             let response = result.response
             let body = response.body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  \($0)" }
             let notes = response.agentNotes.map { "  - \($0)" }
-            return ([summary, "response \(response.templateID) (\(response.language)):", "  Subject: \(response.subject)"]
+            return
+                ([summary, "response \(response.templateID) (\(response.language)):", "  Subject: \(response.subject)"]
                 + body + ["agent notes:"] + notes).joined(separator: "\n")
         }
     }

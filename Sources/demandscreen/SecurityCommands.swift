@@ -23,11 +23,15 @@ struct Risk: AsyncParsableCommand {
         print("\(risk.claimantID): \(risk.riskLevel.protoName), \(risk.contacts24H) contacts in 24 h, \(risk.contacts30D) in 30 days")
         for flag in risk.flags {
             let excerpts = flag.evidence.map(\.excerpt).filter { !$0.isEmpty }.map { "「\($0)」" }.joined(separator: " ")
-            print("  flag \(flag.kind.protoName) \(flag.severity.protoName) at \(TimeText.format(flag.raisedAtUnixMs)) (\(flag.recordID)) \(excerpts)")
+            print(
+                "  flag \(flag.kind.protoName) \(flag.severity.protoName) at \(TimeText.format(flag.raisedAtUnixMs)) (\(flag.recordID)) \(excerpts)"
+            )
         }
         for contact in risk.contacts {
             let signals = contact.signals.map(\.protoName).joined(separator: ", ")
-            print("  contact \(TimeText.format(contact.receivedAtUnixMs)) \(contact.recordID) \(contact.channel.protoName) \(contact.verdict.protoName) [\(signals)]")
+            print(
+                "  contact \(TimeText.format(contact.receivedAtUnixMs)) \(contact.recordID) \(contact.channel.protoName) \(contact.verdict.protoName) [\(signals)]"
+            )
         }
         for note in risk.notes {
             print("  note \(TimeText.format(note.createdAtUnixMs)) by \(note.author): \(note.text)")
@@ -63,7 +67,9 @@ struct Flags: AsyncParsableCommand {
         guard format == .text else { return print(try response.jsonString()) }
         for claimant in response.claimants {
             let kinds = Set(claimant.flags.map(\.kind.protoName)).sorted().joined(separator: ", ")
-            print("\(claimant.claimantID): \(claimant.riskLevel.protoName), last flag \(TimeText.format(claimant.lastFlagAtUnixMs)) [\(kinds)]")
+            print(
+                "\(claimant.claimantID): \(claimant.riskLevel.protoName), last flag \(TimeText.format(claimant.lastFlagAtUnixMs)) [\(kinds)]"
+            )
         }
         if !response.nextPageToken.isEmpty { print("next page: --page-token \(response.nextPageToken)") }
     }
@@ -71,7 +77,8 @@ struct Flags: AsyncParsableCommand {
 
 /// `demandscreen recurring`: open alerts of the same complaint from several claimants.
 struct Recurring: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List recurring issues: the same complaint from several claimants (role security).")
+    static let configuration = CommandConfiguration(
+        abstract: "List recurring issues: the same complaint from several claimants (role security).")
 
     @Option(help: "Contacts since: unix milliseconds, an ISO 8601 time, or an age such as 7d (default: the policy's window).")
     var since: String?
@@ -85,8 +92,10 @@ struct Recurring: AsyncParsableCommand {
         guard format == .text else { return print(try response.jsonString()) }
         for issue in response.issues {
             let key = issue.productKey.isEmpty ? "" : " \(issue.productKey)"
-            print("\(issue.category.protoName)\(key): \(issue.claimantCount) claimants, \(issue.recordIds.count) contacts, "
-                + "\(TimeText.format(issue.firstSeenUnixMs)) – \(TimeText.format(issue.lastSeenUnixMs)): \(issue.representativeDescription)")
+            print(
+                "\(issue.category.protoName)\(key): \(issue.claimantCount) claimants, \(issue.recordIds.count) contacts, "
+                    + "\(TimeText.format(issue.firstSeenUnixMs)) – \(TimeText.format(issue.lastSeenUnixMs)): \(issue.representativeDescription)"
+            )
         }
     }
 }
@@ -142,12 +151,13 @@ enum TimeText {
     static func parse(_ text: String, option: String) throws -> Int64 {
         if let milliseconds = Int64(text) { return milliseconds }
         if let unit = text.last, let amount = Double(text.dropLast()), amount >= 0 {
-            let seconds: Double? = switch unit {
-            case "m": amount * 60
-            case "h": amount * 3600
-            case "d": amount * 86400
-            default: nil
-            }
+            let seconds: Double? =
+                switch unit {
+                case "m": amount * 60
+                case "h": amount * 3600
+                case "d": amount * 86400
+                default: nil
+                }
             if let seconds { return Int64((Date().timeIntervalSince1970 - seconds) * 1000) }
         }
         if let date = try? Date(text, strategy: .iso8601) { return Int64(date.timeIntervalSince1970 * 1000) }

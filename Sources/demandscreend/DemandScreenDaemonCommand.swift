@@ -30,7 +30,9 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "A screening policy YAML (default: the built-in policy). Key: policy.file.") var policyFile: String?
     @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8). Key: judgment.mecabDictionary.")
     var mecabDictionary: String?
-    @Option(help: "Where the history lives: sqlite:PATH (default in the data folder), postgresql://user@host:port/db, or none. Key: storage.url.")
+    @Option(
+        help:
+            "Where the history lives: sqlite:PATH (default in the data folder), postgresql://user@host:port/db, or none. Key: storage.url.")
     var storageUrl: String?
     @Option(help: "A folder of response templates laid over the built-in ones. Key: templates.directory.") var templatesDirectory: String?
     @Option(help: "Serve /healthz, /readyz and /metrics over HTTP on this port (default: none; 0 picks one). Key: ops.port.")

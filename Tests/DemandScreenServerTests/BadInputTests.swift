@@ -27,7 +27,8 @@ import Testing
         _ body: @Sendable (_ port: Int, _ pki: TestPKI) async throws -> Void
     ) async throws {
         let pki = try TestPKI()
-        try await withTestServer(transportSecurity: pki.tls(minimumVersion: .tlsv12), maximumPayloadLength: maximumPayloadLength) { port, _ in
+        try await withTestServer(transportSecurity: pki.tls(minimumVersion: .tlsv12), maximumPayloadLength: maximumPayloadLength) {
+            port, _ in
             try await DemandScreenConnection.withConnection(to: clientConfiguration(port: port, pki: pki)) { bystander in
                 #expect(try await bystander.call("/test.Echo/Fast", message: Data("before".utf8)).status == .ok)
                 try await body(port, pki)
@@ -221,7 +222,8 @@ import Testing
     @Test func anExpiredOrUnknownClientCertificateFailsTheHandshake() async throws {
         try await withServer { port, pki in
             let now = Date()
-            let expired = try pki.clientCertificate(role: "agent", validity: now.addingTimeInterval(-30 * 86400)..<now.addingTimeInterval(-86400))
+            let expired = try pki.clientCertificate(
+                role: "agent", validity: now.addingTimeInterval(-30 * 86400)..<now.addingTimeInterval(-86400))
             let stranger = try DevelopmentCertificateAuthority(commonName: "Somebody else's CA")
             let unknown = try pki.clientCertificate(role: "agent", from: stranger)
             let valid = try pki.clientCertificate(role: "agent")

@@ -288,7 +288,8 @@ import Testing
             try await waitUntil { server.limitStatistics.openConnections == 0 }
             let statistics = server.limitStatistics
             #expect(statistics.connectionsClosed[.slowReader, default: 0] >= clients / 2)
-            #expect(statistics.connectionsClosed[.slowReader, default: 0] + statistics.connectionsClosed[.idleTimeout, default: 0] == clients)
+            #expect(
+                statistics.connectionsClosed[.slowReader, default: 0] + statistics.connectionsClosed[.idleTimeout, default: 0] == clients)
             #expect(statistics.callsInFlight == 0)
         }
     }
@@ -400,7 +401,9 @@ import Testing
             configFile: nil, environment: [:])
         let limits = try DaemonConfiguration(reader: reader, environment: [:]).limits
         #expect(limits.maxConnections == 10 && limits.maxConnectionsPerAddress == 5)
-        #expect(limits.calls == .init(maxCallsInFlight: 64, maxCallsInFlightPerIdentity: 8, callsPerSecondPerIdentity: 50, callBurstPerIdentity: 50))
+        #expect(
+            limits.calls
+                == .init(maxCallsInFlight: 64, maxCallsInFlightPerIdentity: 8, callsPerSecondPerIdentity: 50, callBurstPerIdentity: 50))
         #expect(limits.handshakeTimeout == .seconds(2) && limits.idleTimeout == .seconds(60) && limits.frameTimeout == .seconds(5))
         #expect(limits.maxBufferedResponseBytes == 1 << 20)
     }

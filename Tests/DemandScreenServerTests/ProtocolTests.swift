@@ -5,8 +5,8 @@ import DemandScreenServer
 import DemandScreenWire
 import Foundation
 import Logging
-import SwiftProtobuf
 import NIOCore
+import SwiftProtobuf
 import Synchronization
 import Testing
 

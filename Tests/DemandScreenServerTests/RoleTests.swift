@@ -6,14 +6,17 @@ import DemandScreenServer
 import DemandScreenWire
 import Foundation
 import Logging
-import SwiftProtobuf
 import NIOSSL
+import SwiftProtobuf
 import Testing
 
 /// Who may call what, over real TLS: tokens, client certificates, and neither.
 @Suite struct RoleTests {
     enum Credential: Sendable, CustomTestStringConvertible {
-        case none, token(String), certificate(role: String), malformedHeader
+        case none
+        case token(String)
+        case certificate(role: String)
+        case malformedHeader
         var testDescription: String {
             switch self {
             case .none: "no credential"
@@ -57,7 +60,8 @@ import Testing
             let configuration = clientConfiguration(port: port, pki: pki, token: token, certificate: certificate)
             try await DemandScreenConnection.withConnection(to: configuration) { client in
                 let message: Data =
-                    method == MethodName.screen ? try sampleRecord().serializedBytes()
+                    method == MethodName.screen
+                    ? try sampleRecord().serializedBytes()
                     : method == MethodName.healthCheck ? try HealthCheckRequest().serializedBytes() : Data()
                 let response = try await client.call(method, message: message, metadata: metadata)
                 #expect(response.status == expected, "\(response.status.name): \(response.statusMessage)")

@@ -48,7 +48,10 @@ struct TestPKI {
     }
 
     func tls(minimumVersion: TLSVersion = .tlsv13) -> ServerConfiguration.TransportSecurity {
-        .tls(.init(certificateChainPath: serverCertificatePath, privateKeyPath: serverKeyPath, clientCAPath: caPath, minimumVersion: minimumVersion))
+        .tls(
+            .init(
+                certificateChainPath: serverCertificatePath, privateKeyPath: serverKeyPath, clientCAPath: caPath,
+                minimumVersion: minimumVersion))
     }
 }
 
@@ -72,7 +75,8 @@ enum TestTokens {
 /// (answers with as many bytes as its request says).
 func testRouter(servingState: ServingState = ServingState()) -> MethodRouter {
     var router = MethodRouter()
-    ScreeningService(engines: EngineHolder(ScreeningEngine(policy: .builtIn())), servingState: servingState, storage: nil).register(on: &router)
+    ScreeningService(engines: EngineHolder(ScreeningEngine(policy: .builtIn())), servingState: servingState, storage: nil).register(
+        on: &router)
     router.register("/test.Echo/Slow", access: .roles([.agent])) { request, _ in
         let milliseconds = Int(String(decoding: request, as: UTF8.self)) ?? 0
         try await Task.sleep(for: .milliseconds(milliseconds))
@@ -139,10 +143,14 @@ func withLimitedServer<T: Sendable>(
     }
 }
 
-func clientConfiguration(port: Int, pki: TestPKI?, token: String? = TestTokens.agent, certificate: (certificate: String, key: String)? = nil) -> ClientConfiguration {
+func clientConfiguration(
+    port: Int, pki: TestPKI?, token: String? = TestTokens.agent, certificate: (certificate: String, key: String)? = nil
+) -> ClientConfiguration {
     ClientConfiguration(
         host: "127.0.0.1", port: port,
-        transportSecurity: pki.map { .tls(caPath: $0.caPath, clientCertificatePath: certificate?.certificate, clientKeyPath: certificate?.key) }
+        transportSecurity: pki.map {
+            .tls(caPath: $0.caPath, clientCertificatePath: certificate?.certificate, clientKeyPath: certificate?.key)
+        }
             ?? .insecurePlaintext,
         bearerToken: token)
 }
@@ -156,7 +164,8 @@ struct RawConnection {
     ) async throws -> T {
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
-        let channel = try await bootstrap
+        let channel =
+            try await bootstrap
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
@@ -242,7 +251,9 @@ struct RawSession {
 }
 
 /// A request frame (header included) for the raw tests.
-func requestFrame(callID: UInt64, method: String, message: Data = Data(), token: String? = TestTokens.agent, timeoutMs: UInt32 = 0) throws -> ByteBuffer {
+func requestFrame(callID: UInt64, method: String, message: Data = Data(), token: String? = TestTokens.agent, timeoutMs: UInt32 = 0) throws
+    -> ByteBuffer
+{
     var request = Demandscreen_V1_RequestFrame()
     request.callID = callID
     request.method = method

@@ -143,7 +143,9 @@ import Testing
             // (one look shared by the batch), and the last two find the ones before them.
             for index in 0..<30 {
                 _ = try await store.screen(
-                    legitimateRecord("w-\(index)", claimant: "c-w\(index)", at: baseTime + Int64(index) * 60_000, description: "注文\(index)番の部品\(index * 7)が欠けていた"))
+                    legitimateRecord(
+                        "w-\(index)", claimant: "c-w\(index)", at: baseTime + Int64(index) * 60_000,
+                        description: "注文\(index)番の部品\(index * 7)が欠けていた"))
             }
             _ = try await store.screen(
                 legitimateRecord("s-0", claimant: "c-s0", at: baseTime + hourMs, description: "電子レンジの扉が閉まらない"))
@@ -152,9 +154,13 @@ import Testing
             let results = try await withThrowingTaskGroup(of: (Int, ScreeningResult).self) { group in
                 for index in 0..<4 {
                     group.addTask {
-                        (index, try await store.screen(
-                            legitimateRecord("t-\(index)", claimant: "c-t\(index)", at: baseTime + 2 * hourMs + Int64(index) * 60_000,
-                                description: index == 0 ? "電子レンジの扉がしまらない" : "注文\(100 + index)番の箱が濡れていた")))
+                        (
+                            index,
+                            try await store.screen(
+                                legitimateRecord(
+                                    "t-\(index)", claimant: "c-t\(index)", at: baseTime + 2 * hourMs + Int64(index) * 60_000,
+                                    description: index == 0 ? "電子レンジの扉がしまらない" : "注文\(100 + index)番の箱が濡れていた"))
+                        )
                     }
                 }
                 return try await group.reduce(into: [Int: ScreeningResult]()) { $0[$1.0] = $1.1 }
@@ -169,10 +175,14 @@ import Testing
             // Autovacuum would analyze the table too, in its own time: here only the store may.
             _ = try await store.database.query(SQLStatement("ALTER TABLE contacts SET (autovacuum_enabled = false)"))
             let analyzed = SQLStatement(
-                "SELECT CASE WHEN last_analyze IS NULL AND last_autoanalyze IS NULL THEN 0 ELSE 1 END FROM pg_stat_user_tables WHERE relid = 'contacts'::regclass")
+                "SELECT CASE WHEN last_analyze IS NULL AND last_autoanalyze IS NULL THEN 0 ELSE 1 END FROM pg_stat_user_tables WHERE relid = 'contacts'::regclass"
+            )
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<1100 {
-                    group.addTask { _ = try await store.screen(legitimateRecord("p-\(index)", claimant: "c-p\(index % 50)", at: baseTime + Int64(index) * 1000)) }
+                    group.addTask {
+                        _ = try await store.screen(
+                            legitimateRecord("p-\(index)", claimant: "c-p\(index % 50)", at: baseTime + Int64(index) * 1000))
+                    }
                 }
                 try await group.waitForAll()
             }
@@ -194,7 +204,8 @@ import Testing
                 _ = try await store.screen(legitimateRecord("o-\(index)", claimant: "c-o\(index)", at: baseTime + Int64(index) * 1000))
             }
             let analyzed = SQLStatement(
-                "SELECT CASE WHEN last_analyze IS NULL AND last_autoanalyze IS NULL THEN 0 ELSE 1 END FROM pg_stat_user_tables WHERE relid = 'contacts'::regclass")
+                "SELECT CASE WHEN last_analyze IS NULL AND last_autoanalyze IS NULL THEN 0 ELSE 1 END FROM pg_stat_user_tables WHERE relid = 'contacts'::regclass"
+            )
             #expect(try await store.database.query(analyzed).first?.integer(0) == 0)
             // Another store opening on them (a restart, a restored database) analyzes them.
             let other = try await open(url)
@@ -391,7 +402,8 @@ import Testing
             _ = try await store.screen(unjustRecord("old", claimant: "c-r", at: baseTime - 400 * dayMs))
             _ = try await store.screen(unjustRecord("new", claimant: "c-r", at: baseTime))
             #expect(try await store.purgeTranscripts(before: baseTime - 365 * dayMs) == 1)
-            let rows = try await store.database.query(SQLStatement("SELECT record_id, CASE WHEN record IS NULL THEN 1 ELSE 0 END FROM contacts ORDER BY record_id"))
+            let rows = try await store.database.query(
+                SQLStatement("SELECT record_id, CASE WHEN record IS NULL THEN 1 ELSE 0 END FROM contacts ORDER BY record_id"))
             #expect(try rows.map { "\(try $0.text(0)):\(try $0.integer(1))" } == ["new:0", "old:1"])
             let risk = try #require(try await store.claimantRisk("c-r", now: baseTime, policy: engine.policy))
             #expect(risk.contacts.count == 2)

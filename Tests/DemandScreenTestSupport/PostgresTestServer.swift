@@ -7,7 +7,8 @@ import PostgresNIO
 /// `DEMANDSCREEN_TEST_POSTGRES_URL`), a fresh database on it per test, and private servers for
 /// the tests that stop and restart theirs.
 public enum PostgresTestServer {
-    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// The shared server's URL; the tests fail (not skip) without it, since both backends must
     /// pass the same suite.
@@ -62,7 +63,8 @@ public enum PostgresTestServer {
         static func script(_ arguments: [String]) throws -> String {
             let output = NSTemporaryDirectory() + "postgres-server-" + UUID().uuidString
             defer { try? FileManager.default.removeItem(atPath: output) }
-            let command = ([root.appendingPathComponent("Scripts/postgres-server.sh").path] + arguments)
+            let command =
+                ([root.appendingPathComponent("Scripts/postgres-server.sh").path] + arguments)
                 .map { "'" + $0 + "'" }.joined(separator: " ") + " > '\(output)'"
             let status = system(command)
             guard status == 0 else {

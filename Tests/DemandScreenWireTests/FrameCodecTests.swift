@@ -33,7 +33,10 @@ import Testing
         }
     }
 
-    @Test(arguments: [(UInt8(0x01), FrameError.Kind.compressionNotSupported), (0x02, .reservedFlagsSet(flags: 0x02)), (0x80, .reservedFlagsSet(flags: 0x80))])
+    @Test(arguments: [
+        (UInt8(0x01), FrameError.Kind.compressionNotSupported), (0x02, .reservedFlagsSet(flags: 0x02)),
+        (0x80, .reservedFlagsSet(flags: 0x80)),
+    ])
     func rejectsFlags(flags: UInt8, expected: FrameError.Kind) throws {
         let decoder = FrameDecoder()
         var buffer = Self.frame(Array("x".utf8), flags: flags)

@@ -50,21 +50,29 @@ import Testing
         let ids = Set(try batch.lines.map { try ScreeningResult(jsonString: $0).recordID })
         #expect(ids == ["rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003"])
         // One call in flight: the window is refilled answer by answer, so the answers come in order.
-        let oneAtATime = try runCLI(["screen", "-", "--in-flight", "1"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        let oneAtATime = try runCLI(
+            ["screen", "-", "--in-flight", "1"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
         #expect(oneAtATime.status == 0, "\(oneAtATime.stderr)")
-        #expect(try oneAtATime.lines.map { try ScreeningResult(jsonString: $0).recordID } == ["rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003"])
+        #expect(
+            try oneAtATime.lines.map { try ScreeningResult(jsonString: $0).recordID } == [
+                "rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003",
+            ])
         let noWindow = try runCLI(["screen", "-", "--in-flight", "0"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
         #expect(noWindow.status == 64)
         #expect(noWindow.stderr.contains("--in-flight must be at least 1"))
 
-        let text = try runCLI(["screen", PackagePaths.example("billing-double-charge-en.json"), "--format", "text"] + server, dataDirectory: data)
+        let text = try runCLI(
+            ["screen", PackagePaths.example("billing-double-charge-en.json"), "--format", "text"] + server, dataDirectory: data)
         #expect(text.stdout.hasPrefix("rec-2026-12-01-0003: VERDICT_LEGITIMATE_CLAIM"))
 
-        let wrongToken = try runCLI(["screen", PackagePaths.example("gift-delivered-early.json"), "--token", "nope"] + server, dataDirectory: data)
+        let wrongToken = try runCLI(
+            ["screen", PackagePaths.example("gift-delivered-early.json"), "--token", "nope"] + server, dataDirectory: data)
         #expect(wrongToken.status == 1)
         #expect(wrongToken.stderr.contains("UNAUTHENTICATED"))
 
-        let badRecord = try runCLI(["screen", "-"] + server, dataDirectory: data, stdin: #"{"recordId": "x", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "text": "hi"}]}"#)
+        let badRecord = try runCLI(
+            ["screen", "-"] + server, dataDirectory: data,
+            stdin: #"{"recordId": "x", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "text": "hi"}]}"#)
         #expect(badRecord.status == 1)
         #expect(badRecord.stderr.contains("INVALID_ARGUMENT") && badRecord.stderr.contains("claimantId"))
 
@@ -166,7 +174,8 @@ import Testing
 
     @Test func aBadRecordLineSaysWhereItIsWrong() throws {
         let data = try temporaryDirectory()
-        let good = try DemandRecord(jsonString: try String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8))
+        let good = try DemandRecord(
+            jsonString: try String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8))
         let lines = [
             #"{"recordId": "r-1", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "text": "a"}, {"speaker": "SPEAKER_BOSS", "text": "b"}]}"#,
             #"{"recordId": "r-2", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "txt": "a"}]}"#,

@@ -79,7 +79,10 @@ import Testing
     static func storedRecordIDs(_ database: String) throws -> Set<String> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute('SELECT record_id FROM contacts')]", database]
+        process.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute('SELECT record_id FROM contacts')]", database,
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -128,9 +131,12 @@ import Testing
         #expect(statuses[turned].status == 503 || statuses[turned].after >= .milliseconds(500), "\(statuses)")
         #expect(!statuses[turned...].contains { $0.status == 200 }, "\(statuses)")
         // A connection made now is refused, or its call is.
-        if let late = try? await DemandScreenConnection.withConnection(to: configuration, { connection in
-            try await connection.call(MethodName.screen, message: Self.record(DemandRecord()).bytes)
-        }) {
+        if let late = try? await DemandScreenConnection.withConnection(
+            to: configuration,
+            { connection in
+                try await connection.call(MethodName.screen, message: Self.record(DemandRecord()).bytes)
+            })
+        {
             #expect(late.status == .unavailable, "\(late.status): \(late.statusMessage)")
         }
 
@@ -168,7 +174,9 @@ import Testing
     /// to `port` is shown.
     static func fingerprint(file: String? = nil, port: Int? = nil) throws -> String {
         let source =
-            if let file { "cat '\(file)'" } else { "openssl s_client -connect 127.0.0.1:\(port!) -servername localhost </dev/null 2>/dev/null" }
+            if let file { "cat '\(file)'" } else {
+                "openssl s_client -connect 127.0.0.1:\(port!) -servername localhost </dev/null 2>/dev/null"
+            }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "\(source) | openssl x509 -noout -fingerprint -sha256"]
@@ -218,10 +226,12 @@ import Testing
         // 60 days away: no warning, and the metric gives the expiry.
         let ready = try await OpsEndToEndTests.get(ops, "/readyz")
         #expect(ready.status == 200 && !ready.body.contains("certificate:"), "\(ready.body)")
-        let firstExpiry = try #require(Self.metric("demandscreen_tls_certificate_expiry_seconds", in: try await OpsEndToEndTests.get(ops, "/metrics").body))
+        let firstExpiry = try #require(
+            Self.metric("demandscreen_tls_certificate_expiry_seconds", in: try await OpsEndToEndTests.get(ops, "/metrics").body))
         #expect(abs(firstExpiry - (Date().timeIntervalSince1970 + 60 * 86_400)) < 600)
 
-        let screen = try Self.record(DemandRecord(jsonString: String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8)))
+        let screen = try Self.record(
+            DemandRecord(jsonString: String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8)))
         try await DemandScreenConnection.withConnection(to: try Self.client(port: port, data: data, ca: trust, token: tokens.old)) { open in
             #expect(try await open.call(MethodName.screen, message: screen.bytes).status == .ok)
 
@@ -238,7 +248,8 @@ import Testing
         }
         // A new connection is shown the new certificate and takes the new token, not the old one.
         #expect(try Self.fingerprint(port: port) == Self.fingerprint(file: second.certificate))
-        try await DemandScreenConnection.withConnection(to: try Self.client(port: port, data: data, ca: trust, token: tokens.new)) { connection in
+        try await DemandScreenConnection.withConnection(to: try Self.client(port: port, data: data, ca: trust, token: tokens.new)) {
+            connection in
             let response = try await connection.call(MethodName.screen, message: screen.bytes)
             #expect(response.status == .ok)
         }
@@ -246,7 +257,8 @@ import Testing
         let warned = try await OpsEndToEndTests.get(ops, "/readyz")
         #expect(warned.status == 200)
         #expect(warned.body.contains("certificate: expires in 4 days"), "\(warned.body)")
-        let secondExpiry = try #require(Self.metric("demandscreen_tls_certificate_expiry_seconds", in: try await OpsEndToEndTests.get(ops, "/metrics").body))
+        let secondExpiry = try #require(
+            Self.metric("demandscreen_tls_certificate_expiry_seconds", in: try await OpsEndToEndTests.get(ops, "/metrics").body))
         #expect(abs(secondExpiry - (Date().timeIntervalSince1970 + 5 * 86_400)) < 600)
 
         // A broken certificate file is refused, named, and the certificate in force stays.
@@ -256,7 +268,8 @@ import Testing
         let refusal = try #require(daemon.output.split(separator: "\n").first { $0.contains("TLS reload refused") })
         #expect(refusal.contains(certificate), "\(refusal)")
         #expect(try Self.fingerprint(port: port) == Self.fingerprint(file: second.certificate))
-        try await DemandScreenConnection.withConnection(to: try Self.client(port: port, data: data, ca: trust, token: tokens.new)) { connection in
+        try await DemandScreenConnection.withConnection(to: try Self.client(port: port, data: data, ca: trust, token: tokens.new)) {
+            connection in
             let response = try await connection.call(MethodName.healthCheck, message: HealthCheckRequest().serializedBytes())
             #expect(response.status == .ok)
         }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The operators' HTTP port of the real daemon: liveness, readiness with the store's durability,
@@ -51,7 +51,9 @@ import FoundationNetworking
         _ = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
         let ops = try #require(daemon.opsPort)
         #expect(try await Self.get(ops, "/readyz").body.contains("durability: synchronous=NORMAL"))
-        #expect(try await Self.get(ops, "/metrics").body.contains(#"demandscreen_storage_info{backend="sqlite",durability="synchronous=NORMAL"} 1.0"#))
+        #expect(
+            try await Self.get(ops, "/metrics").body.contains(
+                #"demandscreen_storage_info{backend="sqlite",durability="synchronous=NORMAL"} 1.0"#))
         #expect(try await daemon.stop() == 0)
     }
 }

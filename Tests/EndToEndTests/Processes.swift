@@ -6,7 +6,8 @@ import Testing
 
 /// Where the package's built executables and files are.
 enum PackagePaths {
-    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// `$DEMANDSCREEN_BIN_DIR`, else the folder of the running test bundle, else `.build/debug`.
     static let binaries: URL = {

@@ -184,7 +184,10 @@ import Testing
             func screen(_ index: Int) async throws -> Bool {
                 let record = loadRecord(id: "o-\(index)", claimant: "oc-\(index % 5)", at: 1_796_083_200_000 + Int64(index))
                 let response = try await client.call(MethodName.screen, message: try record.serializedBytes(), timeoutMilliseconds: 20000)
-                if response.status == .ok { acknowledged.append(record.recordID); return true }
+                if response.status == .ok {
+                    acknowledged.append(record.recordID)
+                    return true
+                }
                 #expect(response.status == .unavailable, "\(response.status.name): \(response.statusMessage)")
                 unavailable += 1
                 return false

@@ -52,9 +52,12 @@ import Testing
 
     @Test func faultSpecificFallsBackToTheVerdictsGenericTemplate() {
         let set = ResponseTemplateSet.builtIn()
-        #expect(set.template(language: "ja", verdict: .legitimate, fault: .confirmed, family: .written).id == "ja/legitimate.confirmed.written")
+        #expect(
+            set.template(language: "ja", verdict: .legitimate, fault: .confirmed, family: .written).id == "ja/legitimate.confirmed.written")
         #expect(set.template(language: "ja", verdict: .legitimate, fault: .partial, family: .written).id == "ja/legitimate.written")
-        #expect(set.template(language: "en", verdict: .unjust, fault: .confirmed, family: .conversational).id == "en/unjust.confirmed.conversational")
+        #expect(
+            set.template(language: "en", verdict: .unjust, fault: .confirmed, family: .conversational).id
+                == "en/unjust.confirmed.conversational")
         #expect(set.template(language: "en", verdict: .unjust, fault: .none, family: .conversational).id == "en/unjust.conversational")
         #expect(set.template(language: "fr", verdict: .needsReview, fault: .unknown, family: .written).id == "en/needs-review.written")
         #expect(set.template(language: "ja", verdict: nil, fault: .unknown, family: .written).id == "ja/fallback")
@@ -128,15 +131,15 @@ import Testing
     @Test func anOperatorResponsesFileChangesOnlyWhatItSets() throws {
         let folder = try Self.operatorFolder([
             "responses.yaml": """
-                commitments:
-                  callbackMinutes: 15
-                notes:
-                  - id: record
-                    text: {ja: 通話を録音する。, en: Record the call.}
-                  - id: site-rule
-                    verdicts: [unjust]
-                    text: {ja: 店長に報告する。, en: Tell the store manager.}
-                """
+            commitments:
+              callbackMinutes: 15
+            notes:
+              - id: record
+                text: {ja: 通話を録音する。, en: Record the call.}
+              - id: site-rule
+                verdicts: [unjust]
+                text: {ja: 店長に報告する。, en: Tell the store manager.}
+            """
         ])
         let set = try ResponseTemplateSet(overrideDirectory: folder)
         #expect(set.commitments == Commitments(callbackMinutes: 15, replyBusinessDays: 2))
@@ -187,7 +190,9 @@ import Testing
     }
 
     @Test func aNoteWithAnUnknownKeyIsRefusedNamingItsFile() throws {
-        let error = try TemplateSetTests.refusal(["responses.yaml": "notes:\n  - id: typo\n    text: {en: 'Call back in {{callbackMinuts}} minutes'}\n"])
+        let error = try TemplateSetTests.refusal([
+            "responses.yaml": "notes:\n  - id: typo\n    text: {en: 'Call back in {{callbackMinuts}} minutes'}\n"
+        ])
         #expect(error.file.hasSuffix("responses.yaml, note 'typo' (en)"))
         #expect(error.description.contains("callbackMinuts"))
     }

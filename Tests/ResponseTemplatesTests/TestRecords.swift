@@ -34,13 +34,19 @@ enum TestRecords {
                 utterance(.agent, ja ? "担当の佐藤です。状況を確認させてください。" : "This is Sato speaking. Let me check what happened."),
                 utterance(.customer, ja ? "病院代も含めて二万円を払ってください。" : "I want $200 to cover the doctor as well."),
             ]
-            record.demands = [demand(.demandCompensation, amount: money(ja ? "JPY" : "USD", ja ? 20_000 : 20_000), text: ja ? "二万円" : "$200")]
+            record.demands = [
+                demand(.demandCompensation, amount: money(ja ? "JPY" : "USD", ja ? 20_000 : 20_000), text: ja ? "二万円" : "$200")
+            ]
         default:
             record.contactDurationSeconds = 4_200
             record.utterances = [
                 utterance(.customer, ja ? "ポットが壊れてたんだよ。" : "The kettle you sold me is broken."),
                 utterance(.agent, ja ? "担当の佐藤です。お品物を確認させていただけますか。" : "This is Sato speaking. May I check the item?"),
-                utterance(.customer, ja ? "誠意を見せろ。土下座しろ。念書を書け。でないとネットに晒すぞ。" : "Get down on your knees and put it in writing, or I'll post your name all over the internet."),
+                utterance(
+                    .customer,
+                    ja
+                        ? "誠意を見せろ。土下座しろ。念書を書け。でないとネットに晒すぞ。"
+                        : "Get down on your knees and put it in writing, or I'll post your name all over the internet."),
             ]
             record.demands = [
                 demand(.demandKneelingApology, text: ja ? "土下座" : "kneel"),

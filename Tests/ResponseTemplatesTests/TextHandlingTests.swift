@@ -1,5 +1,6 @@
-@testable import ResponseTemplates
 import Testing
+
+@testable import ResponseTemplates
 
 /// The byte-level text handling under the response writer: substring search on UTF-8 and the
 /// tidying of rendered lines.

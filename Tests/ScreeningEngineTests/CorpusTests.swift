@@ -107,7 +107,9 @@ import Testing
         let scenarios = try Self.load("history")
         #expect(scenarios.count >= 15)
         for (record, label) in scenarios {
-            let result = history.screen(record, at: record.receivedAtUnixMs, policy: Self.engine.policy) { Self.engine.screen(record, history: $0) }
+            let result = history.screen(record, at: record.receivedAtUnixMs, policy: Self.engine.policy) {
+                Self.engine.screen(record, history: $0)
+            }
             #expect(result.verdict == label.verdict, "\(record.recordID)")
             #expect(Set(result.signals.map(\.kind)) == label.signals, "\(record.recordID)")
         }
@@ -128,7 +130,8 @@ import Testing
         for file in try FileManager.default.contentsOfDirectory(atPath: url.path).filter({ $0.hasSuffix(".jsonl") }).sorted() {
             let text = try String(contentsOf: url.appendingPathComponent(file), encoding: .utf8)
             for (index, line) in text.split(separator: "\n").enumerated() {
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(file):\(index + 1)")
+                let object = try #require(
+                    try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(file):\(index + 1)")
                 sentences.append(
                     Sentence(
                         id: try #require(object["id"]), language: try #require(object["language"]), text: try #require(object["text"]),

@@ -134,7 +134,8 @@ import Testing
     @Test func tokenPatternEvidencePointsAtTheCallersText() throws {
         let text = "いや、お前の顔、覚えたからな"
         let result = Self.engine.screen(record([text]))
-        let evidence = try #require(result.signals.first { $0.kind == .signalThreatViolence }?.evidence.first { $0.rule.hasPrefix("threat.") })
+        let evidence = try #require(
+            result.signals.first { $0.kind == .signalThreatViolence }?.evidence.first { $0.rule.hasPrefix("threat.") })
         let scalars = Array(text.unicodeScalars)
         let cited = String(String.UnicodeScalarView(scalars[Int(evidence.start)..<Int(evidence.end)]))
         #expect(cited == evidence.excerpt)

@@ -55,10 +55,13 @@ import Testing
             .replacingOccurrences(of: "FAULT_PARTIAL: 0.7,", with: "FAULT_PARTIAL: 0.4,")
             .replacingOccurrences(
                 of: "    responsibility.FAULT_PARTIAL: The company is partly at fault.",
-                with: "    responsibility.FAULT_PARTIAL: \"Partly our fault (site wording).\"")
+                with: "    responsibility.FAULT_PARTIAL: \"Partly our fault (site wording).\""
+            )
             .replacingOccurrences(
                 of: "  DEMAND_KNEELING_APOLOGY: {signal: SIGNAL_COERCION, severity: SEVERITY_HIGH}",
-                with: "  DEMAND_KNEELING_APOLOGY: {signal: SIGNAL_COERCION, severity: SEVERITY_HIGH}\n  DEMAND_STAFF_DISCIPLINE: {signal: SIGNAL_COERCION, severity: SEVERITY_MEDIUM}")
+                with:
+                    "  DEMAND_KNEELING_APOLOGY: {signal: SIGNAL_COERCION, severity: SEVERITY_HIGH}\n  DEMAND_STAFF_DISCIPLINE: {signal: SIGNAL_COERCION, severity: SEVERITY_MEDIUM}"
+            )
         let site = ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml)).screen(Self.partialFaultRecord())
         let changed = try #require(site.criteria.first { $0.criterion == .responsibility })
         #expect(changed.score == 0.4)
@@ -68,7 +71,8 @@ import Testing
 
     @Test func aPolicyWithoutARationaleOrAScoreIsRefusedNamingIt() {
         let yaml = ScreeningPolicy.builtInYAML()
-        let withoutRationale = yaml.replacingOccurrences(of: "    conduct.clean: No threats, coercion or abuse; anger and strong words alone are not illegitimate.\n", with: "")
+        let withoutRationale = yaml.replacingOccurrences(
+            of: "    conduct.clean: No threats, coercion or abuse; anger and strong words alone are not illegitimate.\n", with: "")
         do {
             _ = try ScreeningPolicy(yaml: withoutRationale)
             Issue.record("a policy without a rationale was accepted")
@@ -93,7 +97,8 @@ import Testing
         let lines = yaml.components(separatedBy: "\n")
         let index = try #require(lines.firstIndex { $0.contains("threat.ja.harm-with-intent") && $0.contains(original) })
         do {
-            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: lines[index], with: lines[index].replacingOccurrences(of: original, with: broken)))
+            _ = try ScreeningPolicy(
+                yaml: yaml.replacingOccurrences(of: lines[index], with: lines[index].replacingOccurrences(of: original, with: broken)))
             Issue.record("a broken pattern was accepted")
         } catch {
             #expect(error.line == index + 1, "\(error)")
@@ -110,7 +115,8 @@ import Testing
     }
 
     @Test func aPatternIDIsUnique() throws {
-        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "id: threat.ja.harm-at-target,", with: "id: threat.ja.harm-with-intent,")
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
+            of: "id: threat.ja.harm-at-target,", with: "id: threat.ja.harm-with-intent,")
         #expect(throws: PolicyError.self) { try ScreeningPolicy(yaml: yaml) }
     }
 
@@ -172,9 +178,11 @@ import Testing
         #expect(throws: RecordValidationError(field: "incident.productKey", problem: "is longer than 256 bytes")) { try longKey.validate() }
         var longDescription = record(["x"])
         longDescription.incident.description_p = String(repeating: "届", count: 342)  // 1 026 bytes
-        #expect(throws: RecordValidationError(
-            field: "incident.description",
-            problem: "is 1026 bytes; at most 1024 are accepted (the transcript holds the details)")) { try longDescription.validate() }
+        #expect(
+            throws: RecordValidationError(
+                field: "incident.description",
+                problem: "is 1026 bytes; at most 1024 are accepted (the transcript holds the details)")
+        ) { try longDescription.validate() }
         longDescription.incident.description_p = String(repeating: "届", count: 341)  // 1 023 bytes
         #expect(throws: Never.self) { try longDescription.validate() }
     }

@@ -73,12 +73,18 @@ import Testing
         ("ab 日本", "ab日本", [0..<1, 1..<2, 3..<4, 3..<4, 3..<4, 4..<5, 4..<5, 4..<5]),  // nor before it
         // Compatibility characters fill the room set aside (13 bytes in, 30 out) just before an
         // ASCII letter that follows a pending separator: the fold starts again with more room.
-        ("㍿㍿㎉、x", "株式会社株式会社kcal x",
-         Array(repeating: 0..<1, count: 12) + Array(repeating: 1..<2, count: 12) + Array(repeating: 2..<3, count: 4) + [3..<4, 4..<5]),
-        ("二〇二〇年", "二〇二〇年", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 2..<3, 2..<3, 3..<4, 3..<4, 3..<4, 4..<5, 4..<5, 4..<5]),  // 〇 is a numeral
+        (
+            "㍿㍿㎉、x", "株式会社株式会社kcal x",
+            Array(repeating: 0..<1, count: 12) + Array(repeating: 1..<2, count: 12) + Array(repeating: 2..<3, count: 4) + [3..<4, 4..<5]
+        ),
+        // 〇 is a numeral
+        ("二〇二〇年", "二〇二〇年", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 2..<3, 2..<3, 3..<4, 3..<4, 3..<4, 4..<5, 4..<5, 4..<5]),
         ("日本、abc", "日本abc", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 3..<4, 4..<5, 5..<6]),  // punctuation between scripts
         ("コッッ。ー", "こっ", [0..<1, 0..<1, 0..<1, 1..<3, 1..<3, 1..<3]),  // katakana, a run of small っ, then punctuation
-        ("日本English語", "日本english語", [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 8..<9, 9..<10, 9..<10, 9..<10]),
+        (
+            "日本English語", "日本english語",
+            [0..<1, 0..<1, 0..<1, 1..<2, 1..<2, 1..<2, 2..<3, 3..<4, 4..<5, 5..<6, 6..<7, 7..<8, 8..<9, 9..<10, 9..<10, 9..<10]
+        ),
     ])
     func foldsWithOffsets(input: String, expected: String, sources: [Range<Int>]) {
         let normalized = NormalizedText(input)

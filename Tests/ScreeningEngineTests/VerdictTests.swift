@@ -45,7 +45,8 @@ import Testing
 
     @Test func unknownFactsNeedReviewNotUnjust() {
         let result = engine.screen(
-            record(["買った電気ケトルが壊れていました", "交換してください"], fault: .unknown, causation: .unknown,
+            record(
+                ["買った電気ケトルが壊れていました", "交換してください"], fault: .unknown, causation: .unknown,
                 demands: [(.demandReplacement, nil)]))
         #expect(result.verdict == .needsReview)
         #expect(result.actions.contains(.verifyFacts))
@@ -79,7 +80,8 @@ import Testing
 
     @Test func moneyWhereFaultIsNoneIsExcessive() {
         let result = engine.screen(
-            record(["自分で落として割れたけど、お金を払ってほしい"], fault: .none, causation: .none,
+            record(
+                ["自分で落として割れたけど、お金を払ってほしい"], fault: .none, causation: .none,
                 demands: [(.demandCompensation, 50000)]))
         #expect(result.signals.contains { $0.kind == .signalExcessiveDemand })
         #expect(result.verdict != .legitimateClaim)
@@ -87,7 +89,8 @@ import Testing
 
     @Test func dismissingStaffForALateDeliveryIsUnrelatedAndPriceless() {
         let result = engine.screen(
-            record(["配達が遅れた。あの配達員をクビにしろ"], category: .incidentDelivery,
+            record(
+                ["配達が遅れた。あの配達員をクビにしろ"], category: .incidentDelivery,
                 demands: [(.demandStaffDiscipline, nil)]))
         let kinds = Set(result.signals.map(\.kind))
         #expect(kinds.isSuperset(of: [.signalUnrelatedDemand, .signalExcessiveDemand, .signalCoercion]))
