@@ -18,14 +18,7 @@ swift build --build-tests
 DEPLOY_CHECK_REQUIRE_DAEMON=1 DEMANDSCREEND=.build/debug/demandscreend Scripts/check-deploy.sh
 Clients/c/test/interop.sh .build/debug
 
-if [ -z "${DEMANDSCREEN_TEST_POSTGRES_URL:-}" ]; then
-    pg_dir=$(mktemp -d /tmp/demandscreen-test-pg.XXXXXX)
-    chmod 755 "$pg_dir"
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    trap 'Scripts/postgres-server.sh stop "$pg_dir/data" || true; rm -rf "$pg_dir"' EXIT
-    DEMANDSCREEN_TEST_POSTGRES_URL=$(Scripts/postgres-server.sh start "$pg_dir/data" "$port")
-    export DEMANDSCREEN_TEST_POSTGRES_URL
-    echo "== PostgreSQL for the tests: $DEMANDSCREEN_TEST_POSTGRES_URL"
-fi
+# shellcheck source=Scripts/test-postgres.sh
+source Scripts/test-postgres.sh
 
 swift test --skip-build

@@ -94,25 +94,13 @@ func withTestServer<T: Sendable>(
     transportSecurity: ServerConfiguration.TransportSecurity,
     maximumPayloadLength: Int = 64 * 1024,
     router: MethodRouter = testRouter(),
-    _ body: @Sendable (_ port: Int, _ shutdown: @Sendable () async -> Void) async throws -> T
+    _ body: @Sendable (_ port: Int, _ shutdown: @escaping @Sendable () async -> Void) async throws -> T
 ) async throws -> T {
-    var logger = Logger(label: "test-server")
-    logger.logLevel = .warning
-    let server = DemandScreenServer(
-        configuration: ServerConfiguration(
+    try await runServer(
+        ServerConfiguration(
             host: "127.0.0.1", port: 0, transportSecurity: transportSecurity, maximumPayloadLength: maximumPayloadLength),
-        router: router,
-        authenticator: Authenticator(tokens: TestTokens.entries),
-        logger: logger)
-    let group = ServiceGroup(services: [server], logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        let port = try await server.boundAddress().port!
-        let result = try await body(port) { await group.triggerGracefulShutdown() }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return result
-    }
+        router: router
+    ) { port, _, shutdown in try await body(port, shutdown) }
 }
 
 /// Runs a real server with `limits` on 127.0.0.1 for `body`, which sees the server (for its
@@ -123,20 +111,29 @@ func withLimitedServer<T: Sendable>(
     maximumConcurrentCallsPerConnection: Int = 256,
     _ body: @Sendable (_ port: Int, _ server: DemandScreenServer) async throws -> T
 ) async throws -> T {
+    try await runServer(
+        ServerConfiguration(
+            host: "127.0.0.1", port: 0, transportSecurity: transportSecurity, maximumPayloadLength: 64 * 1024,
+            maximumConcurrentCallsPerConnection: maximumConcurrentCallsPerConnection, limits: limits),
+        router: testRouter()
+    ) { port, server, _ in try await body(port, server) }
+}
+
+/// Runs a real server with `configuration` in a service group for `body`, then shuts it down.
+private func runServer<T: Sendable>(
+    _ configuration: ServerConfiguration,
+    router: MethodRouter,
+    _ body: @Sendable (_ port: Int, _ server: DemandScreenServer, _ shutdown: @escaping @Sendable () async -> Void) async throws -> T
+) async throws -> T {
     var logger = Logger(label: "test-server")
     logger.logLevel = .warning
     let server = DemandScreenServer(
-        configuration: ServerConfiguration(
-            host: "127.0.0.1", port: 0, transportSecurity: transportSecurity, maximumPayloadLength: 64 * 1024,
-            maximumConcurrentCallsPerConnection: maximumConcurrentCallsPerConnection, limits: limits),
-        router: testRouter(),
-        authenticator: Authenticator(tokens: TestTokens.entries),
-        logger: logger)
+        configuration: configuration, router: router, authenticator: Authenticator(tokens: TestTokens.entries), logger: logger)
     let group = ServiceGroup(services: [server], logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         let port = try await server.boundAddress().port!
-        let result = try await body(port, server)
+        let result = try await body(port, server) { await group.triggerGracefulShutdown() }
         await group.triggerGracefulShutdown()
         try await tasks.waitForAll()
         return result
