@@ -81,12 +81,16 @@ public struct Daemon {
         let responses = ResponseTemplateHolder(try Self.loadTemplates(directory: configuration.templatesDirectory))
         let servingState = ServingState()
         let location: StorageLocation
-        let store: ContactStore?
         do {
             location = try StorageLocation(url: configuration.storageURL)
-            store = try await location.open(groupCommit: configuration.groupCommit, logger: logger)
         } catch {
             throw DaemonError("storage: \(error)")
+        }
+        let store: ContactStore?
+        do {
+            store = try await location.open(groupCommit: configuration.groupCommit, logger: logger)
+        } catch {
+            throw DaemonError("storage: \(error)", kind: .unavailable)
         }
         let storage = store.map { StorageWatch(store: $0, servingState: servingState, logger: logger) }
         var router = MethodRouter()
@@ -150,7 +154,11 @@ public struct Daemon {
         defer {
             for source in drainSignals { source.cancel() }
         }
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch let error as ServerStartError {
+            throw DaemonError(error.description, kind: error.isTransient ? .unavailable : .configuration)
+        }
     }
 
     /// The ops port, with the process's metrics going to its registry: calls by method and status

@@ -305,9 +305,25 @@ private final class Settings {
 
 /// Why the daemon cannot start, in words an operator can act on.
 public struct DaemonError: Error, Sendable, CustomStringConvertible {
+    /// What kind of problem stops the start, so that a supervisor can tell a setting to fix
+    /// from a resource that may come back.
+    public enum Kind: String, Sendable {
+        /// A setting or file the operator must fix (a key or value, the policy, the templates, TLS
+        /// material, the dictionary): restarting does not help. Exit status 78 (EX_CONFIG).
+        case configuration
+        /// Something the daemon needs is not there now (the store cannot be reached or is locked,
+        /// the port is taken): a later start may succeed. Exit status 69 (EX_UNAVAILABLE).
+        case unavailable
+
+        /// The exit status the daemon ends with (sysexits.h).
+        public var exitStatus: Int32 { self == .configuration ? 78 : 69 }
+    }
+
+    public var kind: Kind
     public var description: String
 
-    public init(_ description: String) {
+    public init(_ description: String, kind: Kind = .configuration) {
+        self.kind = kind
         self.description = description
     }
 }

@@ -182,7 +182,7 @@ public final class DemandScreenServer: Service, Sendable {
                     }
                 }
         } catch {
-            throw ServerStartError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+            throw ServerStartError("cannot listen on \(configuration.host):\(configuration.port): \(error)", isTransient: true)
         }
     }
 

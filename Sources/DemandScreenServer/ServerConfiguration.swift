@@ -113,9 +113,13 @@ public struct ServerConfiguration: Sendable {
 /// Why the server could not start, naming the setting or file at fault.
 public struct ServerStartError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    /// Whether a later start may succeed (the address is taken now), rather than a setting or a
+    /// file being wrong.
+    public var isTransient: Bool
 
-    public init(_ description: String) {
+    public init(_ description: String, isTransient: Bool = false) {
         self.description = description
+        self.isTransient = isTransient
     }
 }
 

@@ -60,7 +60,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         do {
             configuration = try await DaemonConfiguration.load(flags: flags, configFile: configFile)
         } catch {
-            Self.fail("configuration: \(error)")
+            Self.fail("configuration: \(error)", kind: error.kind)
         }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
@@ -75,13 +75,17 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
                 try await DaemonConfiguration.load(flags: flags, configFile: configFile)
             }
             try await Daemon(configuration: configuration, logger: logger, reloadConfiguration: reload).run()
+        } catch let error as DaemonError {
+            Self.fail("\(error)", kind: error.kind)
         } catch {
-            Self.fail("\(error)")
+            Self.fail("\(error)", kind: .unavailable)
         }
     }
 
-    static func fail(_ message: String) -> Never {
+    /// Says why the start failed and exits with the status of its kind (78: fix the
+    /// configuration; 69: something needed is unavailable now).
+    static func fail(_ message: String, kind: DaemonError.Kind) -> Never {
         FileHandle.standardError.write(Data("demandscreend: error: \(message)\n".utf8))
-        Foundation.exit(1)
+        Foundation.exit(kind.exitStatus)
     }
 }

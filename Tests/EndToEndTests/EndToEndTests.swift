@@ -107,21 +107,21 @@ import Testing
     @Test func startupProblemsAreNamedAndFatal() async throws {
         let data = try temporaryDirectory()
         let plaintext = try DaemonProcess(arguments: ["--insecure-plaintext", "--host", "0.0.0.0", "--port", "0"], dataDirectory: data)
-        #expect(try await plaintext.waitForExit() == 1)
+        #expect(try await plaintext.waitForExit() == 78)
         #expect(plaintext.output.contains("loopback"))
 
         let brokenPolicy = data + "/broken.yaml"
         try "version: \"x\"\nweights:\n  responsibility: lots\n".write(toFile: brokenPolicy, atomically: true, encoding: .utf8)
         let policy = try DaemonProcess(arguments: ["--policy-file", brokenPolicy, "--port", "0"], dataDirectory: data)
-        #expect(try await policy.waitForExit() == 1)
+        #expect(try await policy.waitForExit() == 78)
         #expect(policy.output.contains("line 3"), "\(policy.output)")
 
         let badPort = try DaemonProcess(arguments: ["--port", "70000"], dataDirectory: data)
-        #expect(try await badPort.waitForExit() == 1)
+        #expect(try await badPort.waitForExit() == 78)
         #expect(badPort.output.contains("listen.port"))
 
         let noDictionary = try DaemonProcess(arguments: ["--mecab-dictionary", data + "/no-such-dic", "--port", "0"], dataDirectory: data)
-        #expect(try await noDictionary.waitForExit() == 1)
+        #expect(try await noDictionary.waitForExit() == 78)
         #expect(noDictionary.output.contains("judgment.mecabDictionary"), "\(noDictionary.output)")
         #expect(noDictionary.output.contains(data + "/no-such-dic"), "\(noDictionary.output)")
     }

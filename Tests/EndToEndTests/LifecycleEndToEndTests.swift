@@ -281,14 +281,14 @@ import Testing
         let config = data + "/demandscreend.yaml"
         try "listen:\n  prot: 7443\n  host: 127.0.0.1\n".write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(arguments: ["--port", "0", "--config", config], dataDirectory: data)
-        #expect(try await daemon.waitForExit() == 1)
+        #expect(try await daemon.waitForExit() == 78)
         #expect(daemon.output.contains("listen.prot"), "\(daemon.output)")
         #expect(!daemon.output.contains("listen.host"), "\(daemon.output)")
 
         let badType = data + "/bad-type.yaml"
         try "limits:\n  maxFrameBytes: lots\n".write(toFile: badType, atomically: true, encoding: .utf8)
         let typed = try DaemonProcess(arguments: ["--port", "0", "--config", badType], dataDirectory: data)
-        #expect(try await typed.waitForExit() == 1)
+        #expect(try await typed.waitForExit() == 78)
         #expect(typed.output.contains("limits.maxFrameBytes must be a whole number, got 'lots'"), "\(typed.output)")
     }
 
@@ -302,7 +302,7 @@ import Testing
                 "postgresql://demandscreen:\(password)@127.0.0.1:1/demandscreen?sslmode=disable",
             ],
             dataDirectory: data)
-        #expect(try await daemon.waitForExit() == 1)
+        #expect(try await daemon.waitForExit() == 69)
         #expect(daemon.output.contains("storage"), "\(daemon.output)")
         #expect(!daemon.output.contains(password), "\(daemon.output)")
 
@@ -310,7 +310,7 @@ import Testing
         let config = data + "/demandscreend.yaml"
         try "auth:\n  tokens: \"name:agent:\(password)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
         let tokens = try DaemonProcess(arguments: ["--port", "0", "--config", config], dataDirectory: data)
-        #expect(try await tokens.waitForExit() == 1)
+        #expect(try await tokens.waitForExit() == 78)
         #expect(tokens.output.contains("auth.tokens"), "\(tokens.output)")
         #expect(!tokens.output.contains(password), "\(tokens.output)")
     }

@@ -34,7 +34,7 @@ extension EndToEndTests {
         #expect(try await daemon.stop() == 0)
 
         let refused = try DaemonProcess(arguments: ["--port", "0", "--templates-directory", templates], dataDirectory: data)
-        #expect(try await refused.waitForExit() == 1)
+        #expect(try await refused.waitForExit() == 78)
         #expect(refused.output.contains("ja/legitimate.written.mustache"), "\(refused.output)")
         #expect(refused.output.contains("全面的に当社の責任"))
     }
