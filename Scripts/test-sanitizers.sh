@@ -11,7 +11,6 @@
 # first `swift build --build-tests`), and the suites run several times slower than without it (the
 # corpus and end-to-end suites most). Too slow for every CI run: run it before a release, or with
 # --filter on the fast suites (the wire, server, template and policy suites) after a change to them.
-# The figures of the last run are in the README ("Hostile input").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizer=${1:?usage: Scripts/test-sanitizers.sh address|thread [swift test options...]}

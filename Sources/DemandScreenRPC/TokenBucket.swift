@@ -22,7 +22,8 @@ public struct TokenBucket: Sendable {
             tokens -= 1
             return nil
         }
-        let seconds = (1 - tokens) / ratePerSecond
+        // At most a day: a rate near zero would otherwise ask for a wait no Duration holds.
+        let seconds = min((1 - tokens) / ratePerSecond, 86_400)
         return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
     }
 

@@ -59,7 +59,7 @@ public final class ContactStore: Sendable {
     private let committer: Batcher<Submission, ScreenAnswer>
     /// The history reads of the calls that arrive while one runs, made together by the next in
     /// a few set-based statements (`HistoryReads`).
-    private let reader: Batcher<HistoryRequest, Preparation>
+    private let reader: Batcher<HistoryRequest, Result<Preparation, any Error>>
 
     struct Submission: Sendable {
         var contact: ScreenedContact
@@ -102,7 +102,7 @@ public final class ContactStore: Sendable {
     /// claimant's history to screen a new contact with. Reads of calls arriving together are
     /// made together.
     public func prepare(_ record: DemandRecord, at: Int64, policy: ScreeningPolicy) async throws -> Preparation {
-        try await reader.submit(HistoryRequest(record: record, at: at, policy: policy))
+        try await reader.submit(HistoryRequest(record: record, at: at, policy: policy)).get()
     }
 
     /// The second half: stores a screened contact durably (group commit) and returns the result

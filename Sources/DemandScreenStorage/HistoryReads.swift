@@ -13,8 +13,8 @@ struct HistoryRequest: Sendable {
 /// The history reads of many Screen calls at once, in set-based statements: a batch of calls
 /// costs the same few statements (up to three trips to SQLite's reader threads, or a few round
 /// trips to PostgreSQL, all but the looks at complaints' contacts prepared once per connection)
-/// whatever its size, instead of four statements per call. The same SQL runs on both backends,
-/// but for the per-claimant joins (`ClaimantContacts`, `ActiveFlags`).
+/// whatever its size. The same SQL runs on both backends, but for the newest contacts of each
+/// claimant (`NewestClaimantContacts`: a lateral join on PostgreSQL).
 enum HistoryReads {
     /// How many of the newest same-complaint contacts the first look takes per call: they nearly
     /// always hold enough other claimants; only when they do not (one claimant repeating the
@@ -22,7 +22,7 @@ enum HistoryReads {
     static let newestSightings = 16
 
     /// For each request, its stored result when the record was screened before, else the history
-    /// to screen it with. The first read takes the stored results, the claimants' contacts and
+    /// to screen it with, or why that request's rows could not be read (the others go on). The first read takes the stored results, the claimants' contacts and
     /// flags, the newest contacts of the complaints `known` holds, and, for the others, whether
     /// any contact of theirs is in the window at all: most complaints in their own words have
     /// none, and on PostgreSQL each look at a complaint's newest contacts is a statement branch
@@ -32,7 +32,7 @@ enum HistoryReads {
     /// looks of the calls whose first look came in the second.
     static func prepare(
         _ requests: [HistoryRequest], in database: any SQLDatabase, known: KnownComplaints
-    ) async throws -> [ContactStore.Preparation] {
+    ) async throws -> [Result<ContactStore.Preparation, any Error>] {
         var batch = HistoryBatch(requests)
         let keys = batch.keys
         let familiar = known.filter(keys.groups.indices, by: keys.representatives)
@@ -45,19 +45,33 @@ enum HistoryReads {
                 activeFlags(requests, dialect: database.dialect), claimantCounts(requests, dialect: database.dialect),
             ] + firstLooks + presence)
 
+        // A row of one call's claimant that cannot be read fails that call, not the batch.
+        var failures: [Int: any Error] = [:]
+        func forRequest(_ row: SQLRow, _ read: (Int) throws -> Void) throws {
+            let index = Int(try row.integer(0))
+            do {
+                try read(index)
+            } catch {
+                failures[index] = error
+            }
+        }
         for row in rows[0] { batch.stored[try row.text(0)] = try row.blob(1) }
         var claimants = Array(repeating: ClaimantContacts(), count: requests.count)
-        for row in rows[1] { claimants[Int(try row.integer(0))].newest.append(try ContactStore.pastContact(row, from: 1)) }
+        for row in rows[1] {
+            try forRequest(row) { index in claimants[index].newest.append(try ContactStore.pastContact(row, from: 1)) }
+        }
         var standings = Array(repeating: ClaimantStanding(), count: requests.count)
         for row in rows[2] {
-            let index = Int(try row.integer(0))
-            standings[index].activeFlags.append(SignalKind(rawValue: Int(try row.integer(1))) ?? .signalUnspecified)
-            standings[index].riskLevel = standings[index].riskLevel.raised(to: RiskLevel(rawValue: Int(try row.integer(2))) ?? .riskLow)
+            try forRequest(row) { index in
+                standings[index].activeFlags.append(SignalKind(rawValue: Int(try row.integer(1))) ?? .signalUnspecified)
+                standings[index].riskLevel = standings[index].riskLevel.raised(to: RiskLevel(rawValue: Int(try row.integer(2))) ?? .riskLow)
+            }
         }
         for row in rows[3] {
-            let index = Int(try row.integer(0))
-            claimants[index].in30d = Int(try row.integer(1))
-            claimants[index].in24h = Int(try row.integer(2))
+            try forRequest(row) { index in
+                claimants[index].in30d = Int(try row.integer(1))
+                claimants[index].in24h = Int(try row.integer(2))
+            }
         }
         try batch.takeFirstLooks(of: familiar, rows[4..<(4 + firstLooks.count)])
         let present = Set(try rows[(4 + firstLooks.count)...].joined().map { Int(try $0.integer(0)) })
@@ -79,15 +93,17 @@ enum HistoryReads {
         } while !ready.isEmpty
 
         let bigrams = DescriptionBigrams()
-        return try requests.enumerated().map { index, request in
+        return requests.enumerated().map { index, request in
+            if let failure = failures[index] { return .failure(failure) }
             if let result = batch.stored[request.record.recordID] {
-                return .alreadyScreened(try ScreenAnswer(stored: result))
+                return Result { .alreadyScreened(try ScreenAnswer(stored: result)) }
             }
             standings[index].activeFlags.sort { $0.rawValue < $1.rawValue }
-            return .newContact(
-                HistoryWindows.summarize(
-                    request.record, at: request.at, claimant: claimants[index], otherComplaints: batch.otherComplaints(of: index),
-                    standing: standings[index], policy: request.policy, bigrams: bigrams))
+            return .success(
+                .newContact(
+                    HistoryWindows.summarize(
+                        request.record, at: request.at, claimant: claimants[index], otherComplaints: batch.otherComplaints(of: index),
+                        standing: standings[index], policy: request.policy, bigrams: bigrams)))
         }
     }
 

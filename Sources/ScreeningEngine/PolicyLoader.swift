@@ -221,6 +221,7 @@ private struct PolicyReader {
     /// must be there (a missing one is named).
     func readJudgmentRules(_ top: Node.Mapping) throws(PolicyError) -> JudgmentRules {
         let scores = try mapping(top["scores"], "scores")
+        try onlyKeys(scores, ["responsibility", "causation", "proportionality", "relevance"], "scores")
         func enumScores<E: ProtoNamedEnum & Hashable>(_ name: String, _ cases: [E]) throws(PolicyError) -> [E: Double] {
             let node = try mapping(scores[name], "scores.\(name)")
             var values: [E: Double] = [:]
@@ -249,6 +250,7 @@ private struct PolicyReader {
             return values
         }
         let groups = try mapping(top["signalGroups"], "signalGroups")
+        try onlyKeys(groups, ["conduct", "pressure", "inDoubt"], "signalGroups")
         func signals(_ name: String) throws(PolicyError) -> [SignalKind] {
             var kinds: [SignalKind] = []
             for (index, item) in try sequence(groups[name], "signalGroups.\(name)").enumerated() {
@@ -279,6 +281,7 @@ private struct PolicyReader {
             demandSignals[kind] = (signal, severity)
         }
         let rationalesNode = try mapping(top["rationales"], "rationales")
+        try onlyKeys(rationalesNode, RationaleCatalog.languages, "rationales")
         var texts: [String: [RationaleCatalog.Key: String]] = [:]
         for language in RationaleCatalog.languages {
             let node = try mapping(rationalesNode[language], "rationales.\(language)")
@@ -391,6 +394,13 @@ private struct PolicyReader {
             policy.maskPersonalData = try boolean(section["maskInStorage"], "personalData.maskInStorage")
             policy.transcriptRetentionDays = UInt32(
                 try number(section["transcriptRetentionDays"], "personalData.transcriptRetentionDays", in: 1...36500))
+        }
+    }
+
+    /// Refuses a key of `mapping` that is not one of `known`, naming it.
+    func onlyKeys(_ mapping: Node.Mapping, _ known: [String], _ path: String) throws(PolicyError) {
+        for (key, _) in mapping where !known.contains(key.string ?? "") {
+            throw fail(key, path, "unknown key '\(key.string ?? "")'; expected \(known.joined(separator: ", "))")
         }
     }
 

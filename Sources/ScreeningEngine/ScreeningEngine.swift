@@ -173,10 +173,7 @@ public struct ScreeningEngine: Sendable {
         guard day >= policy.repeatedContacts24h || month >= policy.repeatedContacts30d else { return }
         // Calling again, calmly, about an open legitimate claim is a follow-up, not harassment,
         // even when it asks for the same remedy again; unless the pace is extreme.
-        let pressure = [
-            SignalKind.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage, .signalUnclearPurpose,
-        ]
-        .contains { findings.signals[$0] != nil }
+        let pressure = rules.pressureSignals.contains { findings.signals[$0] != nil }
         let followUp = history.hasOpenLegitimateClaim && !pressure
         if followUp && day < policy.repeatedContacts24h * 2 { return }
         let raised = history.repeatedDemandContacts >= 2 || day >= policy.repeatedContacts24h * 2

@@ -17,8 +17,8 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             Every call is a new contact (a fresh record id). Claimants: as in the file, a fresh one per \
             call (--claimants fresh), or one for every call (--claimants hot: a harassing caller). With \
-            --server-pid, the server's CPU time per call is read from /proc. Calls answered during the \
-            warm-up are not counted.
+            --server-pid, the server's CPU time per call is read from /proc. Calls sent during the warm-up \
+            are not counted; the measured time runs from the end of the warm-up to the last answer.
             """)
 
     /// Whose contacts the calls are.
@@ -68,7 +68,12 @@ struct Bench: AsyncParsableCommand {
         let measureFrom = start + .seconds(warmup)
         let stopAt: ContinuousClock.Instant? = count == nil ? measureFrom + .seconds(duration) : nil
         let target = count
-        let cpuBefore = LockedBox<(Double?, ContinuousClock.Instant)?>(nil)
+        // The server's CPU time when the warm-up ends.
+        let serverPid = self.serverPid
+        let cpuAtStart = Task { () -> Double? in
+            try? await Task.sleep(until: measureFrom, clock: clock)
+            return Self.cpuSeconds(serverPid)
+        }
         let results: [WorkerResult]
         do {
             results = try await withThrowingTaskGroup(of: [WorkerResult].self) { group in
@@ -79,8 +84,7 @@ struct Bench: AsyncParsableCommand {
                                 for _ in 0..<depth {
                                     workers.addTask {
                                         try await load.work(
-                                            client, clock: clock, measureFrom: measureFrom, stopAt: stopAt, target: target,
-                                            onMeasureStart: { cpuBefore.setOnce((Self.cpuSeconds(serverPid), clock.now)) })
+                                            client, clock: clock, measureFrom: measureFrom, stopAt: stopAt, target: target)
                                     }
                                 }
                                 var collected: [WorkerResult] = []
@@ -98,10 +102,11 @@ struct Bench: AsyncParsableCommand {
             printError("demandscreen: \(error)")
             throw ExitStatus.unreachable
         }
-        let end = results.map(\.lastAnswer).max() ?? clock.now
+        let end = max(results.map(\.lastAnswer).max() ?? measureFrom, measureFrom)
         let cpuAfter = Self.cpuSeconds(serverPid)
-        let (cpuStart, measuredFrom): (Double?, ContinuousClock.Instant) = cpuBefore.value ?? (cpuAfter, end)
-        let seconds = Double((end - measuredFrom).components.attoseconds) / 1e18 + Double((end - measuredFrom).components.seconds)
+        let cpuStart = await cpuAtStart.value
+        let measured = (end - measureFrom).components
+        let seconds = Double(measured.seconds) + Double(measured.attoseconds) / 1e18
 
         var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
         var errors: [String: Int] = [:]
@@ -109,18 +114,21 @@ struct Bench: AsyncParsableCommand {
         for result in results {
             for micros in result.latenciesMicros { histogram.record(micros) }
             calls += result.latenciesMicros.count
-            for (status, number) in result.errors { errors[status, default: 0] += number }
+            for (status, number) in result.errors {
+                errors[status, default: 0] += number
+                calls += number
+            }
         }
         func ms(_ percentile: Double) -> String { String(format: "%.2f", Double(histogram.valueAtPercentile(percentile)) / 1000) }
         print("connections \(connections) × depth \(depth), claimants \(claimants.rawValue), \(records.count) distinct record(s)")
         print(String(format: "calls %d in %.2f s: %.0f calls/s", calls, seconds, seconds > 0 ? Double(calls) / seconds : 0))
         print(
-            "latency ms: p50 \(ms(50)) p90 \(ms(90)) p99 \(ms(99)) p99.9 \(ms(99.9)) max \(String(format: "%.2f", Double(histogram.max) / 1000))"
+            "latency ms of the answered calls: p50 \(ms(50)) p90 \(ms(90)) p99 \(ms(99)) p99.9 \(ms(99.9)) max \(String(format: "%.2f", Double(histogram.max) / 1000))"
         )
         print(
             "errors: "
                 + (errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-        if serverPid != nil, let cpuStart, let cpuAfter, calls > 0 {
+        if let cpuStart, let cpuAfter, calls > 0 {
             print(String(format: "server CPU per call: %.0f µs", (cpuAfter - cpuStart) / Double(calls) * 1e6))
         }
         if !errors.isEmpty { throw ExitStatus.callFailed }
@@ -178,7 +186,7 @@ final class Load: Sendable {
     /// Sends calls one after the other until the time or the count is up.
     func work(
         _ client: DemandScreenConnection, clock: ContinuousClock, measureFrom: ContinuousClock.Instant,
-        stopAt: ContinuousClock.Instant?, target: Int?, onMeasureStart: @Sendable () -> Void
+        stopAt: ContinuousClock.Instant?, target: Int?
     ) async throws -> WorkerResult {
         var result = WorkerResult(lastAnswer: clock.now)
         while true {
@@ -188,7 +196,6 @@ final class Load: Sendable {
             let response = try await client.call(MethodName.screen, message: try nextRequest(), timeoutMilliseconds: timeout)
             let answered = clock.now
             guard sent >= measureFrom else { continue }
-            onMeasureStart()
             if let target, measured.wrappingAdd(1, ordering: .relaxed).oldValue >= target { break }
             if response.status == .ok {
                 let elapsed = answered - sent
@@ -200,20 +207,5 @@ final class Load: Sendable {
             result.lastAnswer = answered
         }
         return result
-    }
-}
-
-/// A value set once by whichever task gets there first.
-final class LockedBox<Value: Sendable>: Sendable {
-    private let storage: Mutex<Value>
-
-    init(_ value: Value) { storage = Mutex(value) }
-
-    var value: Value { storage.withLock { $0 } }
-
-    func setOnce<Wrapped>(_ value: @autoclosure () -> Wrapped) where Value == Wrapped? {
-        storage.withLock { stored in
-            if stored == nil { stored = value() }
-        }
     }
 }

@@ -85,6 +85,12 @@ import Testing
         } catch {
             #expect(error.description.contains("scores.proportionality"))
         }
+        do {
+            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: "  inDoubt: [", with: "  inDout: ["))
+            Issue.record("a misspelt signal group was accepted")
+        } catch {
+            #expect(error.description.contains("unknown key 'inDout'"))
+        }
     }
 
     @Test(arguments: [
