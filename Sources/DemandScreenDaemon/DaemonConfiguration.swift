@@ -57,9 +57,11 @@ public struct DaemonConfiguration: Sendable {
     /// `/readyz` names the server certificate's expiry once it is this many days away or less.
     public var expiryWarningDays: Int
     public var insecurePlaintext: Bool
+    /// `auth.tokens`; nil: the data folder's development tokens.
     public var tokens: [BearerToken.Entry]?
     public var maximumPayloadLength: Int
     public var maximumConcurrentCallsPerConnection: Int
+    /// The `limits.*` keys against hostile or broken clients.
     public var limits: ServerConfiguration.Limits
     public var policyFile: String?
     public var mecabDictionary: String

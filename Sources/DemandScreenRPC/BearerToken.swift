@@ -24,11 +24,14 @@ public enum BearerToken {
 
     /// One configured token: its name, its role and the hash of its value.
     public struct Entry: Hashable, Sendable {
+        /// Names the token's holder in logs and audit records.
         public var name: String
+        /// What the holder may call.
         public var role: Role
         /// Lower-case hex SHA-256 of the token's UTF-8 bytes.
         public var sha256: String
 
+        /// An entry for the token whose hash is `sha256` (hex, any case).
         public init(name: String, role: Role, sha256: String) {
             self.name = name
             self.role = role

@@ -47,6 +47,7 @@ public struct CallError: Error, Sendable, CustomStringConvertible {
     /// Sent with the status as the response's metadata, e.g. `retry-after-ms`.
     public var metadata: [String: String]
 
+    /// An error ending a call with `code` and `message`.
     public init(
         _ code: StatusCode, _ message: String, cause: (any Error & Sendable)? = nil, metadata: [String: String] = [:]
     ) {

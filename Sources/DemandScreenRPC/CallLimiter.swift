@@ -6,6 +6,7 @@ import Synchronization
 /// cannot take the capacity of the others. A refused call gets RESOURCE_EXHAUSTED with a retry
 /// hint (`retry-after-ms`). Knows nothing of transports or methods.
 public final class CallLimiter: Sendable {
+    /// The limits, as the daemon's `limits.*` keys set them.
     public struct Limits: Sendable, Hashable {
         /// Calls in flight in total.
         public var maxCallsInFlight: Int
@@ -16,6 +17,7 @@ public final class CallLimiter: Sendable {
         /// Calls one identity may start at once above its rate (the bucket's size).
         public var callBurstPerIdentity: Int
 
+        /// The daemon's defaults: in-flight limits on, no rate limit.
         public init(
             maxCallsInFlight: Int = 4096,
             maxCallsInFlightPerIdentity: Int = 1024,
@@ -38,7 +40,9 @@ public final class CallLimiter: Sendable {
 
     /// A refused call: why, and the error its caller gets.
     public struct Refused: Error, Sendable {
+        /// Which limit refused it.
         public var reason: Refusal
+        /// RESOURCE_EXHAUSTED with the limit named and `retry-after-ms` in its metadata.
         public var callError: CallError
     }
 
@@ -60,9 +64,11 @@ public final class CallLimiter: Sendable {
         var callers: [String: Caller] = [:]
     }
 
+    /// The limits in force.
     public let limits: Limits
     private let state = Mutex(State())
 
+    /// A limiter with no call in flight.
     public init(limits: Limits) {
         self.limits = limits
     }

@@ -1,8 +1,11 @@
 /// A token bucket: `capacity` tokens at most, refilled at `ratePerSecond`; a call takes one.
 /// A value without a clock of its own: every operation is told the time.
 public struct TokenBucket: Sendable {
+    /// Tokens added per second.
     public let ratePerSecond: Double
+    /// The most tokens the bucket holds: the burst above the rate.
     public let capacity: Double
+    /// Tokens in the bucket as of the last operation.
     public private(set) var tokens: Double
     private var updated: ContinuousClock.Instant
 

@@ -22,13 +22,16 @@ public struct LimitStatistics: Sendable {
     /// Connections open now, and the most open at once.
     public var openConnections = 0
     public var peakOpenConnections = 0
+    /// New connections closed at once by a connection limit, by limit.
     public var connectionsRefused: [ConnectionRefusal: Int] = [:]
+    /// Connections the server closed (timeouts, slow readers), by reason.
     public var connectionsClosed: [ConnectionClosure: Int] = [:]
     /// Times a connection's unsent answers passed `maxBufferedResponseBytes` and the server
     /// stopped reading it.
     public var readsPaused = 0
     /// The most answer bytes one connection had waiting in the server at a time.
     public var peakBufferedResponseBytes = 0
+    /// Calls answered RESOURCE_EXHAUSTED by a call limit, by limit.
     public var callsRefused: [CallLimiter.Refusal: Int] = [:]
     /// Calls in flight now.
     public var callsInFlight = 0

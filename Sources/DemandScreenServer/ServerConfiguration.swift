@@ -67,6 +67,7 @@ public struct ServerConfiguration: Sendable {
         /// requests until half of them have reached the socket.
         public var maxBufferedResponseBytes: Int
 
+        /// The daemon's defaults.
         public init(
             maxConnections: Int = 4096,
             maxConnectionsPerAddress: Int = 1024,

@@ -37,7 +37,9 @@ public final class ContactStore: Sendable {
 
     /// A screened contact on its way to storage.
     public struct ScreenedContact: Sendable {
+        /// The record as the caller sent it (masked on its way into storage when the policy says so).
         public var record: DemandRecord
+        /// The judgment with its written response.
         public var result: ScreeningResult
         /// The contact's time: `received_at_unix_ms`, or the arrival time when that was 0.
         public var receivedAtUnixMs: Int64
@@ -46,6 +48,7 @@ public final class ContactStore: Sendable {
         /// Whether personal data is masked before it is stored (the policy's `personalData`).
         public var maskPersonalData: Bool
 
+        /// A contact to store.
         public init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64, client: String, maskPersonalData: Bool) {
             self.record = record
             self.result = result

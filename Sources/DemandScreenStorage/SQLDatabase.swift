@@ -57,7 +57,9 @@ public struct SQLRow: Sendable {
 /// A stored row whose column does not hold what the store reads from it: the database's data or
 /// schema is not what this daemon wrote. Calls that meet one fail with INTERNAL and are logged.
 public struct StoredRowError: Error, Sendable, CustomStringConvertible {
+    /// The column's place in the statement's result (the batch statements' first column is the call's index).
     public var column: Int
+    /// What the store reads from it: an integer, text or bytes.
     public var expected: String
     /// What the column held; nil when the row has no such column.
     public var found: SQLValue?

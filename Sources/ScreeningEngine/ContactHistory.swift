@@ -149,7 +149,9 @@ public struct ClaimantStanding: Sendable, Hashable {
 /// `HistoryWindows.contactCountLimit`, and the newest few in full. A claimant with 100 000
 /// contacts costs a read what one with `contactCountLimit` costs.
 public struct ClaimantContacts: Sendable, Hashable {
+    /// The claimant's earlier contacts in the 24 hours before the call.
     public var in24h: Int
+    /// The claimant's earlier contacts in the 30 days before the call.
     public var in30d: Int
     /// The newest contacts in the 30-day window, at most `HistoryWindows.newestContactsLimit`, in
     /// any order.

@@ -16,9 +16,13 @@ public struct JudgmentRules: Sendable {
         case unclearPurpose, noDemandYet, unrelatedAtMost
     }
 
+    /// CRITERION_RESPONSIBILITY's score for each fault finding.
     public var responsibilityScores: [Fault: Double]
+    /// CRITERION_CAUSATION's score for each causation finding.
     public var causationScores: [Causation: Double]
+    /// The most CRITERION_PROPORTIONALITY can score with each finding.
     public var proportionalityScores: [ProportionalityFinding: Double]
+    /// CRITERION_RELEVANCE's score for each finding (`unrelatedAtMost` scales the related share).
     public var relevanceScores: [RelevanceFinding: Double]
     /// Weighed in CRITERION_CONDUCT; three or more at once raise the risk to HIGH.
     public var conductSignals: [SignalKind]
@@ -29,6 +33,7 @@ public struct JudgmentRules: Sendable {
     public var inDoubtSignals: Set<SignalKind>
     /// Demands that raise a signal by being made (a kneeling apology: coercion).
     public var demandSignals: [DemandKind: (signal: SignalKind, severity: Severity)]
+    /// The criteria's rationales per language.
     public var rationales: RationaleCatalog
 }
 
