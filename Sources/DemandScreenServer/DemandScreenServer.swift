@@ -201,12 +201,13 @@ public final class DemandScreenServer: Service, Sendable {
         let connectionLogger = logger
 
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                /// Hands an answer to the connection, counted until the channel has written it.
+            try await connection.executeThenClose { inbound, _ in
+                /// Writes an answer and returns once it has reached the socket (a close drops the
+                /// writes still queued in the channel); counted in the budget until then.
                 @Sendable func send(_ answer: ByteBuffer) async {
                     budget.queued(FrameFormat.headerLength + answer.readableBytes)
                     do {
-                        try await outbound.write(answer)
+                        try await connection.channel.writeAndFlush(answer).get()
                     } catch {
                         budget.written(FrameFormat.headerLength + answer.readableBytes)
                     }
@@ -246,14 +247,8 @@ public final class DemandScreenServer: Service, Sendable {
                                 let response = await self.respond(
                                     to: request, certificateIdentity: identity, logger: connectionLogger)
                                 // The slot comes back once the answer has reached the socket: a
-                                // draining connection closes when its last slot does, and a close
-                                // drops the writes still queued in the channel.
-                                budget.queued(FrameFormat.headerLength + response.readableBytes)
-                                do {
-                                    try await connection.channel.writeAndFlush(response).get()
-                                } catch {
-                                    budget.written(FrameFormat.headerLength + response.readableBytes)
-                                }
+                                // draining connection closes when its last slot does.
+                                await send(response)
                             }
                         }
                     } catch let error as FrameError {
