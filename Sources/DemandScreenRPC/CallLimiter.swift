@@ -73,6 +73,9 @@ public final class CallLimiter: Sendable {
         self.limits = limits
     }
 
+    /// Calls in flight now.
+    public var callsInFlight: Int { state.withLock { $0.inFlight } }
+
     /// Admits a call of `identity` (nil: a call that needs no credential, counted only in the
     /// total), or says why not.
     public func admit(identity: String?, now: ContinuousClock.Instant = .now) -> Result<Ticket, Refused> {

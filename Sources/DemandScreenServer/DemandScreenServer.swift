@@ -50,7 +50,11 @@ public final class DemandScreenServer: Service, Sendable {
     }
 
     /// What the limits have refused and closed so far, and the connections and calls open now.
-    public var limitStatistics: LimitStatistics { accounting.statistics }
+    public var limitStatistics: LimitStatistics {
+        var statistics = accounting.statistics
+        statistics.callsInFlight = callLimiter.callsInFlight
+        return statistics
+    }
 
     /// The address the server listens on, once it does; throws if it could not bind.
     public func boundAddress() async throws -> SocketAddress {

@@ -107,12 +107,10 @@ final class LimitAccounting: Sendable {
     }
 
     func callAdmitted() {
-        state.withLock { $0.statistics.callsInFlight += 1 }
         callsInFlight.increment()
     }
 
     func callFinished() {
-        state.withLock { $0.statistics.callsInFlight -= 1 }
         callsInFlight.decrement()
     }
 
