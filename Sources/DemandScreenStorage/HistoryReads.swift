@@ -169,15 +169,17 @@ enum HistoryReads {
         SQLStatement(ActiveFlags.self, rows: claimantWindows(requests) { $0.at - HistoryWindows.flagActiveMs($0.policy) }, dialect: dialect)
     }
 
-    /// `idx, claimant_id, received_at_ms, description`: the same complaint from other claimants
-    /// further back than the first look, one row per claimant.
+    /// `idx, claimant_id, received_at_ms, description`: the same complaint further back than the
+    /// first look, one row per claimant among its newest `HistoryWindows.sameComplaintLimit`
+    /// contacts, whoever made them (the caller's own are left out by `HistoryWindows.summarize`):
+    /// a claimant repeating the complaint thousands of times costs the look no more rows.
     static func furtherBack(_ index: Int, _ request: HistoryRequest, _ complaint: Complaint) -> Branch {
         Branch(
             sql: """
                 SELECT ? AS idx, claimant_id, MAX(received_at_ms) AS received_at_ms, MAX(description) AS description FROM (\
                 SELECT claimant_id, received_at_ms, description FROM contacts WHERE incident_category = ? AND product_key = ? \
-                AND received_at_ms > ? AND received_at_ms <= ? AND claimant_id <> ? \(sameComplaint(complaint)) \
-                ORDER BY received_at_ms DESC LIMIT 500) AS recent GROUP BY claimant_id
+                AND received_at_ms > ? AND received_at_ms <= ? \(sameComplaint(complaint)) \
+                ORDER BY received_at_ms DESC LIMIT \(HistoryWindows.sameComplaintLimit)) AS recent GROUP BY claimant_id
                 """,
             binds: [.integer(Int64(index))] + sameCategoryWindow(request, complaint) + sameComplaintBinds(complaint)
         )
@@ -224,7 +226,6 @@ enum HistoryReads {
         [
             .integer(Int64(complaint.category.rawValue)), .text(complaint.productKey),
             .integer(request.at - HistoryWindows.recurringWindowMs(request.policy)), .integer(request.at),
-            .text(request.record.claimantID),
         ]
     }
 }

@@ -184,6 +184,10 @@ public enum HistoryWindows {
     /// contact up to it.
     public static let claimantWindowMs: Int64 = 30 * dayMs
 
+    /// The most contacts of the same complaint a look takes, the newest, whoever made them: past
+    /// one claimant's 500 repeats of a complaint, other claimants' earlier ones are not seen.
+    public static let sameComplaintLimit = 500
+
     /// Other claimants' contacts a store must supply for the recurring-issue check.
     public static func recurringWindowMs(_ policy: ScreeningPolicy) -> Int64 { Int64(policy.recurringIssueWindowDays) * dayMs }
 
@@ -274,9 +278,6 @@ public struct HistoryBook: Sendable {
         var risk: RiskLevel
     }
 
-    /// The most contacts of the same complaint one look takes, as a store's look further back does.
-    static let sameComplaintLimit = 500
-
     public init() {}
 
     /// The stored result of a record already screened (the idempotent answer to a retry).
@@ -305,7 +306,7 @@ public struct HistoryBook: Sendable {
         var others: [[ComplaintSighting]] = []
         if complaint.isComparable {
             for (list, limit) in [
-                (sightingsByComplaint[complaint.comparedAs], Self.sameComplaintLimit),
+                (sightingsByComplaint[complaint.comparedAs], HistoryWindows.sameComplaintLimit),
                 (complaint.productKey.isEmpty ? describedByCategory[complaint.category] : nil, HistoryWindows.similarDescriptionsLimit),
             ] {
                 guard let list else { continue }

@@ -13,7 +13,8 @@ import Testing
     /// kind `flagKind` at risk `risk` on each, in one statement each (as a store would have stored
     /// them, without screening them one by one).
     static func insertHistory(
-        _ store: ContactStore, claimant: String, count: Int, newest: Int64, flagKind: SignalKind, risk: RiskLevel, prefix: String
+        _ store: ContactStore, claimant: String, count: Int, newest: Int64, flagKind: SignalKind, risk: RiskLevel, prefix: String,
+        category: IncidentCategory = .incidentDelivery, productKey: String = ""
     ) async throws {
         let blob = store.database.dialect == .postgres ? "'\\x'::bytea" : "X''"
         let numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))"
@@ -23,7 +24,7 @@ import Testing
                 INSERT INTO contacts (record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, \
                 demand_kinds, incident_category, product_key, description, policy_version, client, commit_id, record, result) \
                 \(numbers) SELECT '\(prefix)-' || i, '\(claimant)', \(newest) - i * CAST(60000 AS BIGINT), \(newest), 1, \
-                \(Verdict.unjustDemand.rawValue), \(risk.rawValue), '', '', \(IncidentCategory.incidentDelivery.rawValue), '', \
+                \(Verdict.unjustDemand.rawValue), \(risk.rawValue), '', '', \(category.rawValue), '\(productKey)', \
                 '配達が遅れた', 'test', 'test', 'bulk', \(blob), \(blob) FROM n
                 """),
             SQLStatement(
@@ -77,6 +78,56 @@ import Testing
             let early = try await store.screen(legitimateRecord("hot-early", claimant: hot, at: baseTime - 20 * hourMs - 30 * 60000))
             #expect(early.claimant.contacts30D == limit + 1)
             #expect(!early.claimant.activeFlags.isEmpty)
+        }
+    }
+
+    /// One claimant repeating a complaint 50 000 times costs the same-complaint look no more rows:
+    /// it takes the complaint's newest `HistoryWindows.sameComplaintLimit` contacts, whoever made
+    /// them. Other claimants among them make a recurring issue; those further back are not seen,
+    /// in the store as in the in-memory history of `evaluate`.
+    @Test(arguments: Backend.allCases)
+    func aClaimantRepeatingAComplaintLeavesTheRecurringIssueLookBounded(backend: Backend) async throws {
+        // The hot claimant's repeats, one a minute back from 20 hours ago: the newest 500 reach
+        // back to about 28 hours ago. Two claimants reported "p-near" 21 hours ago, two "p-far" 40 hours ago.
+        let repeats = [(product: "p-near", othersAt: baseTime - 21 * hourMs), (product: "p-far", othersAt: baseTime - 40 * hourMs)]
+        try await withStore(backend) { store, _ in
+            for (product, othersAt) in repeats {
+                try await Self.insertHistory(
+                    store, claimant: "c-hot", count: Self.contacts / 2, newest: baseTime - 20 * hourMs, flagKind: .signalCoercion,
+                    risk: .riskHigh, prefix: "hot-\(product)", category: .incidentProductDefect, productKey: product)
+                for other in ["a", "b"] {
+                    _ = try await store.screen(
+                        legitimateRecord("\(product)-\(other)", claimant: "c-\(other)", at: othersAt, productKey: product))
+                }
+            }
+            let near = try await store.screen(legitimateRecord("hot-near-now", claimant: "c-hot", at: baseTime, productKey: "p-near"))
+            #expect(near.signals.contains { $0.kind == .signalRecurringIssue })
+            let far = try await store.screen(legitimateRecord("hot-far-now", claimant: "c-hot", at: baseTime, productKey: "p-far"))
+            #expect(!far.signals.contains { $0.kind == .signalRecurringIssue })
+            // A new claimant's look at the complaint is the same: the repeats fill its newest 500.
+            let newcomer = try await store.screen(legitimateRecord("new-far-now", claimant: "c-new", at: baseTime, productKey: "p-far"))
+            #expect(!newcomer.signals.contains { $0.kind == .signalRecurringIssue })
+        }
+
+        var book = HistoryBook()
+        let policy = engine.policy
+        for (product, othersAt) in repeats {
+            for other in ["a", "b"] {
+                let record = legitimateRecord("\(product)-\(other)", claimant: "c-\(other)", at: othersAt, productKey: product)
+                _ = book.screen(record, at: othersAt, policy: policy) { engine.screen(record, history: $0) }
+            }
+            let repeated = engine.screen(
+                legitimateRecord("hot", claimant: "c-hot", at: baseTime, productKey: product), history: ClaimantHistory())
+            for index in 0..<(HistoryWindows.sameComplaintLimit + 100) {
+                let at = baseTime - 20 * hourMs - Int64(index) * 60_000
+                book.append(
+                    legitimateRecord("hot-\(product)-\(index)", claimant: "c-hot", at: at, productKey: product), result: repeated, at: at)
+            }
+        }
+        for (product, expected) in [("p-near", true), ("p-far", false)] {
+            let history = book.history(
+                for: legitimateRecord("now", claimant: "c-hot", at: baseTime, productKey: product), at: baseTime, policy: policy)
+            #expect((history.otherClaimantsWithSameComplaint >= 2) == expected, "\(product)")
         }
     }
 
