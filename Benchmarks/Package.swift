@@ -5,7 +5,8 @@ import PackageDescription
 // time and instruction count (EngineProfile, a plain executable), run with `Scripts/bench.sh
 // records` and `instructions`; and the store alone (StorageBenchmarks, a plain executable), run by
 // Scripts/bench-storage.sh; the judgment's text rate next to MeCab's own (JudgmentRate, run by
-// `Scripts/bench.sh rate`). BenchmarkRecords builds the records they screen from the corpus.
+// `Scripts/bench.sh rate`); the engine's CPU per record on a load's records (EngineCost, run by
+// Scripts/bench-load.sh). BenchmarkRecords builds the records they screen from the corpus.
 let package = Package(
     name: "DemandScreenBenchmarks",
     platforms: [.macOS(.v15)],
@@ -55,6 +56,14 @@ let package = Package(
                 .product(name: "DemandScreenAPI", package: "DemandScreen"),
             ],
             path: "EngineProfile"
+        ),
+        .executableTarget(
+            name: "EngineCost",
+            dependencies: [
+                .product(name: "ScreeningEngine", package: "DemandScreen"),
+                .product(name: "DemandScreenAPI", package: "DemandScreen"),
+            ],
+            path: "EngineCost"
         ),
         .target(
             name: "BenchmarkRecords",

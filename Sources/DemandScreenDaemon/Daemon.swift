@@ -94,8 +94,10 @@ public struct Daemon {
         }
         let storage = store.map { StorageWatch(store: $0, servingState: servingState, logger: logger) }
         var router = MethodRouter()
-        ScreeningService(engines: engines, responses: responses, servingState: servingState, storage: storage)
-            .register(on: &router)
+        ScreeningService(
+            engines: engines, responses: responses, servingState: servingState, storage: storage,
+            turns: FairTurns(concurrency: configuration.screensInProgress)
+        ).register(on: &router)
 
         let server = DemandScreenServer(
             configuration: ServerConfiguration(

@@ -29,6 +29,8 @@ import Yams
 /// - `limits.maxCallsInFlight` (int, default 4096), `limits.maxCallsInFlightPerIdentity` (int, default 1024),
 ///   `limits.callsPerSecondPerIdentity` (int, default 0 = no rate limit) and `limits.callBurstPerIdentity`
 ///   (int, default the rate): beyond them a call gets RESOURCE_EXHAUSTED with `retry-after-ms`.
+/// - `limits.screensInProgress` (int, default 32): Screen calls worked on at once; the others
+///   wait and take turns by caller, and within a caller by claimant (`FairTurns`).
 /// - `limits.handshakeTimeoutSeconds` (int, default 10), `limits.idleTimeoutSeconds` (int, default 300),
 ///   `limits.frameTimeoutSeconds` (int, default 30), `limits.maxBufferedResponseBytes` (int, default 4194304).
 /// - `policy.file` (path): a screening policy YAML; unset = the built-in policy.
@@ -63,6 +65,8 @@ public struct DaemonConfiguration: Sendable {
     public var maximumConcurrentCallsPerConnection: Int
     /// The `limits.*` keys against hostile or broken clients.
     public var limits: ServerConfiguration.Limits
+    /// Screen calls worked on at once (`limits.screensInProgress`).
+    public var screensInProgress: Int
     public var policyFile: String?
     public var mecabDictionary: String
     public var storageURL: String
@@ -128,6 +132,8 @@ public struct DaemonConfiguration: Sendable {
             idleTimeout: .seconds(try settings.int("limits.idleTimeoutSeconds", in: 1...86400) ?? 300),
             frameTimeout: .seconds(try settings.int("limits.frameTimeoutSeconds", in: 1...3600) ?? 30),
             maxBufferedResponseBytes: try settings.int("limits.maxBufferedResponseBytes", in: 65536...(1 << 30)) ?? (4 << 20))
+        screensInProgress =
+            try settings.int("limits.screensInProgress", in: 1...65536) ?? 32
         policyFile = settings.string("policy.file")
         mecabDictionary = settings.string("judgment.mecabDictionary") ?? JapaneseAnalyzer.defaultDictionary
         storageURL =

@@ -15,18 +15,21 @@ public struct ScreeningService: Sendable {
     private let responses: ResponseTemplateHolder
     private let servingState: ServingState
     private let storage: StorageWatch?
+    private let turns: FairTurns
 
     /// - Parameters:
     ///   - responses: writes `ScreeningResult.response`; by default the built-in templates.
     ///   - storage: the store and its watch; nil runs screening only (`--storage-url none`).
+    ///   - turns: how many Screen calls are worked on at once, and the order the others take turns in.
     public init(
         engines: EngineHolder, responses: ResponseTemplateHolder = ResponseTemplateHolder(.builtIn()),
-        servingState: ServingState, storage: StorageWatch?
+        servingState: ServingState, storage: StorageWatch?, turns: FairTurns = FairTurns(concurrency: 32)
     ) {
         self.engines = engines
         self.responses = responses
         self.servingState = servingState
         self.storage = storage
+        self.turns = turns
     }
 
     /// Adds every method of the contract to `router`.
@@ -92,6 +95,14 @@ public struct ScreeningService: Sendable {
     func screen(_ request: Data, _ context: CallContext) async throws -> Data {
         let record = try decode(DemandRecord.self, from: request)
         try record.validate()
+        // The work of a call waits for its turn: a caller, or a claimant, with many calls waiting
+        // takes one turn at a time with the others.
+        return try await turns.run(caller: context.caller?.description ?? "", subject: record.claimantID) {
+            try await screen(record, context)
+        }
+    }
+
+    private func screen(_ record: DemandRecord, _ context: CallContext) async throws -> Data {
         try Task.checkCancellation()
         let engine = engines.current
         let result: ScreeningResult

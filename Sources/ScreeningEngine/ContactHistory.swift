@@ -185,8 +185,10 @@ public enum HistoryWindows {
     public static let claimantWindowMs: Int64 = 30 * dayMs
 
     /// The most contacts of the same complaint a look takes, the newest, whoever made them: past
-    /// one claimant's 500 repeats of a complaint, other claimants' earlier ones are not seen.
-    public static let sameComplaintLimit = 500
+    /// one claimant's 64 repeats of a complaint, other claimants' earlier ones are not seen. Each
+    /// contact looked at is a row read (its claimant and description), so the limit is a call's
+    /// cost when one claimant repeats a complaint.
+    public static let sameComplaintLimit = 64
 
     /// Other claimants' contacts a store must supply for the recurring-issue check.
     public static func recurringWindowMs(_ policy: ScreeningPolicy) -> Int64 { Int64(policy.recurringIssueWindowDays) * dayMs }

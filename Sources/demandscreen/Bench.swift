@@ -18,7 +18,9 @@ struct Bench: AsyncParsableCommand {
             Every call is a new contact (a fresh record id). Claimants: as in the file, a fresh one per \
             call (--claimants fresh), or one for every call (--claimants hot: a harassing caller). With \
             --server-pid, the server's CPU time per call is read from /proc. Calls sent during the warm-up \
-            are not counted; the measured time runs from the end of the warm-up to the last answer.
+            are not counted; the measured time runs from the end of the warm-up to the last answer. A call \
+            refused with RESOURCE_EXHAUSTED is counted as an error, and its worker waits the server's \
+            retry-after-ms before its next call.
             """)
 
     /// Whose contacts the calls are.
@@ -195,6 +197,10 @@ final class Load: Sendable {
             if let target, measured.load(ordering: .relaxed) >= target { break }
             let response = try await client.call(MethodName.screen, message: try nextRequest(), timeoutMilliseconds: timeout)
             let answered = clock.now
+            // A refused call's worker waits as long as the server's hint says, as a client should.
+            if response.status == .resourceExhausted, let hint = response.metadata["retry-after-ms"].flatMap({ Int($0) }) {
+                try await Task.sleep(for: .milliseconds(hint))
+            }
             guard sent >= measureFrom else { continue }
             if let target, measured.wrappingAdd(1, ordering: .relaxed).oldValue >= target { break }
             if response.status == .ok {

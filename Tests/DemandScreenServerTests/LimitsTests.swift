@@ -375,6 +375,7 @@ import Testing
         ("limits.maxCallsInFlightPerIdentity", "-1"),
         ("limits.callsPerSecondPerIdentity", "fast"),
         ("limits.callBurstPerIdentity", "0"),
+        ("limits.screensInProgress", "0"),
         ("limits.handshakeTimeoutSeconds", "0"),
         ("limits.idleTimeoutSeconds", "1.5"),
         ("limits.frameTimeoutSeconds", "99999"),
@@ -396,7 +397,7 @@ import Testing
                 "limits.maxConnections": .int(10), "limits.maxConnectionsPerAddress": .int(5), "limits.maxCallsInFlight": .int(64),
                 "limits.maxCallsInFlightPerIdentity": .int(8), "limits.callsPerSecondPerIdentity": .int(50),
                 "limits.handshakeTimeoutSeconds": .int(2), "limits.idleTimeoutSeconds": .int(60), "limits.frameTimeoutSeconds": .int(5),
-                "limits.maxBufferedResponseBytes": .int(1_048_576),
+                "limits.maxBufferedResponseBytes": .int(1_048_576), "limits.screensInProgress": .int(12),
             ],
             configFile: nil, environment: [:])
         let limits = try DaemonConfiguration(reader: reader, environment: [:]).limits
@@ -406,6 +407,7 @@ import Testing
                 == .init(maxCallsInFlight: 64, maxCallsInFlightPerIdentity: 8, callsPerSecondPerIdentity: 50, callBurstPerIdentity: 50))
         #expect(limits.handshakeTimeout == .seconds(2) && limits.idleTimeout == .seconds(60) && limits.frameTimeout == .seconds(5))
         #expect(limits.maxBufferedResponseBytes == 1 << 20)
+        #expect(try DaemonConfiguration(reader: reader, environment: [:]).screensInProgress == 12)
     }
 }
 

@@ -87,8 +87,8 @@ import Testing
     /// in the store as in the in-memory history of `evaluate`.
     @Test(arguments: Backend.allCases)
     func aClaimantRepeatingAComplaintLeavesTheRecurringIssueLookBounded(backend: Backend) async throws {
-        // The hot claimant's repeats, one a minute back from 20 hours ago: the newest 500 reach
-        // back to about 28 hours ago. Two claimants reported "p-near" 21 hours ago, two "p-far" 40 hours ago.
+        // The hot claimant's repeats, one a minute back from 20 hours ago: the newest 64 reach
+        // back to 21 hours 4 minutes ago. Two claimants reported "p-near" 21 hours ago, two "p-far" 40 hours ago.
         let repeats = [(product: "p-near", othersAt: baseTime - 21 * hourMs), (product: "p-far", othersAt: baseTime - 40 * hourMs)]
         try await withStore(backend) { store, _ in
             for (product, othersAt) in repeats {
@@ -104,7 +104,7 @@ import Testing
             #expect(near.signals.contains { $0.kind == .signalRecurringIssue })
             let far = try await store.screen(legitimateRecord("hot-far-now", claimant: "c-hot", at: baseTime, productKey: "p-far"))
             #expect(!far.signals.contains { $0.kind == .signalRecurringIssue })
-            // A new claimant's look at the complaint is the same: the repeats fill its newest 500.
+            // A new claimant's look at the complaint is the same: the repeats fill its newest 64.
             let newcomer = try await store.screen(legitimateRecord("new-far-now", claimant: "c-new", at: baseTime, productKey: "p-far"))
             #expect(!newcomer.signals.contains { $0.kind == .signalRecurringIssue })
         }
