@@ -90,11 +90,20 @@ public struct SafetyCheck: Sendable {
     static func normalise(_ text: String) -> String {
         let folded = text.precomposedStringWithCompatibilityMapping.lowercased()
         var scalars = String.UnicodeScalarView()
-        for scalar in folded.unicodeScalars {
-            if scalar.properties.isWhitespace || scalar.properties.generalCategory == .format { continue }
-            if scalar == "'" || scalar == "\u{2019}" || scalar == "\u{2018}" { continue }
+        for scalar in folded.unicodeScalars where !isDropped(scalar) {
             scalars.append(scalar)
         }
         return String(scalars)
+    }
+
+    /// Whether `normalise` drops the scalar. ASCII, kana and kanji are answered without the
+    /// Unicode property tables (most of a response, and a look-up each otherwise).
+    private static func isDropped(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09...0x0D, 0x20, 0x27: return true
+        case 0x00..<0x80, 0x3041...0x9FFF: return false
+        case 0x2018, 0x2019: return true
+        default: return scalar.properties.isWhitespace || scalar.properties.generalCategory == .format
+        }
     }
 }

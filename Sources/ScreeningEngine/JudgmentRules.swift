@@ -76,10 +76,23 @@ public struct RationaleCatalog: Sendable {
     /// The text of `key` in `language` (English for a language the catalog lacks), with each
     /// `{name}` replaced by `values[name]`.
     public func text(_ key: Key, _ language: String, _ values: [String: String] = [:]) -> String {
-        var text = texts[language]?[key] ?? texts["en"]?[key] ?? ""
-        for (name, value) in values {
-            text = text.replacingOccurrences(of: "{\(name)}", with: value)
+        let text = texts[language]?[key] ?? texts["en"]?[key] ?? ""
+        guard !values.isEmpty else { return text }
+        // One pass over the text (a call writes a dozen rationales: Foundation's search and
+        // replace, once per value, was a tenth of a call's CPU).
+        var filled = ""
+        var rest = text[...]
+        while let open = rest.firstIndex(of: "{") {
+            filled += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            if let close = rest[afterOpen...].firstIndex(of: "}"), let value = values[String(rest[afterOpen..<close])] {
+                filled += value
+                rest = rest[rest.index(after: close)...]
+            } else {
+                filled.append("{")
+                rest = rest[afterOpen...]
+            }
         }
-        return text
+        return filled + rest
     }
 }

@@ -13,7 +13,10 @@ import Testing
 
         func begin(_ name: String) {
             started.withLock { $0.append(name) }
-            let now = running.withLock { $0 += 1; return $0 }
+            let now = running.withLock {
+                $0 += 1
+                return $0
+            }
             mostAtOnce.withLock { $0 = max($0, now) }
         }
 
@@ -50,9 +53,19 @@ import Testing
             }
             try await eventually { turns.waiting == 20 }
             // A second claimant of the same caller, then another caller, arrive behind 20 calls.
-            group.addTask { try await turns.run(caller: "flood", subject: "c-other") { recorder.begin("flood-other"); recorder.end() } }
+            group.addTask {
+                try await turns.run(caller: "flood", subject: "c-other") {
+                    recorder.begin("flood-other")
+                    recorder.end()
+                }
+            }
             try await eventually { turns.waiting == 21 }
-            group.addTask { try await turns.run(caller: "victim", subject: "c-1") { recorder.begin("victim"); recorder.end() } }
+            group.addTask {
+                try await turns.run(caller: "victim", subject: "c-1") {
+                    recorder.begin("victim")
+                    recorder.end()
+                }
+            }
             try await eventually { turns.waiting == 22 }
             gate.continuation.yield()
             try await group.waitForAll()
