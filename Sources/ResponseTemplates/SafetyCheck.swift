@@ -88,12 +88,24 @@ public struct SafetyCheck: Sendable {
     /// NFKC, case-folded, with whitespace, apostrophes and format characters (zero-width
     /// spaces, joiners) removed.
     static func normalise(_ text: String) -> String {
-        let folded = text.precomposedStringWithCompatibilityMapping.lowercased()
+        // Most responses are ASCII, kana and kanji, which NFKC leaves as they are.
+        let compatible =
+            text.unicodeScalars.allSatisfy(isUnchangedByCompatibilityMapping) ? text : text.precomposedStringWithCompatibilityMapping
+        let folded = compatible.lowercased()
         var scalars = String.UnicodeScalarView()
         for scalar in folded.unicodeScalars where !isDropped(scalar) {
             scalars.append(scalar)
         }
         return String(scalars)
+    }
+
+    /// Whether NFKC leaves the scalar as it is, whatever surrounds it: ASCII, Japanese
+    /// punctuation, kana without combining marks, the long-vowel mark and unified kanji.
+    private static func isUnchangedByCompatibilityMapping(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00..<0x80, 0x3001...0x3002, 0x300C...0x300F, 0x3041...0x3096, 0x30A1...0x30FC, 0x4E00...0x9FFF: true
+        default: false
+        }
     }
 
     /// Whether `normalise` drops the scalar. ASCII, kana and kanji are answered without the
