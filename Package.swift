@@ -17,6 +17,8 @@ let package = Package(
         // For the fuzz targets in Fuzz/ (a package of its own).
         .library(name: "DemandScreenWire", targets: ["DemandScreenWire"]),
         .library(name: "ResponseTemplates", targets: ["ResponseTemplates"]),
+        // For the transport's ceiling in Benchmarks/ (a package of its own).
+        .library(name: "DemandScreenServer", targets: ["DemandScreenServer", "DemandScreenRPC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

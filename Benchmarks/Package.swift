@@ -6,7 +6,9 @@ import PackageDescription
 // records` and `instructions`; and the store alone (StorageBenchmarks, a plain executable), run by
 // Scripts/bench-storage.sh; the judgment's text rate next to MeCab's own (JudgmentRate, run by
 // `Scripts/bench.sh rate`); the engine's CPU per record on a load's records (EngineCost, run by
-// Scripts/bench-load.sh). BenchmarkRecords builds the records they screen from the corpus.
+// Scripts/bench-load.sh), and the transport's ceiling (TransportCeiling: the daemon's server with a
+// Screen method that does no work, also run by Scripts/bench-load.sh). BenchmarkRecords builds the
+// records they screen from the corpus.
 let package = Package(
     name: "DemandScreenBenchmarks",
     platforms: [.macOS(.v15)],
@@ -64,6 +66,15 @@ let package = Package(
                 .product(name: "DemandScreenAPI", package: "DemandScreen"),
             ],
             path: "EngineCost"
+        ),
+        .executableTarget(
+            name: "TransportCeiling",
+            dependencies: [
+                .product(name: "DemandScreenServer", package: "DemandScreen"),
+                .product(name: "DemandScreenAPI", package: "DemandScreen"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "TransportCeiling"
         ),
         .target(
             name: "BenchmarkRecords",

@@ -10,7 +10,9 @@
 #      caller alone (1 connection, 1 call in flight, its own token), then the same caller while
 #      another token floods with one claimant (C × D, waiting out each refusal's retry hint): its
 #      p99 with and without;
-#   4. the daemon with `--storage-url none`: the ceiling without storage.
+#   4. the daemon with `--storage-url none`: the ceiling without storage;
+#   5. the transport's ceiling (Benchmarks/TransportCeiling): the daemon's server, TLS and framing
+#      with a Screen method that does no work, under the same load.
 #
 #   Scripts/bench-load.sh [RECORD] [SECONDS]   (default Examples/kneeling-and-exposure.json, 20;
 #                                               CONNECTIONS default 4, DEPTH default 16,
@@ -27,7 +29,9 @@ swift build -c release --product demandscreend >/dev/null
 swift build -c release --product demandscreen >/dev/null
 bin=$(swift build -c release --show-bin-path)
 swift build -c release --package-path Benchmarks --product EngineCost >/dev/null
+swift build -c release --package-path Benchmarks --product TransportCeiling >/dev/null
 engine_cost="$(swift build -c release --package-path Benchmarks --show-bin-path)/EngineCost"
+transport_ceiling="$(swift build -c release --package-path Benchmarks --show-bin-path)/TransportCeiling"
 
 work=$(mktemp -d /tmp/demandscreen-bench-load.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -88,5 +92,18 @@ stop_daemon
 
 start_daemon none --storage-url none
 echo "== no storage, a fresh claimant on every call"
+bench none "$load_token" --connections "$connections" --depth "$depth" --duration "$seconds" --claimants fresh --server-pid "$daemon"
+stop_daemon
+
+echo "== the transport alone (a Screen method that does no work)"
+"$transport_ceiling" "$work/none" >"$work/ceiling.out" 2>"$work/ceiling.log" &
+daemon=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/^ready port=//p' "$work/ceiling.out")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "bench-load.sh: TransportCeiling did not start:" >&2; cat "$work/ceiling.log" >&2; exit 1; }
 bench none "$load_token" --connections "$connections" --depth "$depth" --duration "$seconds" --claimants fresh --server-pid "$daemon"
 stop_daemon
