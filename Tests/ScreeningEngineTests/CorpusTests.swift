@@ -19,13 +19,13 @@ import Testing
     /// and violent sentences 0.60, abuse 0.40); these floors are the figures the judgment reaches
     /// now, so that a change that loses ground fails. The README's quality table has both.
     enum Floor {
-        static let heldOutAccuracy = 0.86
-        static let heldOutThreatRecall = 0.66
-        static let heldOutLegitimateJudgedUnjust = 0.065
-        static let developmentAccuracy = 0.90
-        static let developmentThreatRecall = 0.88
-        static let threatSentences = (en: 0.55, ja: 0.62)
-        static let abuseSentences = (en: 0.55, ja: 0.68)
+        static let heldOutAccuracy = 0.89
+        static let heldOutThreatRecall = 0.73
+        static let heldOutLegitimateJudgedUnjust = 0.055
+        static let developmentAccuracy = 0.97
+        static let developmentThreatRecall = 0.99
+        static let threatSentences = (en: 0.61, ja: 0.73)
+        static let abuseSentences = (en: 0.63, ja: 0.75)
         static let cleanFlagged = 0.03
     }
     static let engine = ScreeningEngine(policy: .builtIn())
