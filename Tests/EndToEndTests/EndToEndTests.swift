@@ -139,9 +139,9 @@ import Testing
             let output = try runCLI(["screen", file] + server, dataDirectory: data)
             return try ScreeningResult(jsonString: try #require(output.lines.first)).policyVersion
         }
-        #expect(try version() == "builtin-2026.12.5")
+        #expect(try version() == "builtin-2026.12.6")
 
-        let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.5\"", with: "version: \"site-2\"")
+        let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.6\"", with: "version: \"site-2\"")
         try renamed.write(toFile: policyFile, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await waitFor { daemon.output.contains("policy reloaded") }
