@@ -21,12 +21,10 @@ import Testing
     enum Floor {
         static let heldOutAccuracy = 0.88
         static let heldOutThreatRecall = 0.70
-        static let heldOutLegitimateJudgedUnjust = 0.053
-        static let developmentAccuracy = 0.95
-        static let developmentThreatRecall = 0.92
-        /// One development contact: an elderly caller's 孫に聞いたらね、ネットの掲示板にも同じこと
-        /// 書いとる人がおった (what she heard, not a threat to post), read as exposure on a condition.
-        static let developmentLegitimateJudgedUnjust = 0.002
+        static let heldOutLegitimateJudgedUnjust = 0.046
+        static let developmentAccuracy = 0.96
+        static let developmentThreatRecall = 0.96
+        static let developmentLegitimateJudgedUnjust = 0.0
         static let threatSentences = (en: 0.59, ja: 0.71)
         static let abuseSentences = (en: 0.63, ja: 0.74)
         static let cleanFlagged = 0.03
