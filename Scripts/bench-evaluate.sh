@@ -11,18 +11,21 @@ cd "$(dirname "$0")/.."
 records=${1:-100000}
 rounds=${ROUNDS:-3}
 [ "$records" -gt 2000 ] 2>/dev/null || { echo "bench-evaluate.sh: N must be a whole number above 2000" >&2; exit 2; }
+[ "$rounds" -ge 1 ] 2>/dev/null || { echo "bench-evaluate.sh: ROUNDS must be a whole number of at least 1" >&2; exit 2; }
 
 swift build -c release --product demandscreen >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /tmp/demandscreen-bench-evaluate.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+trap 'exit 1' TERM  # a failed evaluate stops the script (and the EXIT trap cleans up)
 Scripts/generate-records.py "$records" "$work/long.jsonl"
 head -n 2000 "$work/long.jsonl" >"$work/short.jsonl"
 head -n 1 "$work/long.jsonl" >"$work/one.jsonl"
 
 # Seconds and peak resident MiB of one evaluate run over FILE.
 evaluate() {
-    /usr/bin/time -f '%e %M' -o "$work/time" "$bin/demandscreen" evaluate "$1" >/dev/null
+    /usr/bin/time -f '%e %M' -o "$work/time" "$bin/demandscreen" evaluate "$1" >/dev/null ||
+        { echo "bench-evaluate.sh: evaluate failed on $1" >&2; kill $$; exit 1; }
     awk '{ printf "%s %.0f\n", $1, $2 / 1024 }' "$work/time"
 }
 

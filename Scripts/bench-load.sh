@@ -6,10 +6,11 @@
 #   2. the daemon on its embedded default (SQLite, durable): a fresh claimant on every call, then
 #      one claimant on every call (a harassing caller), C connections × D calls in flight each,
 #      with the daemon's CPU per call;
-#   3. fairness, on a daemon with `limits.maxCallsInFlightPerIdentity` PER_CALLER (default 8): one
-#      caller alone (1 connection, 1 call in flight, its own token), then the same caller while
-#      another token floods with one claimant (C × D, waiting out each refusal's retry hint): its
-#      p99 with and without;
+#   3. fairness: one caller alone (1 connection, 1 call in flight, its own token), then the same
+#      caller while another token floods with one claimant (C × D, waiting out each refusal's
+#      retry hint): its p99 with and without, first on a daemon with the default limits (the
+#      flood's calls beyond `limits.screensInProgress` wait their turn), then on one with
+#      `limits.maxCallsInFlightPerIdentity` PER_CALLER (default 8);
 #   4. the daemon with `--storage-url none`: the ceiling without storage;
 #   5. the transport's ceiling (Benchmarks/TransportCeiling): the daemon's server, TLS and framing
 #      with a Screen method that does no work, under the same load.
@@ -77,18 +78,25 @@ echo "== durable (SQLite), one claimant on every call"
 bench durable "$load_token" --connections "$connections" --depth "$depth" --duration "$seconds" --claimants hot --server-pid "$daemon"
 stop_daemon
 
+fairness() {  # a title; the daemon is started by the caller
+    echo "== the other caller alone (1 × 1), $1"
+    bench "$data" "$other_token" --connections 1 --depth 1 --duration "$seconds" --claimants fresh
+    echo "== the other caller (1 × 1) while one claimant floods ($connections × $depth), $1"
+    bench "$data" "$load_token" --connections "$connections" --depth "$depth" --duration "$((seconds + 4))" --warmup 1 --claimants hot \
+        >"$work/flood" &
+    local flood=$!
+    sleep 2
+    bench "$data" "$other_token" --connections 1 --depth 1 --duration "$seconds" --claimants fresh
+    wait "$flood" || true  # the flood's refused calls make its exit status non-zero
+    sed 's/^/   flood: /' "$work/flood"
+    stop_daemon
+}
+data=turns
+start_daemon turns
+fairness "default limits"
+data=fair
 DEMANDSCREEN_LIMITS_MAX_CALLS_IN_FLIGHT_PER_IDENTITY=$per_caller start_daemon fair
-echo "== the other caller alone (1 × 1), $per_caller calls in flight per caller"
-bench fair "$other_token" --connections 1 --depth 1 --duration "$seconds" --claimants fresh
-echo "== the other caller (1 × 1) while one claimant floods ($connections × $depth)"
-bench fair "$load_token" --connections "$connections" --depth "$depth" --duration "$((seconds + 4))" --warmup 1 --claimants hot \
-    >"$work/flood" &
-flood=$!
-sleep 2
-bench fair "$other_token" --connections 1 --depth 1 --duration "$seconds" --claimants fresh
-wait "$flood" || true  # the flood's refused calls make its exit status non-zero
-sed 's/^/   flood: /' "$work/flood"
-stop_daemon
+fairness "$per_caller calls in flight per caller"
 
 start_daemon none --storage-url none
 echo "== no storage, a fresh claimant on every call"

@@ -63,6 +63,7 @@ PY
     done
     sleep 2
     open=$(rss)
+    kill -0 "$holder" 2>/dev/null || { echo "bench-memory.sh: the connections could not be held open (limits.maxConnectionsPerAddress, ulimit -n?)" >&2; exit 1; }
     echo done >"$work/idle/hold"
     wait "$holder" || true
     stop_daemon

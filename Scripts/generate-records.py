@@ -6,8 +6,8 @@
 Each record is a labeled development contact of the corpus (Tests/ScreeningEngineTests/Corpus/dev)
 given a new record id, a claimant and a time: one call every 30 seconds from 2026-01-01, so a file
 of 100 000 records spans 35 days (past the 30-day windows); a pool of claimants that grows by one
-every four calls, and three claimants who make one call in twenty (their windows fill past every
-count limit); a third of the complaints
+every four calls, and three claimants who make one call in twenty (in a long file their 30-day
+windows fill past the count limit); a third of the complaints
 name one of 50 products, so the same complaint comes from many claimants (recurring issues). The
 choice is seeded: the same N gives the same file, and a shorter file is the start of a longer one.
 """

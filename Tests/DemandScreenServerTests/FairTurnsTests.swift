@@ -106,11 +106,14 @@ import Testing
     @Test func aCallCancelledWhileWaitingLeavesTheLine() async throws {
         let turns = FairTurns(concurrency: 1)
         let gate = AsyncStream<Void>.makeStream()
+        let holding = Mutex(false)
         let holder = Task {
-            try await turns.run(caller: "a", subject: "s") { for await _ in gate.stream { break } }
+            try await turns.run(caller: "a", subject: "s") {
+                holding.withLock { $0 = true }
+                for await _ in gate.stream { break }
+            }
         }
-        try await eventually { turns.waiting == 0 }
-        try await Task.sleep(for: .milliseconds(20))
+        try await eventually { holding.withLock { $0 } }
         let waiter = Task { try await turns.run(caller: "b", subject: "s") { "ran" } }
         try await eventually { turns.waiting == 1 }
         waiter.cancel()

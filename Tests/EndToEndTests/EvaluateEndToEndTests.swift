@@ -5,8 +5,9 @@ import Testing
 
 /// `demandscreen evaluate` replays a file through its in-memory history as the daemon screens it
 /// through its store: on a file from `Scripts/generate-records.py` (the file the evaluate
-/// benchmark times, here 400 records: repeated contact, claimants past the count limits,
-/// recurring complaints), every record gets the same verdict, signals, counts and standing.
+/// benchmark times, here 400 records: repeated contact, standing raised by earlier flags,
+/// recurring complaints), every record gets the same verdict, signals, counts and standing. The
+/// history's bounds themselves are tested on both stores and in memory by `LargeHistoryTests`.
 @Suite struct EvaluateEndToEndTests {
     /// What must agree between the two, one line per record.
     static func summary(_ result: ScreeningResult) -> String {
