@@ -133,7 +133,7 @@ public struct DaemonConfiguration: Sendable {
             frameTimeout: .seconds(try settings.int("limits.frameTimeoutSeconds", in: 1...3600) ?? 30),
             maxBufferedResponseBytes: try settings.int("limits.maxBufferedResponseBytes", in: 65536...(1 << 30)) ?? (4 << 20))
         screensInProgress =
-            try settings.int("limits.screensInProgress", in: 1...65536) ?? 32
+            try settings.int("limits.screensInProgress", in: 1...65536) ?? FairTurns.defaultScreensInProgress
         policyFile = settings.string("policy.file")
         mecabDictionary = settings.string("judgment.mecabDictionary") ?? JapaneseAnalyzer.defaultDictionary
         storageURL =

@@ -76,6 +76,9 @@ public final class FairTurns: Sendable {
 
     /// How many pieces of work run at once.
     public let concurrency: Int
+    /// The daemon's default concurrency for Screen calls (`limits.screensInProgress`): enough for
+    /// the store's group commit to gather calls, few enough that a call waiting its turn is next.
+    public static let defaultScreensInProgress = 32
     private let state = Mutex(State())
 
     /// - Parameter concurrency: pieces of work at once, at least 1.

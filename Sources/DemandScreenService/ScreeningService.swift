@@ -23,7 +23,7 @@ public struct ScreeningService: Sendable {
     ///   - turns: how many Screen calls are worked on at once, and the order the others take turns in.
     public init(
         engines: EngineHolder, responses: ResponseTemplateHolder = ResponseTemplateHolder(.builtIn()),
-        servingState: ServingState, storage: StorageWatch?, turns: FairTurns = FairTurns(concurrency: 32)
+        servingState: ServingState, storage: StorageWatch?, turns: FairTurns = FairTurns(concurrency: FairTurns.defaultScreensInProgress)
     ) {
         self.engines = engines
         self.responses = responses

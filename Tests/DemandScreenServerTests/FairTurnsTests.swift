@@ -103,6 +103,75 @@ import Testing
         #expect(turns.waiting == 0)
     }
 
+    struct WorkFailed: Error {}
+
+    /// A count shared by the tasks of a test.
+    final class Tally: Sendable {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        /// Adds `amount` and returns the new value.
+        @discardableResult func add(_ amount: Int = 1) -> Int {
+            count.withLock {
+                $0 += amount
+                return $0
+            }
+        }
+    }
+
+    /// A piece of work that throws gives its turn back: the turns after it still run.
+    @Test func workThatThrowsGivesItsTurnBack() async throws {
+        let turns = FairTurns(concurrency: 1)
+        for _ in 0..<3 {
+            await #expect(throws: WorkFailed.self) {
+                try await turns.run(caller: "a", subject: "s") { () throws -> Int in throw WorkFailed() }
+            }
+        }
+        #expect(try await turns.run(caller: "a", subject: "s") { 7 } == 7)
+        #expect(turns.waiting == 0)
+    }
+
+    /// Calls cancelled while others finish: each call either runs or throws CancellationError,
+    /// none is lost or resumed twice, and the turns all come back.
+    @Test func cancellationsRacingTheTurnsLoseNoTurn() async throws {
+        let turns = FairTurns(concurrency: 2)
+        let ran = Tally()
+        let cancelled = Tally()
+        let tasks = (0..<200).map { index in
+            Task {
+                do {
+                    try await turns.run(caller: "c-\(index % 3)", subject: "s-\(index % 5)") {
+                        ran.add()
+                        await Task.yield()
+                    }
+                } catch is CancellationError {
+                    cancelled.add()
+                }
+            }
+        }
+        for (index, task) in tasks.enumerated() where index % 3 == 0 { task.cancel() }
+        for task in tasks { try await task.value }
+        #expect(ran.value + cancelled.value == 200)
+        #expect(turns.waiting == 0)
+        // Both turns are free: two pieces of work run side by side.
+        let together = Tally()
+        let recorder = Recorder()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<2 {
+                group.addTask {
+                    try await turns.run(caller: "d", subject: "s") {
+                        recorder.begin("\(index)")
+                        together.add()
+                        try await Task.sleep(for: .milliseconds(50))
+                        recorder.end()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(together.value == 2)
+        #expect(recorder.mostAtOnce.withLock { $0 } == 2)
+    }
+
     @Test func aCallCancelledWhileWaitingLeavesTheLine() async throws {
         let turns = FairTurns(concurrency: 1)
         let gate = AsyncStream<Void>.makeStream()
