@@ -300,7 +300,9 @@ import Testing
         let limits = ServerConfiguration.Limits(
             calls: .init(maxCallsInFlight: 64, maxCallsInFlightPerIdentity: 16, callsPerSecondPerIdentity: 500, callBurstPerIdentity: 100))
         try await withLimitedServer(transportSecurity: .insecurePlaintext, limits: limits) { port, server in
-            let measure: @Sendable () async throws -> (p99: Duration, failures: Int) = {
+            // The median: on a loaded machine (the suites run in parallel) one scheduling pause
+            // moves a p99 of 100 calls by hundreds of milliseconds; waiting behind a flood moves the median.
+            let measure: @Sendable () async throws -> (median: Duration, failures: Int) = {
                 try await DemandScreenConnection.withConnection(
                     to: clientConfiguration(port: port, pki: nil, token: TestTokens.otherAgent)
                 ) { victim in
@@ -313,7 +315,7 @@ import Testing
                         if response.status != .ok { failures += 1 }
                     }
                     times.sort()
-                    return (times[times.count * 99 / 100], failures)
+                    return (times[times.count / 2], failures)
                 }
             }
             let unloaded = try await measure()
@@ -352,10 +354,11 @@ import Testing
             #expect(loaded.failures == 0, "the other caller's calls all succeed")
             #expect(codes[.resourceExhausted, default: 0] > 0, "the flooder is refused")
             #expect(codes[.ok, default: 0] > 0, "and still served within its share")
-            let ceiling = max(unloaded.p99 * 4, .milliseconds(500))
+            let ceiling = max(unloaded.median * 4, .milliseconds(100))
             #expect(
-                loaded.p99 <= ceiling,
-                "p99 under flood \(loaded.p99) vs unloaded \(unloaded.p99); flooder: \(codes.map { "\($0.key.name)=\($0.value)" })")
+                loaded.median <= ceiling,
+                "median under flood \(loaded.median) vs unloaded \(unloaded.median); flooder: \(codes.map { "\($0.key.name)=\($0.value)" })"
+            )
             #expect(server.limitStatistics.callsRefused[.callsInFlight, default: 0] == 0)
         }
     }
