@@ -48,30 +48,14 @@ other_token=$(sed -n 's/^token: //p' <<<"$other_line")
 DEMANDSCREEN_AUTH_TOKENS="$(sed -n 's/^auth.tokens entry: //p' <<<"$load_line"),$(sed -n 's/^auth.tokens entry: //p' <<<"$other_line")"
 export DEMANDSCREEN_AUTH_TOKENS
 
-start_daemon() {  # name, extra arguments…: starts it, sets daemon and port
-    local name=$1
-    shift
-    mkdir -p "$work/$name"
-    DEMANDSCREEN_DATA_DIRECTORY=$work/$name "$bin/demandscreend" --port 0 --log-level notice "$@" 2>"$work/$name/log" &
-    daemon=$!
-    port=""
-    for _ in $(seq 1 300); do
-        port=$(sed -n '/demandscreend is ready/s/.*address=[^ ]*:\([0-9]*\) .*/\1/p' "$work/$name/log" | head -n 1)
-        [ -n "$port" ] && return
-        sleep 0.1
-    done
-    echo "bench-load.sh: the daemon did not start:" >&2
-    cat "$work/$name/log" >&2
-    exit 1
-}
-stop_daemon() { kill "$daemon"; wait "$daemon" 2>/dev/null || true; }
+. Scripts/bench-daemon.sh
 bench() {  # name, token, bench arguments…
     local data=$1 token=$2
     shift 2
     DEMANDSCREEN_DATA_DIRECTORY=$work/$data "$bin/demandscreen" bench "$record" --server "127.0.0.1:$port" --token "$token" "$@"
 }
 
-start_daemon durable
+start_daemon "$work/durable"
 echo "== durable (SQLite), a fresh claimant on every call"
 bench durable "$load_token" --connections "$connections" --depth "$depth" --duration "$seconds" --claimants fresh --server-pid "$daemon"
 echo "== durable (SQLite), one claimant on every call"
@@ -92,13 +76,13 @@ fairness() {  # a title; the daemon is started by the caller
     stop_daemon
 }
 data=turns
-start_daemon turns
+start_daemon "$work/turns"
 fairness "default limits"
 data=fair
-DEMANDSCREEN_LIMITS_MAX_CALLS_IN_FLIGHT_PER_IDENTITY=$per_caller start_daemon fair
+DEMANDSCREEN_LIMITS_MAX_CALLS_IN_FLIGHT_PER_IDENTITY=$per_caller start_daemon "$work/fair"
 fairness "$per_caller calls in flight per caller"
 
-start_daemon none --storage-url none
+start_daemon "$work/none" --storage-url none
 echo "== no storage, a fresh claimant on every call"
 bench none "$load_token" --connections "$connections" --depth "$depth" --duration "$seconds" --claimants fresh --server-pid "$daemon"
 stop_daemon
@@ -106,12 +90,6 @@ stop_daemon
 echo "== the transport alone (a Screen method that does no work)"
 "$transport_ceiling" "$work/none" >"$work/ceiling.out" 2>"$work/ceiling.log" &
 daemon=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^ready port=//p' "$work/ceiling.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "bench-load.sh: TransportCeiling did not start:" >&2; cat "$work/ceiling.log" >&2; exit 1; }
+wait_for_port "$work/ceiling.out" 's/^ready port=//p' "$work/ceiling.log" "TransportCeiling"
 bench none "$load_token" --connections "$connections" --depth "$depth" --duration "$seconds" --claimants fresh --server-pid "$daemon"
 stop_daemon

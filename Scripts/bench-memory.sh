@@ -23,24 +23,10 @@ bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /tmp/demandscreen-bench-memory.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-start_daemon() {  # data folder: starts the daemon on it, sets daemon and port
-    DEMANDSCREEN_DATA_DIRECTORY=$1 "$bin/demandscreend" --port 0 --log-level notice 2>"$1/log" &
-    daemon=$!
-    port=""
-    for _ in $(seq 1 600); do
-        port=$(sed -n '/demandscreend is ready/s/.*address=[^ ]*:\([0-9]*\) .*/\1/p' "$1/log" | head -n 1)
-        [ -n "$port" ] && return
-        sleep 0.1
-    done
-    echo "bench-memory.sh: the daemon did not start:" >&2
-    cat "$1/log" >&2
-    exit 1
-}
-stop_daemon() { kill "$daemon"; wait "$daemon" 2>/dev/null || true; }
+. Scripts/bench-daemon.sh
 rss() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon/status"; }
 
 if [[ $part == idle || $part == all ]]; then
-    mkdir -p "$work/idle"
     start_daemon "$work/idle"
     sleep 1
     idle=$(rss)
@@ -64,7 +50,7 @@ PY
     sleep 2
     open=$(rss)
     kill -0 "$holder" 2>/dev/null || { echo "bench-memory.sh: the connections could not be held open (limits.maxConnectionsPerAddress, ulimit -n?)" >&2; exit 1; }
-    echo done >"$work/idle/hold"
+    echo release >"$work/idle/hold"
     wait "$holder" || true
     stop_daemon
     python3 -c "print(f'idle: {$idle} MiB; with $connections idle TLS connections: {$open} MiB (+{$open - $idle:.1f} MiB, {($open - $idle) * 1024 / $connections:.1f} KiB each)')"
@@ -72,7 +58,6 @@ fi
 
 if [[ $part == claimants || $part == all ]]; then
     data="$work/claimants"
-    mkdir -p "$data"
     start_daemon "$data"
     DEMANDSCREEN_DATA_DIRECTORY=$data "$bin/demandscreen" screen "$record" --server "127.0.0.1:$port" >/dev/null
     stop_daemon
@@ -111,7 +96,6 @@ PY
 fi
 
 if [[ $part == long || $part == all ]]; then
-    mkdir -p "$work/long"
     start_daemon "$work/long"
     DEMANDSCREEN_DATA_DIRECTORY=$work/long "$bin/demandscreen" bench "$record" --server "127.0.0.1:$port" \
         --connections 1 --depth 8 --duration "$((minutes * 60))" --claimants fresh >"$work/long/bench" &
