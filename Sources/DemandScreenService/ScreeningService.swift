@@ -98,11 +98,12 @@ public struct ScreeningService: Sendable {
         // The work of a call waits for its turn: a caller, or a claimant, with many calls waiting
         // takes one turn at a time with the others.
         return try await turns.run(caller: context.caller?.description ?? "", subject: record.claimantID) {
-            try await screen(record, context)
+            try await screenInTurn(record, context)
         }
     }
 
-    private func screen(_ record: DemandRecord, _ context: CallContext) async throws -> Data {
+    /// A Screen call's work once its turn has come: history, judgment, response, record.
+    private func screenInTurn(_ record: DemandRecord, _ context: CallContext) async throws -> Data {
         try Task.checkCancellation()
         let engine = engines.current
         let result: ScreeningResult
