@@ -137,17 +137,23 @@ public final class PostgresDatabase: SQLDatabase {
     /// Runs `body`, failing it when the server has made no progress for `timeout`: while the
     /// server is away the pool would wait for a connection forever, and the call must fail with
     /// UNAVAILABLE instead. A busy server that answers other calls is not a failed one, however
-    /// long the queue.
+    /// long the queue. The wait is counted in ticks of the watch, each at most two ticks long:
+    /// when this process itself did not run (its threads all busy, or the machine stalled), the
+    /// server's answer may be waiting unread, and that time is not the server's.
     private func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StorageError) -> T {
-        let started = ContinuousClock.now
         do {
             let value = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
+                    let tick = Duration.milliseconds(250)
+                    var waited = Duration.zero
+                    var lastTick = ContinuousClock.now
                     while true {
-                        try await Task.sleep(for: .milliseconds(250))
+                        try await Task.sleep(for: tick)
                         let now = ContinuousClock.now
-                        if now - started > self.timeout && now - self.lastProgress.withLock({ $0 }) > self.timeout { return nil }
+                        waited += min(now - lastTick, tick * 2)
+                        lastTick = now
+                        if waited > self.timeout && now - self.lastProgress.withLock({ $0 }) > self.timeout { return nil }
                     }
                 }
                 defer { group.cancelAll() }

@@ -188,7 +188,8 @@ import Testing
             }
             // The check runs in the background, and the server publishes its statistics shortly after.
             var found = false
-            for _ in 0..<100 where !found {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !found && ContinuousClock.now < deadline {
                 found = try await store.database.query(analyzed).first?.integer(0) == 1
                 if !found { try await Task.sleep(for: .milliseconds(100)) }
             }

@@ -41,16 +41,25 @@ public enum PostgresTestServer {
         public let port: Int
         public let url: String
 
-        public init() throws {
-            directory = NSTemporaryDirectory() + "demandscreen-pg-" + UUID().uuidString.prefix(8)
+        public init() async throws {
+            let directory = NSTemporaryDirectory() + "demandscreen-pg-" + UUID().uuidString.prefix(8)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            port = try freePort()
-            url = try Self.script(["start", directory + "/data", String(port)]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let port = try freePort()
+            self.directory = directory
+            self.port = port
+            url = try await offThePool { try Self.script(["start", directory + "/data", String(port)]) }
+                .trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        public func stop() throws { _ = try Self.script(["stop", directory + "/data"]) }
+        public func stop() async throws {
+            let directory = directory
+            _ = try await offThePool { try Self.script(["stop", directory + "/data"]) }
+        }
 
-        public func start() throws { _ = try Self.script(["start", directory + "/data", String(port)]) }
+        public func start() async throws {
+            let (directory, port) = (directory, port)
+            _ = try await offThePool { try Self.script(["start", directory + "/data", String(port)]) }
+        }
 
         deinit {
             _ = try? Self.script(["stop", directory + "/data"])

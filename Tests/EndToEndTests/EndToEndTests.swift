@@ -18,11 +18,11 @@ import Testing
         let tokenMode = try FileManager.default.attributesOfItem(atPath: data + "/agent.token")[.posixPermissions] as? Int
         #expect(tokenMode == 0o600)
 
-        let health = try runCLI(["health"] + server, dataDirectory: data)
+        let health = try await runCLI(["health"] + server, dataDirectory: data)
         #expect(health.status == 0, "\(health.stderr)")
         #expect(health.stdout == "SERVING\n")
 
-        let legitimate = try runCLI(["screen", PackagePaths.example("gift-delivered-early.json")] + server, dataDirectory: data)
+        let legitimate = try await runCLI(["screen", PackagePaths.example("gift-delivered-early.json")] + server, dataDirectory: data)
         #expect(legitimate.status == 0, "\(legitimate.stderr)")
         let legitimateResult = try ScreeningResult(jsonString: try #require(legitimate.lines.first))
         #expect(legitimateResult.recordID == "rec-2026-12-01-0001")
@@ -30,7 +30,7 @@ import Testing
         #expect(legitimateResult.criteria.count == 5)
         #expect(legitimateResult.actions == [.resolve])
 
-        let unjust = try runCLI(["screen", PackagePaths.example("kneeling-and-exposure.json")] + server, dataDirectory: data)
+        let unjust = try await runCLI(["screen", PackagePaths.example("kneeling-and-exposure.json")] + server, dataDirectory: data)
         #expect(unjust.status == 0, "\(unjust.stderr)")
         let unjustResult = try ScreeningResult(jsonString: try #require(unjust.lines.first))
         #expect(unjustResult.verdict == .unjustDemand)
@@ -45,43 +45,44 @@ import Testing
             let record = try DemandRecord(jsonString: try String(contentsOfFile: PackagePaths.example(name), encoding: .utf8))
             lines.append(try record.jsonString())
         }
-        let batch = try runCLI(["screen", "-"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        let batch = try await runCLI(["screen", "-"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
         #expect(batch.status == 0, "\(batch.stderr)")
         let ids = Set(try batch.lines.map { try ScreeningResult(jsonString: $0).recordID })
         #expect(ids == ["rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003"])
         // One call in flight: the window is refilled answer by answer, so the answers come in order.
-        let oneAtATime = try runCLI(
+        let oneAtATime = try await runCLI(
             ["screen", "-", "--in-flight", "1"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
         #expect(oneAtATime.status == 0, "\(oneAtATime.stderr)")
         #expect(
             try oneAtATime.lines.map { try ScreeningResult(jsonString: $0).recordID } == [
                 "rec-2026-12-01-0001", "rec-2026-12-01-0002", "rec-2026-12-01-0003",
             ])
-        let noWindow = try runCLI(["screen", "-", "--in-flight", "0"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        let noWindow = try await runCLI(
+            ["screen", "-", "--in-flight", "0"] + server, dataDirectory: data, stdin: lines.joined(separator: "\n"))
         #expect(noWindow.status == 64)
         #expect(noWindow.stderr.contains("--in-flight must be at least 1"))
 
-        let text = try runCLI(
+        let text = try await runCLI(
             ["screen", PackagePaths.example("billing-double-charge-en.json"), "--format", "text"] + server, dataDirectory: data)
         #expect(text.stdout.hasPrefix("rec-2026-12-01-0003: VERDICT_LEGITIMATE_CLAIM"))
 
-        let wrongToken = try runCLI(
+        let wrongToken = try await runCLI(
             ["screen", PackagePaths.example("gift-delivered-early.json"), "--token", "nope"] + server, dataDirectory: data)
         #expect(wrongToken.status == 1)
         #expect(wrongToken.stderr.contains("UNAUTHENTICATED"))
 
-        let badRecord = try runCLI(
+        let badRecord = try await runCLI(
             ["screen", "-"] + server, dataDirectory: data,
             stdin: #"{"recordId": "x", "utterances": [{"speaker": "SPEAKER_CUSTOMER", "text": "hi"}]}"#)
         #expect(badRecord.status == 1)
         #expect(badRecord.stderr.contains("INVALID_ARGUMENT") && badRecord.stderr.contains("claimantId"))
 
-        let notJSON = try runCLI(["screen", "-"] + server, dataDirectory: data, stdin: "this is not json")
+        let notJSON = try await runCLI(["screen", "-"] + server, dataDirectory: data, stdin: "this is not json")
         #expect(notJSON.status == 1)
         #expect(notJSON.stderr.contains("-:1"))
 
         #expect(try await daemon.stop() == 0, "\(daemon.output)")
-        let unreachable = try runCLI(["health"] + server, dataDirectory: data)
+        let unreachable = try await runCLI(["health"] + server, dataDirectory: data)
         #expect(unreachable.status == 3)
         #expect(unreachable.stderr.contains("cannot connect"))
     }
@@ -91,9 +92,9 @@ import Testing
         let daemon = try DaemonProcess(arguments: [], dataDirectory: data)
         let port = try #require(try await daemon.waitUntilReady(), "daemon did not start: \(daemon.output)")
         #expect(port == 7443)
-        let health = try runCLI(["health"], dataDirectory: data)
+        let health = try await runCLI(["health"], dataDirectory: data)
         #expect(health.stdout == "SERVING\n", "\(health.stderr)")
-        let screen = try runCLI(["screen", PackagePaths.example("gift-delivered-early.json")], dataDirectory: data)
+        let screen = try await runCLI(["screen", PackagePaths.example("gift-delivered-early.json")], dataDirectory: data)
         #expect(screen.status == 0, "\(screen.stderr)")
         #expect(try await daemon.stop() == 0)
         // A second start reuses the CA and tokens of the first.
@@ -129,32 +130,32 @@ import Testing
     @Test func policyReloadsOnSIGHUPAndABrokenOneIsRefused() async throws {
         let data = try temporaryDirectory()
         let policyFile = data + "/policy.yaml"
-        let defaultPolicy = try runCLI(["policy", "default"], dataDirectory: data).stdout
+        let defaultPolicy = try await runCLI(["policy", "default"], dataDirectory: data).stdout
         try defaultPolicy.write(toFile: policyFile, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(arguments: ["--port", "0", "--policy-file", policyFile], dataDirectory: data)
         let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
         let server = ["--server", "127.0.0.1:\(port)"]
-        func version() throws -> String {
+        func version() async throws -> String {
             let file = try freshExample("gift-delivered-early.json", in: data)
-            let output = try runCLI(["screen", file] + server, dataDirectory: data)
+            let output = try await runCLI(["screen", file] + server, dataDirectory: data)
             return try ScreeningResult(jsonString: try #require(output.lines.first)).policyVersion
         }
-        #expect(try version() == "builtin-2026.12.6")
+        #expect(try await version() == "builtin-2026.12.6")
 
         let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.6\"", with: "version: \"site-2\"")
         try renamed.write(toFile: policyFile, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await waitFor { daemon.output.contains("policy reloaded") }
-        #expect(try version() == "site-2")
+        #expect(try await version() == "site-2")
 
         try (renamed + "\nnot: [valid\n").write(toFile: policyFile, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await waitFor { daemon.output.contains("policy reload refused") }
-        #expect(try version() == "site-2")
+        #expect(try await version() == "site-2")
         #expect(try await daemon.stop() == 0)
     }
 
-    @Test func evaluateRunsTheEngineWithoutAServer() throws {
+    @Test func evaluateRunsTheEngineWithoutAServer() async throws {
         let data = try temporaryDirectory()
         var lines: [String] = []
         for name in ["gift-delivered-early.json", "kneeling-and-exposure.json"] {
@@ -163,7 +164,7 @@ import Testing
         }
         let file = data + "/records.jsonl"
         try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let output = try runCLI(["evaluate", file], dataDirectory: data)
+        let output = try await runCLI(["evaluate", file], dataDirectory: data)
         #expect(output.status == 0, "\(output.stderr)")
         let verdicts = try output.lines.map { try ScreeningResult(jsonString: $0).verdict }
         #expect(verdicts == [.legitimateClaim, .unjustDemand])
@@ -172,7 +173,7 @@ import Testing
         #expect(!output.stdout.contains("\\u"))
     }
 
-    @Test func aBadRecordLineSaysWhereItIsWrong() throws {
+    @Test func aBadRecordLineSaysWhereItIsWrong() async throws {
         let data = try temporaryDirectory()
         let good = try DemandRecord(
             jsonString: try String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8))
@@ -184,7 +185,7 @@ import Testing
             #"{"recordId": "r-5", "incidnet": {"category": "INCIDENT_DELIVERY"}}"#,
             try good.jsonString(),
         ]
-        let output = try runCLI(["evaluate", "-"], dataDirectory: data, stdin: lines.joined(separator: "\n"))
+        let output = try await runCLI(["evaluate", "-"], dataDirectory: data, stdin: lines.joined(separator: "\n"))
         #expect(output.status != 0)
         #expect(output.stderr.contains(#"-:1: utterances[1].speaker: "SPEAKER_BOSS" is not one of the field's values"#), "\(output.stderr)")
         #expect(output.stderr.contains("-:2: utterances[0]: there is no field 'txt'"), "\(output.stderr)")

@@ -21,10 +21,10 @@ import Testing
     func evaluateAndTheDaemonAgreeOnAGeneratedFile(store: StorageEndToEndTests.Store) async throws {
         let data = try temporaryDirectory()
         let file = data + "/records.jsonl"
-        _ = try runSystemCommand(
+        _ = try await runSystemCommand(
             "/usr/bin/env", ["python3", PackagePaths.root.appendingPathComponent("Scripts/generate-records.py").path, "400", file])
 
-        let evaluated = try runCLI(["evaluate", file], dataDirectory: data)
+        let evaluated = try await runCLI(["evaluate", file], dataDirectory: data)
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
         let offline = try evaluated.lines.map { Self.summary(try ScreeningResult(jsonString: $0)) }
         #expect(offline.count == 400)
@@ -33,7 +33,7 @@ import Testing
             arguments: ["--port", "0", "--storage-url", try await store.url(data: data)], dataDirectory: data)
         let port = try #require(try await daemon.waitUntilReady(), "daemon did not start: \(daemon.output)")
         // One call at a time, so that each record's history holds every record before it.
-        let screened = try runCLI(["screen", file, "--in-flight", "1", "--server", "127.0.0.1:\(port)"], dataDirectory: data)
+        let screened = try await runCLI(["screen", file, "--in-flight", "1", "--server", "127.0.0.1:\(port)"], dataDirectory: data)
         #expect(screened.status == 0, "\(screened.stderr)")
         let online = try screened.lines.map { Self.summary(try ScreeningResult(jsonString: $0)) }
         #expect(try await daemon.stop() == 0)

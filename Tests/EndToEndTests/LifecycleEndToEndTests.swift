@@ -1,6 +1,7 @@
 import DemandScreenAPI
 import DemandScreenClient
 import DemandScreenRPC
+import DemandScreenTestSupport
 import Foundation
 import SwiftProtobuf
 import Synchronization
@@ -76,7 +77,11 @@ import Testing
     }
 
     /// Contacts stored in a SQLite file, by record id.
-    static func storedRecordIDs(_ database: String) throws -> Set<String> {
+    static func storedRecordIDs(_ database: String) async throws -> Set<String> {
+        try await offThePool { try storedRecordIDsNow(database) }
+    }
+
+    private static func storedRecordIDsNow(_ database: String) throws -> Set<String> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
@@ -149,7 +154,7 @@ import Testing
         #expect(took < .seconds(15), "took \(took)")
         #expect(outcomes.others.isEmpty, "\(outcomes.others.prefix(5))")
         // Every call answered OK is stored, and nothing is stored that was not answered.
-        let stored = try Self.storedRecordIDs(data + "/demandscreen.sqlite")
+        let stored = try await Self.storedRecordIDs(data + "/demandscreen.sqlite")
         let answered = outcomes.okIDs
         #expect(stored.count == answered.count, "stored \(stored.count), answered OK \(answered.count)")
         #expect(stored == answered)
@@ -158,10 +163,10 @@ import Testing
     }
 
     /// A self-signed certificate for localhost and 127.0.0.1, valid for `days`, and its key.
-    static func selfSigned(in directory: String, name: String, days: Int) throws -> (certificate: String, key: String) {
+    static func selfSigned(in directory: String, name: String, days: Int) async throws -> (certificate: String, key: String) {
         let certificate = directory + "/\(name).pem"
         let key = directory + "/\(name)-key.pem"
-        try runSystemCommand(
+        try await runSystemCommand(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
@@ -172,7 +177,11 @@ import Testing
 
     /// The SHA-256 fingerprint of a certificate file, or of the certificate a new TLS connection
     /// to `port` is shown.
-    static func fingerprint(file: String? = nil, port: Int? = nil) throws -> String {
+    static func fingerprint(file: String? = nil, port: Int? = nil) async throws -> String {
+        try await offThePool { try fingerprintNow(file: file, port: port) }
+    }
+
+    private static func fingerprintNow(file: String?, port: Int?) throws -> String {
         let source =
             if let file { "cat '\(file)'" } else {
                 "openssl s_client -connect 127.0.0.1:\(port!) -servername localhost </dev/null 2>/dev/null"
@@ -199,8 +208,8 @@ import Testing
 
     @Test func sighupReloadsTheCertificateAndTokensWithoutDroppingConnections() async throws {
         let data = try temporaryDirectory()
-        let first = try Self.selfSigned(in: data, name: "first", days: 60)
-        let second = try Self.selfSigned(in: data, name: "second", days: 5)
+        let first = try await Self.selfSigned(in: data, name: "first", days: 60)
+        let second = try await Self.selfSigned(in: data, name: "second", days: 5)
         let trust = data + "/trust.pem"
         try (String(contentsOfFile: first.certificate, encoding: .utf8) + String(contentsOfFile: second.certificate, encoding: .utf8))
             .write(toFile: trust, atomically: true, encoding: .utf8)
@@ -222,7 +231,7 @@ import Testing
             dataDirectory: data)
         let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
         let ops = try #require(daemon.opsPort)
-        #expect(try Self.fingerprint(port: port) == Self.fingerprint(file: first.certificate))
+        #expect(try await Self.fingerprint(port: port) == Self.fingerprint(file: first.certificate))
         // 60 days away: no warning, and the metric gives the expiry.
         let ready = try await OpsEndToEndTests.get(ops, "/readyz")
         #expect(ready.status == 200 && !ready.body.contains("certificate:"), "\(ready.body)")
@@ -247,7 +256,7 @@ import Testing
             #expect(try await open.call(MethodName.screen, message: Self.record(DemandRecord()).bytes).status == .unauthenticated)
         }
         // A new connection is shown the new certificate and takes the new token, not the old one.
-        #expect(try Self.fingerprint(port: port) == Self.fingerprint(file: second.certificate))
+        #expect(try await Self.fingerprint(port: port) == Self.fingerprint(file: second.certificate))
         try await DemandScreenConnection.withConnection(to: try Self.client(port: port, data: data, ca: trust, token: tokens.new)) {
             connection in
             let response = try await connection.call(MethodName.screen, message: screen.bytes)
@@ -267,7 +276,7 @@ import Testing
         try await waitFor { daemon.output.contains("TLS reload refused") }
         let refusal = try #require(daemon.output.split(separator: "\n").first { $0.contains("TLS reload refused") })
         #expect(refusal.contains(certificate), "\(refusal)")
-        #expect(try Self.fingerprint(port: port) == Self.fingerprint(file: second.certificate))
+        #expect(try await Self.fingerprint(port: port) == Self.fingerprint(file: second.certificate))
         try await DemandScreenConnection.withConnection(to: try Self.client(port: port, data: data, ca: trust, token: tokens.new)) {
             connection in
             let response = try await connection.call(MethodName.healthCheck, message: HealthCheckRequest().serializedBytes())

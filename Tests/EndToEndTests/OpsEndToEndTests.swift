@@ -31,7 +31,7 @@ import Testing
         #expect(try await Self.get(ops, "/metrics", method: "POST").status == 405)
 
         let example = try freshExample("kneeling-and-exposure.json", in: data)
-        #expect(try runCLI(["screen", example, "--server", "127.0.0.1:\(port)"], dataDirectory: data).status == 0)
+        #expect(try await runCLI(["screen", example, "--server", "127.0.0.1:\(port)"], dataDirectory: data).status == 0)
         let metrics = try await Self.get(ops, "/metrics")
         #expect(metrics.status == 200)
         let lines = Set(metrics.body.split(separator: "\n").map(String.init))

@@ -1,4 +1,5 @@
 import DemandScreenAPI
+import DemandScreenTestSupport
 import Foundation
 import SwiftProtobuf
 import Synchronization
@@ -66,43 +67,47 @@ func packageProcess(_ executable: String, arguments: [String], dataDirectory: St
 }
 
 /// Runs the real `demandscreen` CLI to completion.
-func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) throws -> CommandOutput {
-    let process = packageProcess("demandscreen", arguments: arguments, dataDirectory: dataDirectory)
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-    let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandOutput(
-        status: process.terminationStatus,
-        stdout: String(decoding: stdoutData, as: UTF8.self),
-        stderr: String(decoding: stderrData, as: UTF8.self))
+func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) async throws -> CommandOutput {
+    try await offThePool {
+        let process = packageProcess("demandscreen", arguments: arguments, dataDirectory: dataDirectory)
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandOutput(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self))
+    }
 }
 
 /// Runs a system command to completion and returns what it wrote to standard error; throws when
 /// it fails, unless `mayFail`.
 @discardableResult
-func runSystemCommand(_ path: String, _ arguments: [String], mayFail: Bool = false) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let err = Pipe()
-    process.standardError = err
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    if process.terminationStatus != 0 && !mayFail {
-        throw SystemCommandFailed(description: "\(path) \(arguments.joined(separator: " ")) failed: \(stderr)")
+func runSystemCommand(_ path: String, _ arguments: [String], mayFail: Bool = false) async throws -> String {
+    try await offThePool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus != 0 && !mayFail {
+            throw SystemCommandFailed(description: "\(path) \(arguments.joined(separator: " ")) failed: \(stderr)")
+        }
+        return stderr
     }
-    return stderr
 }
 
 /// A system command that exited non-zero, with what it said.
@@ -175,7 +180,7 @@ final class DaemonProcess: Sendable {
         }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            _ = try await waitForExit()
             return -1
         }
         return process.terminationStatus

@@ -14,23 +14,24 @@ extension EndToEndTests {
         let daemon = try DaemonProcess(arguments: ["--port", "0", "--templates-directory", templates], dataDirectory: data)
         let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
         let server = ["--server", "127.0.0.1:\(port)"]
-        func response() throws -> WrittenResponse {
-            let output = try runCLI(["screen", try freshExample("gift-delivered-early.json", in: data)] + server, dataDirectory: data)
+        func response() async throws -> WrittenResponse {
+            let output = try await runCLI(
+                ["screen", try freshExample("gift-delivered-early.json", in: data)] + server, dataDirectory: data)
             return try ScreeningResult(jsonString: try #require(output.lines.first)).response
         }
-        #expect(try response().templateID == "ja/legitimate.confirmed.conversational")
-        #expect(try response().body == "第一版")
+        #expect(try await response().templateID == "ja/legitimate.confirmed.conversational")
+        #expect(try await response().body == "第一版")
 
         try "お詫び\n第二版\n".write(toFile: confirmed, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await waitFor { daemon.output.contains("response templates reloaded") }
-        #expect(try response().body == "第二版")
+        #expect(try await response().body == "第二版")
 
         try "件名\n全面的に当社の責任です。\n".write(toFile: templates + "/ja/legitimate.written.mustache", atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await waitFor { daemon.output.contains("response templates reload refused") }
         #expect(daemon.output.contains("ja/legitimate.written.mustache"))
-        #expect(try response().body == "第二版")
+        #expect(try await response().body == "第二版")
         #expect(try await daemon.stop() == 0)
 
         let refused = try DaemonProcess(arguments: ["--port", "0", "--templates-directory", templates], dataDirectory: data)
@@ -41,9 +42,9 @@ extension EndToEndTests {
 }
 
 extension EndToEndTests {
-    @Test func evaluateWritesTheResponseAndRefusesABadTemplateFolder() throws {
+    @Test func evaluateWritesTheResponseAndRefusesABadTemplateFolder() async throws {
         let data = try temporaryDirectory()
-        let output = try runCLI(["evaluate", PackagePaths.example("kneeling-and-exposure.json")], dataDirectory: data)
+        let output = try await runCLI(["evaluate", PackagePaths.example("kneeling-and-exposure.json")], dataDirectory: data)
         #expect(output.status == 0, "\(output.stderr)")
         let response = try ScreeningResult(jsonString: try #require(output.lines.first)).response
         #expect(response.templateID == "ja/unjust.conversational")
@@ -53,7 +54,7 @@ extension EndToEndTests {
         try FileManager.default.createDirectory(atPath: templates + "/en", withIntermediateDirectories: true)
         try "Subject\nWe accept full responsibility and will compensate you.\n"
             .write(toFile: templates + "/en/needs-review.written.mustache", atomically: true, encoding: .utf8)
-        let refused = try runCLI(
+        let refused = try await runCLI(
             ["evaluate", PackagePaths.example("kneeling-and-exposure.json"), "--templates-directory", templates], dataDirectory: data)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("en/needs-review.written.mustache"))

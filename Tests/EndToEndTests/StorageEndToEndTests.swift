@@ -96,8 +96,8 @@ import Testing
         try client.run()
         try await waitFor(timeout: .seconds(120)) { answers.text.split(separator: "\n").count >= 200 }
         kill(daemon.process.processIdentifier, SIGKILL)
-        daemon.process.waitUntilExit()
-        client.waitUntilExit()
+        _ = try await daemon.waitForExit()
+        try await offThePool { client.waitUntilExit() }
         try await waitFor { out.fileHandleForReading.readabilityHandler == nil }
         let text = answers.text
         // Only complete lines are acknowledged results.
@@ -111,24 +111,24 @@ import Testing
         let restarted = try DaemonProcess(arguments: ["--port", "0", "--storage-url", url], dataDirectory: data)
         let newPort = try #require(try await restarted.waitUntilReady(), "\(restarted.output)")
         let newServer = ["--server", "127.0.0.1:\(newPort)"]
-        func timeline() throws -> [String: Set<String>] {
+        func timeline() async throws -> [String: Set<String>] {
             var result: [String: Set<String>] = [:]
             for index in 0..<claimants {
-                let output = try runCLI(["risk", "kc-\(index)"] + newServer, dataDirectory: data)
+                let output = try await runCLI(["risk", "kc-\(index)"] + newServer, dataDirectory: data)
                 guard output.status == 0 else { continue }
                 result["kc-\(index)"] = Set(try ClaimantRisk(jsonString: output.stdout).contacts.map(\.recordID))
             }
             return result
         }
-        let stored = try timeline().values.reduce(into: Set<String>()) { $0.formUnion($1) }
+        let stored = try await timeline().values.reduce(into: Set<String>()) { $0.formUnion($1) }
         #expect(acknowledged.isSubset(of: stored), "lost: \(acknowledged.subtracting(stored).sorted().prefix(10))")
 
         for _ in 0..<2 {
-            let resend = try runCLI(["screen", load] + newServer, dataDirectory: data)
+            let resend = try await runCLI(["screen", load] + newServer, dataDirectory: data)
             #expect(resend.status == 0, "\(resend.stderr.prefix(500))")
             #expect(resend.lines.count == records.count)
         }
-        let afterResend = try timeline()
+        let afterResend = try await timeline()
         #expect(afterResend.values.map(\.count).reduce(0, +) == records.count)
         #expect(afterResend.values.allSatisfy { $0.count == records.count / claimants })
         #expect(try await restarted.stop() == 0)
@@ -148,29 +148,29 @@ import Testing
         let portB = try #require(try await daemonB.waitUntilReady(), "\(daemonB.output)")
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        func call(_ port: Int, _ index: Int) throws -> ScreeningResult {
+        func call(_ port: Int, _ index: Int) async throws -> ScreeningResult {
             let file = dataA + "/shared-\(index).json"
             try loadRecord(id: "s-\(index)", claimant: "shared", at: now - Int64(10 - index) * 60_000).jsonString()
                 .write(toFile: file, atomically: true, encoding: .utf8)
-            let output = try runCLI(["screen", file, "--server", "127.0.0.1:\(port)"], dataDirectory: dataA)
+            let output = try await runCLI(["screen", file, "--server", "127.0.0.1:\(port)"], dataDirectory: dataA)
             return try ScreeningResult(jsonString: try #require(output.lines.first, "\(output.stderr)"))
         }
-        for index in 0..<3 { _ = try call(portA, index) }
-        let fourth = try call(portB, 3)
+        for index in 0..<3 { _ = try await call(portA, index) }
+        let fourth = try await call(portB, 3)
         #expect(fourth.claimant.contacts24H == 4)
-        let fifth = try call(portA, 4)
+        let fifth = try await call(portA, 4)
         #expect(fifth.claimant.contacts24H == 5)
         // The same record through the other daemon is the same contact.
-        let again = try call(portB, 4)
+        let again = try await call(portB, 4)
         #expect(again == fifth)
-        let risk = try runCLI(["risk", "shared", "--server", "127.0.0.1:\(portB)"], dataDirectory: dataA)
+        let risk = try await runCLI(["risk", "shared", "--server", "127.0.0.1:\(portB)"], dataDirectory: dataA)
         #expect(try ClaimantRisk(jsonString: risk.stdout).contacts.count == 5)
         #expect(try await daemonA.stop() == 0)
         #expect(try await daemonB.stop() == 0)
     }
 
     @Test func postgreSQLGoingAwayUnderLoadFailsCallsAndTheDaemonRecoversByItself() async throws {
-        let postgres = try PostgresTestServer.Private()
+        let postgres = try await PostgresTestServer.Private()
         let url = try await PostgresTestServer.createDatabase(on: postgres.url)
         let data = try temporaryDirectory()
         let daemon = try DaemonProcess(arguments: ["--port", "0", "--storage-url", url], dataDirectory: data)
@@ -197,14 +197,14 @@ import Testing
                 try await client.unary(MethodName.healthCheck, HealthCheckRequest(), as: HealthCheckResponse.self).status == .serving
             }
             for index in 0..<50 { #expect(try await screen(index)) }
-            try postgres.stop()
+            try await postgres.stop()
             var index = 50
             for _ in 0..<5 {
                 _ = try await screen(index)
                 index += 1
             }
             #expect(try await serving() == false)
-            try postgres.start()
+            try await postgres.start()
             try await waitFor(timeout: .seconds(60)) { (try? await serving()) == true }
             for _ in 0..<50 {
                 #expect(try await screen(index))
@@ -215,7 +215,7 @@ import Testing
         #expect(outcome.1 == 5, "every call while PostgreSQL was down fails with UNAVAILABLE")
         var stored = Set<String>()
         for claimant in 0..<5 {
-            let risk = try runCLI(["risk", "oc-\(claimant)", "--server", "127.0.0.1:\(port)"], dataDirectory: data)
+            let risk = try await runCLI(["risk", "oc-\(claimant)", "--server", "127.0.0.1:\(port)"], dataDirectory: data)
             stored.formUnion(try ClaimantRisk(jsonString: risk.stdout).contacts.map(\.recordID))
         }
         #expect(Set(outcome.0).isSubset(of: stored))
@@ -229,61 +229,72 @@ import Testing
     @Test(.enabled(if: getuid() == 0, "mounting a small file system to fill needs root"))
     func aFullDiskFailsCallsWithUnavailableAndTheDaemonServesAgainWhenThereIsRoom() async throws {
         let disk = try temporaryDirectory()
-        try runSystemCommand("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "demandscreen-full-disk-test", disk])
-        defer { _ = try? runSystemCommand("/bin/umount", ["-l", disk]) }
-        let data = try temporaryDirectory()
-        let daemon = try DaemonProcess(
-            arguments: ["--port", "0", "--ops-port", "0", "--storage-url", "sqlite:\(disk)/history.sqlite"], dataDirectory: data)
-        let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
-        let ops = try #require(daemon.opsPort)
-        let configuration = ClientConfiguration(
-            host: "127.0.0.1", port: port, transportSecurity: .tls(caPath: data + "/dev-ca.pem"),
-            bearerToken: try String(contentsOfFile: data + "/agent.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        try await runSystemCommand("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "demandscreen-full-disk-test", disk])
+        // Unmounted afterwards whatever happens (a `defer` cannot wait for the command).
+        func fillTheDisk() async throws {
+            let data = try temporaryDirectory()
+            let daemon = try DaemonProcess(
+                arguments: ["--port", "0", "--ops-port", "0", "--storage-url", "sqlite:\(disk)/history.sqlite"], dataDirectory: data)
+            let port = try #require(try await daemon.waitUntilReady(), "\(daemon.output)")
+            let ops = try #require(daemon.opsPort)
+            let configuration = ClientConfiguration(
+                host: "127.0.0.1", port: port, transportSecurity: .tls(caPath: data + "/dev-ca.pem"),
+                bearerToken: try String(contentsOfFile: data + "/agent.token", encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines))
 
-        let acknowledged = try await DemandScreenConnection.withConnection(to: configuration) { client in
-            var acknowledged: [String] = []
-            var refusals: [String] = []
-            func screen(_ index: Int) async throws {
-                let record = loadRecord(id: "f-\(index)", claimant: "fc-\(index % 5)", at: 1_796_083_200_000 + Int64(index))
-                let response = try await client.call(MethodName.screen, message: try record.serializedBytes(), timeoutMilliseconds: 20000)
-                if response.status == .ok {
-                    acknowledged.append(record.recordID)
-                } else {
-                    #expect(response.status == .unavailable, "\(response.status.name): \(response.statusMessage)")
-                    refusals.append(response.statusMessage)
+            let acknowledged = try await DemandScreenConnection.withConnection(to: configuration) { client in
+                var acknowledged: [String] = []
+                var refusals: [String] = []
+                func screen(_ index: Int) async throws {
+                    let record = loadRecord(id: "f-\(index)", claimant: "fc-\(index % 5)", at: 1_796_083_200_000 + Int64(index))
+                    let response = try await client.call(
+                        MethodName.screen, message: try record.serializedBytes(), timeoutMilliseconds: 20000)
+                    if response.status == .ok {
+                        acknowledged.append(record.recordID)
+                    } else {
+                        #expect(response.status == .unavailable, "\(response.status.name): \(response.statusMessage)")
+                        refusals.append(response.statusMessage)
+                    }
                 }
+                func serving() async throws -> Bool {
+                    try await client.unary(MethodName.healthCheck, HealthCheckRequest(), as: HealthCheckResponse.self).status == .serving
+                }
+                for index in 0..<20 { try await screen(index) }
+                #expect(acknowledged.count == 20)
+                // dd stops with "No space left on device" (exit 1) once the file system is full.
+                let fill = try await runSystemCommand("/bin/dd", ["if=/dev/zero", "of=\(disk)/filler", "bs=4096"], mayFail: true)
+                #expect(fill.contains("No space left on device"), "\(fill)")
+                for index in 20..<25 { try await screen(index) }
+                #expect(refusals.count == 5, "every call on the full disk fails with UNAVAILABLE")
+                #expect(refusals.first?.contains("the disk is full") == true, "\(refusals)")
+                #expect(refusals.first?.contains("SQLite file \(disk)/history.sqlite") == true, "\(refusals)")
+                #expect(try await serving() == false)
+                let readiness = try await OpsEndToEndTests.get(ops, "/readyz")
+                #expect(readiness.status == 503)
+                #expect(readiness.body.contains("the disk is full"), "\(readiness.body)")
+                try FileManager.default.removeItem(atPath: "\(disk)/filler")
+                try await waitFor(timeout: .seconds(30)) { (try? await serving()) == true }
+                #expect(try await OpsEndToEndTests.get(ops, "/readyz").status == 200)
+                for index in 25..<45 { try await screen(index) }
+                #expect(acknowledged.count == 40)
+                return acknowledged
             }
-            func serving() async throws -> Bool {
-                try await client.unary(MethodName.healthCheck, HealthCheckRequest(), as: HealthCheckResponse.self).status == .serving
+            var stored = Set<String>()
+            for claimant in 0..<5 {
+                let risk = try await runCLI(["risk", "fc-\(claimant)", "--server", "127.0.0.1:\(port)"], dataDirectory: data)
+                stored.formUnion(try ClaimantRisk(jsonString: risk.stdout).contacts.map(\.recordID))
             }
-            for index in 0..<20 { try await screen(index) }
-            #expect(acknowledged.count == 20)
-            // dd stops with "No space left on device" (exit 1) once the file system is full.
-            let fill = try runSystemCommand("/bin/dd", ["if=/dev/zero", "of=\(disk)/filler", "bs=4096"], mayFail: true)
-            #expect(fill.contains("No space left on device"), "\(fill)")
-            for index in 20..<25 { try await screen(index) }
-            #expect(refusals.count == 5, "every call on the full disk fails with UNAVAILABLE")
-            #expect(refusals.first?.contains("the disk is full") == true, "\(refusals)")
-            #expect(refusals.first?.contains("SQLite file \(disk)/history.sqlite") == true, "\(refusals)")
-            #expect(try await serving() == false)
-            let readiness = try await OpsEndToEndTests.get(ops, "/readyz")
-            #expect(readiness.status == 503)
-            #expect(readiness.body.contains("the disk is full"), "\(readiness.body)")
-            try FileManager.default.removeItem(atPath: "\(disk)/filler")
-            try await waitFor(timeout: .seconds(30)) { (try? await serving()) == true }
-            #expect(try await OpsEndToEndTests.get(ops, "/readyz").status == 200)
-            for index in 25..<45 { try await screen(index) }
-            #expect(acknowledged.count == 40)
-            return acknowledged
+            #expect(stored == Set(acknowledged), "every acknowledged call is stored, and no refused one")
+            #expect(daemon.output.contains("storage works again"))
+            #expect(try await daemon.stop() == 0)
         }
-        var stored = Set<String>()
-        for claimant in 0..<5 {
-            let risk = try runCLI(["risk", "fc-\(claimant)", "--server", "127.0.0.1:\(port)"], dataDirectory: data)
-            stored.formUnion(try ClaimantRisk(jsonString: risk.stdout).contacts.map(\.recordID))
+        do {
+            try await fillTheDisk()
+        } catch {
+            _ = try? await runSystemCommand("/bin/umount", ["-l", disk])
+            throw error
         }
-        #expect(stored == Set(acknowledged), "every acknowledged call is stored, and no refused one")
-        #expect(daemon.output.contains("storage works again"))
-        #expect(try await daemon.stop() == 0)
+        try await runSystemCommand("/bin/umount", ["-l", disk])
     }
 }
 
