@@ -21,7 +21,7 @@ import Testing
     enum Floor {
         static let heldOutAccuracy = 0.88
         static let heldOutThreatRecall = 0.70
-        static let heldOutLegitimateJudgedUnjust = 0.046
+        static let heldOutLegitimateJudgedUnjust = 0.042
         static let developmentAccuracy = 0.96
         static let developmentThreatRecall = 0.96
         static let developmentLegitimateJudgedUnjust = 0.0
