@@ -7,7 +7,7 @@ import SwiftProtobuf
 /// the flags they raise, each call answered with its own result or the one stored first.
 extension ContactStore {
     static let contactColumns =
-        "record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description, policy_version, client, commit_id, record, result"
+        "record_id, claimant_id, received_at_ms, stored_at_ms, channel, verdict, risk_level, signals, demand_kinds, incident_category, product_key, description, money_demanded, policy_version, client, commit_id, record, result"
 
     /// One transaction for a group: multi-row inserts (a round trip each, not one per row) that
     /// return the commit ids of the contacts they inserted, and flags only for those contacts.
@@ -36,7 +36,8 @@ extension ContactStore {
                 .integer(Int64(result.verdict.rawValue)), .integer(Int64(result.riskLevel.rawValue)),
                 .text(encodeList(result.signals.map(\.kind.rawValue))), .text(encodeList(record.demands.map(\.kind.rawValue))),
                 .integer(Int64(record.incident.category.rawValue)), .text(record.incident.productKey),
-                .text(record.incident.description_p), .text(result.policyVersion), .text(contact.client),
+                .text(record.incident.description_p), .text(DemandedMoney(record.demands)?.stored ?? ""),
+                .text(result.policyVersion), .text(contact.client),
                 .text(commitID), .blob(try record.serializedBytes()), .blob(storedResult),
             ])
             for flag in HistoryWindows.flags(raisedBy: result) {
@@ -78,7 +79,7 @@ extension ContactStore {
 enum InsertContacts: RowsStatement {
     static let columns: [SQLColumnType] = [
         .text, .text, .integer, .integer, .integer, .integer, .integer, .text, .text, .integer, .text, .text, .text, .text, .text,
-        .blob, .blob,
+        .text, .blob, .blob,
     ]
     static func template(_ dialect: SQLDialect) -> String {
         "INSERT INTO contacts (\(ContactStore.contactColumns)) {rows} ON CONFLICT (record_id) DO NOTHING RETURNING commit_id"

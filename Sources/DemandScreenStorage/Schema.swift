@@ -68,12 +68,19 @@ enum Schema {
             // flags the claimant has.
             "CREATE INDEX IF NOT EXISTS risk_flags_by_claimant_kind ON risk_flags (claimant_id, kind, risk_level, raised_at_ms)"
         ],
+        [
+            // The money each contact demanded (`JPY:5400`, empty for none): what an escalating
+            // demand is measured against. Contacts stored before read as having demanded none.
+            "ALTER TABLE contacts ADD COLUMN money_demanded TEXT NOT NULL DEFAULT ''"
+        ],
     ]
 
     static var currentVersion: Int64 { Int64(migrations.count) }
 
     /// Brings the database to `currentVersion`. Safe when several daemons start at once on one
-    /// PostgreSQL: they serialize on an advisory lock, and every statement is idempotent.
+    /// database: on PostgreSQL they serialize on an advisory lock; a migration that fails because
+    /// another daemon applied it meanwhile (a column added twice) finds the version there and
+    /// goes on.
     static func migrate(_ database: any SQLDatabase, now: Int64) async throws(StorageError) {
         let create = SQLStatement(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL)")
@@ -106,6 +113,8 @@ enum Schema {
         do {
             _ = try await database.transaction(statements)
         } catch {
+            let now = try? await database.query(SQLStatement("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+            if let version = try? now?.first?.integer(0), version >= currentVersion { return }
             throw error as? StorageError ?? StorageError(store: database.name, "\(error)")
         }
     }

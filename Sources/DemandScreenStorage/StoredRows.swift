@@ -6,7 +6,7 @@ import SwiftProtobuf
 /// Reading stored rows back into the engine's and the API's types.
 extension ContactStore {
     static let pastContactColumns =
-        "record_id, claimant_id, received_at_ms, verdict, demand_kinds, incident_category, product_key, description"
+        "record_id, claimant_id, received_at_ms, verdict, demand_kinds, incident_category, product_key, description, money_demanded"
 
     /// The contact in `row`'s `pastContactColumns`, which start at column `first`.
     static func pastContact(_ row: SQLRow, from first: Int = 0) throws(StoredRowError) -> PastContact {
@@ -14,6 +14,7 @@ extension ContactStore {
             recordID: row.text(first), claimantID: row.text(first + 1), receivedAtUnixMs: row.integer(first + 2),
             verdict: Verdict(rawValue: Int(row.integer(first + 3))) ?? .unspecified,
             demandKinds: decodeList(row.text(first + 4)).map { DemandKind(rawValue: $0) ?? .demandUnspecified },
+            moneyDemanded: DemandedMoney(stored: row.text(first + 8)),
             complaint: Complaint(
                 category: IncidentCategory(rawValue: Int(row.integer(first + 5))) ?? .incidentUnspecified,
                 productKey: row.text(first + 6), description: row.text(first + 7)))

@@ -9,16 +9,20 @@ public struct PastContact: Sendable, Hashable {
     public var receivedAtUnixMs: Int64
     public var verdict: Verdict
     public var demandKinds: [DemandKind]
+    /// The money the contact demanded, if any.
+    public var moneyDemanded: DemandedMoney?
     public var complaint: Complaint
 
     public init(
-        recordID: String, claimantID: String, receivedAtUnixMs: Int64, verdict: Verdict, demandKinds: [DemandKind], complaint: Complaint
+        recordID: String, claimantID: String, receivedAtUnixMs: Int64, verdict: Verdict, demandKinds: [DemandKind],
+        moneyDemanded: DemandedMoney? = nil, complaint: Complaint
     ) {
         self.recordID = recordID
         self.claimantID = claimantID
         self.receivedAtUnixMs = receivedAtUnixMs
         self.verdict = verdict
         self.demandKinds = demandKinds
+        self.moneyDemanded = moneyDemanded
         self.complaint = complaint
     }
 
@@ -26,7 +30,39 @@ public struct PastContact: Sendable, Hashable {
     public init(record: DemandRecord, result: ScreeningResult, receivedAtUnixMs: Int64) {
         self.init(
             recordID: record.recordID, claimantID: record.claimantID, receivedAtUnixMs: receivedAtUnixMs,
-            verdict: result.verdict, demandKinds: record.demands.map(\.kind), complaint: Complaint(record.incident))
+            verdict: result.verdict, demandKinds: record.demands.map(\.kind), moneyDemanded: DemandedMoney(record.demands),
+            complaint: Complaint(record.incident))
+    }
+}
+
+/// The money a contact demanded: the sum of its demands with an amount, in the currency of the
+/// first (amounts in another currency are left out; the proportionality criterion weighs them).
+public struct DemandedMoney: Sendable, Hashable {
+    public var currencyCode: String
+    public var amountMinor: Int64
+
+    public init(currencyCode: String, amountMinor: Int64) {
+        self.currencyCode = currencyCode
+        self.amountMinor = amountMinor
+    }
+
+    /// Nil when no demand has an amount above zero.
+    public init?(_ demands: [Demand]) {
+        let money = demands.filter { $0.hasAmount && $0.amount.amountMinor > 0 }
+        guard let first = money.first else { return nil }
+        currencyCode = first.amount.currencyCode
+        amountMinor = money.filter { $0.amount.currencyCode == first.amount.currencyCode }.reduce(Int64(0)) { $0 &+ $1.amount.amountMinor }
+    }
+
+    /// As stored: `JPY:5400`.
+    public var stored: String { "\(currencyCode):\(amountMinor)" }
+
+    /// From its stored form; nil for an empty or malformed one.
+    public init?(stored: String) {
+        guard let colon = stored.lastIndex(of: ":"), let amount = Int64(stored[stored.index(after: colon)...]), amount > 0 else {
+            return nil
+        }
+        self.init(currencyCode: String(stored[..<colon]), amountMinor: amount)
     }
 }
 
@@ -221,15 +257,22 @@ public enum HistoryWindows {
         let complaint = Complaint(record.incident)
         var matcher = ComplaintMatcher(complaint, minimumSimilarity: policy.recurringIssueSimilarity)
         let concreteDemands = Set(record.demands.map(\.kind)).subtracting([.demandUnspecified])
+        let money = DemandedMoney(record.demands)
         var history = ClaimantHistory(standingRisk: standing.riskLevel, activeFlags: standing.activeFlags)
         history.contacts30d = UInt32(min(claimant.in30d, contactCountLimit))
         history.contacts24h = UInt32(min(claimant.in24h, contactCountLimit))
         for contact in claimant.newest where contact.recordID != record.recordID {
             guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - claimantWindowMs else { continue }
             if !concreteDemands.isDisjoint(with: contact.demandKinds) { history.repeatedDemandContacts += 1 }
-            if contact.verdict == .legitimateClaim || contact.verdict == .needsReview, matcher.matches(contact.complaint) {
-                history.hasOpenLegitimateClaim = true
+            // Only an open claim, or more money than found so far, is worth comparing complaints for.
+            let open = contact.verdict == .legitimateClaim || contact.verdict == .needsReview
+            let more = contact.moneyDemanded.flatMap { earlier in
+                earlier.currencyCode == money?.currencyCode && earlier.amountMinor > history.earlierMoneyDemanded?.amountMinor ?? 0
+                    ? earlier : nil
             }
+            guard open || more != nil, matcher.matches(contact.complaint) else { continue }
+            if open { history.hasOpenLegitimateClaim = true }
+            if let more { history.earlierMoneyDemanded = more }
         }
         if complaint.isComparable {
             // Only whether the threshold is reached matters: stop there, and compare each distinct

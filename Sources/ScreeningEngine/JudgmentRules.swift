@@ -29,6 +29,9 @@ public struct JudgmentRules: Sendable {
     /// Unacceptable means: with a gross demand the demand is unjust; money demanded under them
     /// goes to legal.
     public var pressureSignals: Set<SignalKind>
+    /// A repeated call with any of these is not a follow-up of an open claim, however sound
+    /// the claim (default: the pressure signals and SIGNAL_EXCESSIVE_DEMAND).
+    public var notAFollowUpSignals: Set<SignalKind>
     /// A claim with any of these is not judged legitimate outright.
     public var inDoubtSignals: Set<SignalKind>
     /// Demands that raise a signal by being made (a kneeling apology: coercion).

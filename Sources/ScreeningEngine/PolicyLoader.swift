@@ -212,6 +212,9 @@ private struct PolicyReader {
             writtenStatementTerms: try strings(top["writtenStatementTerms"], "writtenStatementTerms"),
             elementCues: elementCues,
             rules: try readJudgmentRules(top))
+        if let ratio = repeated["escalatingMoneyRatio"] {
+            policy.escalatingMoneyRatio = try number(ratio, "repeatedContact.escalatingMoneyRatio", in: 1...1000)
+        }
         try readHistorySettings(top, into: &policy)
         try readTokenPatterns(top, into: &policy)
         return policy
@@ -250,7 +253,7 @@ private struct PolicyReader {
             return values
         }
         let groups = try mapping(top["signalGroups"], "signalGroups")
-        try onlyKeys(groups, ["conduct", "pressure", "inDoubt"], "signalGroups")
+        try onlyKeys(groups, ["conduct", "pressure", "inDoubt", "notAFollowUp"], "signalGroups")
         func signals(_ name: String) throws(PolicyError) -> [SignalKind] {
             var kinds: [SignalKind] = []
             for (index, item) in try sequence(groups[name], "signalGroups.\(name)").enumerated() {
@@ -301,6 +304,8 @@ private struct PolicyReader {
             relevanceScores: try namedScores("relevance", JudgmentRules.RelevanceFinding.self),
             conductSignals: try signals("conduct"),
             pressureSignals: Set(try signals("pressure")),
+            notAFollowUpSignals: groups["notAFollowUp"] == nil
+                ? Set(try signals("pressure") + [.signalExcessiveDemand]) : Set(try signals("notAFollowUp")),
             inDoubtSignals: Set(try signals("inDoubt")),
             demandSignals: demandSignals,
             rationales: RationaleCatalog(texts: texts))

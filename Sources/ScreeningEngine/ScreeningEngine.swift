@@ -80,13 +80,15 @@ public struct ScreeningEngine: Sendable {
             findings.demandsWrittenStatement = true
         }
         addProlongedContact(record, to: &findings)
-        addRepeatedContact(record, history: history, to: &findings)
         addRecurringIssue(history: history, to: &findings)
 
         let responsibility = scoreResponsibility(record.assessment.companyFault, language)
         let causation = scoreCausation(record.assessment.causation, language)
         let proportionality = scoreProportionality(record, concreteDemands: concreteDemands, findings: &findings)
         let relevance = scoreRelevance(record, concreteDemands: concreteDemands, findings: &findings)
+        // After the demands are weighed: an excessive or escalating demand makes a call no follow-up.
+        addEscalatingMoney(record, history: history, to: &findings)
+        addRepeatedContact(record, history: history, to: &findings)
         let conduct = scoreConduct(findings)
         let criteria = [responsibility, causation, conduct, proportionality, relevance]
         let totalWeight = criteria.reduce(0) { $0 + $1.weight }
@@ -172,14 +174,35 @@ public struct ScreeningEngine: Sendable {
         let month = history.contacts30d + 1
         guard day >= policy.repeatedContacts24h || month >= policy.repeatedContacts30d else { return }
         // Calling again, calmly, about an open legitimate claim is a follow-up, not harassment,
-        // even when it asks for the same remedy again; unless the pace is extreme.
-        let pressure = rules.pressureSignals.contains { findings.signals[$0] != nil }
+        // even when it asks for the same remedy again; unless the pace is extreme, or the call
+        // presses (threats, abuse, a hidden purpose, an excessive or escalating demand).
+        let pressure = rules.notAFollowUpSignals.contains { findings.signals[$0] != nil }
         let followUp = history.hasOpenLegitimateClaim && !pressure
         if followUp && day < policy.repeatedContacts24h * 2 { return }
         let raised = history.repeatedDemandContacts >= 2 || day >= policy.repeatedContacts24h * 2
         findings.add(
             .signalRepeatedContact, raised ? .high : .medium,
             evidence: Self.fieldEvidence("history", "contacts", "\(day) in 24 h, \(month) in 30 days"))
+    }
+
+    /// Money demanded about a complaint that has grown since an earlier contact about it by the
+    /// policy's ratio, beyond what the verified loss supports: a demand raised call by call.
+    private func addEscalatingMoney(_ record: DemandRecord, history: ClaimantHistory, to findings: inout Findings) {
+        guard let earlier = history.earlierMoneyDemanded, let money = DemandedMoney(record.demands),
+            money.currencyCode == earlier.currencyCode,
+            Double(money.amountMinor) >= Double(earlier.amountMinor) * policy.escalatingMoneyRatio
+        else { return }
+        let loss = record.assessment.verifiedLoss
+        if record.assessment.hasVerifiedLoss, loss.currencyCode == money.currencyCode,
+            Double(money.amountMinor) <= Double(loss.amountMinor) * policy.proportionateRatio
+        {
+            return
+        }
+        findings.add(
+            .signalExcessiveDemand, .medium,
+            evidence: Self.fieldEvidence(
+                "history", "money demanded on an earlier contact",
+                "\(Self.format(earlier.amountMinor, earlier.currencyCode)) → \(Self.format(money.amountMinor, money.currencyCode))"))
     }
 
     /// The same complaint from several claimants: an alert that the business has a defect to look

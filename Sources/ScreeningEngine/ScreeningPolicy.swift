@@ -39,6 +39,10 @@ public struct ScreeningPolicy: Sendable {
     public var repeatedContacts24h: UInt32
     /// Contacts in 30 days from one claimant that raise SIGNAL_REPEATED_CONTACT.
     public var repeatedContacts30d: UInt32
+    /// Money demanded about a complaint this many times what the claimant demanded for it on an
+    /// earlier contact, beyond what the verified loss supports, raises SIGNAL_EXCESSIVE_DEMAND:
+    /// an escalating demand is pressure, and the call is no follow-up.
+    public var escalatingMoneyRatio: Double = 1.5
     /// Claimants (this one included) raising the same complaint within `recurringIssueWindowDays`
     /// that raise SIGNAL_RECURRING_ISSUE.
     public var recurringIssueClaimants: UInt32 = 3

@@ -92,6 +92,21 @@ import Testing
         }
     }
 
+    /// The money each contact demanded is stored with it, so that the next call about the same
+    /// complaint sees a demand that has grown (an escalating demand); another complaint's money
+    /// does not count.
+    @Test(arguments: Backend.allCases)
+    func moneyRaisedOverRepeatedCallsIsAnEscalatingDemand(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            _ = try await store.screen(moneyRecord("e-0", 200_000, at: baseTime - 3 * dayMs, description: "洗濯機から水が漏れる"))
+            let first = try await store.screen(moneyRecord("e-1", 10_000, at: baseTime - 2 * dayMs))
+            #expect(!first.signals.contains { $0.kind == .signalExcessiveDemand })
+            let second = try await store.screen(moneyRecord("e-2", 30_000, at: baseTime))
+            let excessive = try #require(second.signals.first { $0.kind == .signalExcessiveDemand })
+            #expect(excessive.evidence.contains { $0.excerpt == "¥10000 → ¥30000" }, "\(excessive.evidence)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func theSameDefectFromThreeClaimantsIsARecurringIssueNotAMarkAgainstThem(backend: Backend) async throws {
         try await withStore(backend) { store, _ in
@@ -442,6 +457,32 @@ import Testing
                     try await store.database.query(SQLStatement("SELECT result FROM contacts WHERE record_id = 'm-2'")).first?.blob(0)))
             #expect(storedResult.signals[0].evidence[0].excerpt == "***-****-****に電話しろ")
         }
+    }
+
+    /// A database at an older schema (here: version 3, before contacts kept the money they
+    /// demanded) is brought up to date by the first store to open it; a second opening at the same
+    /// moment finds the migration done instead of failing on it.
+    @Test(arguments: Backend.allCases)
+    func aSchemaOlderThanThisDaemonIsBroughtUpToDateByStoresOpeningAtOnce(backend: Backend) async throws {
+        let url = try await backend.newStoreURL()
+        let store = try await open(url)
+        _ = try await store.screen(moneyRecord("m-1", 10_000, at: baseTime - 2 * dayMs))
+        // Back to version 3: contacts without the money they demanded.
+        _ = try await store.database.transaction([
+            SQLStatement("ALTER TABLE contacts DROP COLUMN money_demanded"),
+            SQLStatement("DELETE FROM schema_migrations WHERE version = 4"),
+        ])
+        await store.close()
+        async let first = open(url)
+        async let second = open(url)
+        let (upgraded, other) = try await (first, second)
+        await other.close()
+        // The contact stored before reads as having demanded no money: nothing to escalate from.
+        let next = try await upgraded.screen(moneyRecord("m-2", 30_000, at: baseTime - dayMs))
+        #expect(!next.signals.contains { $0.kind == .signalExcessiveDemand })
+        let third = try await upgraded.screen(moneyRecord("m-3", 90_000, at: baseTime))
+        #expect(third.signals.first { $0.kind == .signalExcessiveDemand }?.evidence.contains { $0.excerpt == "¥30000 → ¥90000" } == true)
+        await upgraded.close()
     }
 
     @Test(arguments: Backend.allCases)

@@ -86,6 +86,16 @@ func legitimateRecord(
         demand: .demandReplacement, "交換してほしい")
 }
 
+/// A claimant ("c-money") asking for `amount` yen for a product defect whose loss is not verified.
+func moneyRecord(_ id: String, _ amount: Int64, at: Int64, description: String = "電子レンジの扉が閉まらない") -> DemandRecord {
+    var contact = record(
+        id, claimant: "c-money", at: at, says: "電子レンジの扉が閉まらないので、お金で解決してください。",
+        category: .incidentProductDefect, description: description, demand: .demandCompensation, "補償してほしい")
+    contact.demands[0].amount.currencyCode = "JPY"
+    contact.demands[0].amount.amountMinor = amount
+    return contact
+}
+
 /// A contact with coercion and an exposure threat: unjust, raising flags.
 func unjustRecord(_ id: String, claimant: String, at: Int64) -> DemandRecord {
     record(

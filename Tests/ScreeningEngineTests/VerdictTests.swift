@@ -123,6 +123,32 @@ import Testing
         #expect(!legitimate.signals.contains { $0.kind == .signalRepeatedContact })
     }
 
+    /// Money raised call by call beyond what the loss supports is pressure: an excessive demand,
+    /// and a repeated call that is no follow-up; a rise the verified loss supports is neither.
+    @Test func moneyRaisedSinceAnEarlierCallIsAnEscalatingDemand() throws {
+        let earlier = ClaimantHistory(
+            contacts24h: 2, contacts30d: 2, hasOpenLegitimateClaim: true,
+            earlierMoneyDemanded: DemandedMoney(currencyCode: "JPY", amountMinor: 10_000))
+        // 2.5× the verified loss: "somewhat above" on its own, no signal; 2.5× the earlier demand.
+        let raised = engine.screen(
+            record(["先日の件ですが、やはり二万五千円払ってください"], loss: 10_000, demands: [(.demandCompensation, 25_000)]),
+            history: earlier)
+        let excessive = try #require(raised.signals.first { $0.kind == .signalExcessiveDemand })
+        #expect(excessive.evidence.contains { $0.excerpt == "¥10000 → ¥25000" }, "\(excessive.evidence)")
+        #expect(raised.signals.contains { $0.kind == .signalRepeatedContact }, "an escalating call is not a follow-up")
+        #expect(raised.verdict != .legitimateClaim)
+        // The same rise, supported by a loss verified since: a follow-up with a sound demand.
+        let supported = engine.screen(
+            record(["修理見積もりが出たので二万五千円お願いします"], loss: 25_000, demands: [(.demandCompensation, 25_000)]),
+            history: earlier)
+        #expect(!supported.signals.contains { $0.kind == .signalExcessiveDemand || $0.kind == .signalRepeatedContact })
+        #expect(supported.verdict == .legitimateClaim)
+        // Less than the policy's ratio more: no escalation.
+        let slightly = engine.screen(
+            record(["送料も含めて一万二千円お願いします"], loss: 10_000, demands: [(.demandRefund, 12_000)]), history: earlier)
+        #expect(!slightly.signals.contains { $0.kind == .signalExcessiveDemand })
+    }
+
     @Test func englishRecordsAreJudgedInEnglish() throws {
         let result = engine.screen(record(["I was charged twice. Please refund it."], loss: 4599, demands: [(.demandRefund, 4599)]))
         #expect(result.language == "en")
