@@ -78,22 +78,14 @@ import Testing
 
     /// Contacts stored in a SQLite file, by record id.
     static func storedRecordIDs(_ database: String) async throws -> Set<String> {
-        try await offThePool { try storedRecordIDsNow(database) }
-    }
-
-    private static func storedRecordIDsNow(_ database: String) throws -> Set<String> {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute('SELECT record_id FROM contacts')]", database,
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Set(text.split(separator: "\n").map(String.init))
+        let output = try await runProgram(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute('SELECT record_id FROM contacts')]",
+                database,
+            ])
+        return Set(output.lines)
     }
 
     /// `/readyz`'s status, or nil when the port does not answer.
@@ -178,24 +170,12 @@ import Testing
     /// The SHA-256 fingerprint of a certificate file, or of the certificate a new TLS connection
     /// to `port` is shown.
     static func fingerprint(file: String? = nil, port: Int? = nil) async throws -> String {
-        try await offThePool { try fingerprintNow(file: file, port: port) }
-    }
-
-    private static func fingerprintNow(file: String?, port: Int?) throws -> String {
         let source =
             if let file { "cat '\(file)'" } else {
                 "openssl s_client -connect 127.0.0.1:\(port!) -servername localhost </dev/null 2>/dev/null"
             }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "\(source) | openssl x509 -noout -fingerprint -sha256"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let output = try await runProgram("/bin/sh", ["-c", "\(source) | openssl x509 -noout -fingerprint -sha256"])
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func replace(_ path: String, with source: String) throws {

@@ -93,20 +93,28 @@ func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) 
 /// it fails, unless `mayFail`.
 @discardableResult
 func runSystemCommand(_ path: String, _ arguments: [String], mayFail: Bool = false) async throws -> String {
+    let output = try await runProgram(path, arguments)
+    if output.status != 0 && !mayFail {
+        throw SystemCommandFailed(description: "\(path) \(arguments.joined(separator: " ")) failed: \(output.stderr)")
+    }
+    return output.stderr
+}
+
+/// Runs a program to completion and returns how it exited and what it wrote.
+func runProgram(_ path: String, _ arguments: [String]) async throws -> CommandOutput {
     try await offThePool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        let out = Pipe()
         let err = Pipe()
+        process.standardOutput = out
         process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
         try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        if process.terminationStatus != 0 && !mayFail {
-            throw SystemCommandFailed(description: "\(path) \(arguments.joined(separator: " ")) failed: \(stderr)")
-        }
-        return stderr
+        return CommandOutput(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 }
 
