@@ -25,5 +25,7 @@ source Scripts/test-postgres.sh
 # then the servers, stores and processes, whose tests wait on clocks and deadlines and would
 # otherwise wait for a free thread behind the corpus.
 cpu_bound='ScreeningEngineTests|ResponseTemplatesTests|MorphologyTests|DemandScreenWireTests'
-swift test --skip-build --filter "$cpu_bound"
-swift test --skip-build --skip "$cpu_bound"
+status=0
+swift test --skip-build --filter "$cpu_bound" || status=$?
+swift test --skip-build --skip "$cpu_bound" || status=$?
+exit "$status"

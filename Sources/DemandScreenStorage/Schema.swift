@@ -113,8 +113,8 @@ enum Schema {
         do {
             _ = try await database.transaction(statements)
         } catch {
-            let now = try? await database.query(SQLStatement("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-            if let version = try? now?.first?.integer(0), version >= currentVersion { return }
+            let rows = try? await database.query(SQLStatement("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+            if let version = try? rows?.first?.integer(0), version == currentVersion { return }
             throw error as? StorageError ?? StorageError(store: database.name, "\(error)")
         }
     }

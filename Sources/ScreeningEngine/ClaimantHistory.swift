@@ -12,9 +12,9 @@ public struct ClaimantHistory: Sendable, Hashable {
     /// An earlier contact about the same incident was a legitimate claim or under review and is
     /// not resolved: calling again is a follow-up, not harassment.
     public var hasOpenLegitimateClaim: Bool
-    /// The most money the claimant demanded about the same complaint on an earlier contact in 30
-    /// days, in the currency this contact demands money in; nil when none.
-    public var earlierMoneyDemanded: DemandedMoney?
+    /// The least money the claimant demanded about the same complaint on an earlier contact in 30
+    /// days (among the newest 32), in the currency this contact demands money in; nil when none.
+    public var leastEarlierMoneyDemanded: DemandedMoney?
     /// The claimant's standing risk before this contact.
     public var standingRisk: RiskLevel
     /// Flags raised on earlier contacts and still active.
@@ -28,7 +28,7 @@ public struct ClaimantHistory: Sendable, Hashable {
         contacts30d: UInt32 = 0,
         repeatedDemandContacts: UInt32 = 0,
         hasOpenLegitimateClaim: Bool = false,
-        earlierMoneyDemanded: DemandedMoney? = nil,
+        leastEarlierMoneyDemanded: DemandedMoney? = nil,
         standingRisk: RiskLevel = .riskLow,
         activeFlags: [SignalKind] = [],
         otherClaimantsWithSameComplaint: UInt32 = 0
@@ -37,7 +37,7 @@ public struct ClaimantHistory: Sendable, Hashable {
         self.contacts30d = contacts30d
         self.repeatedDemandContacts = repeatedDemandContacts
         self.hasOpenLegitimateClaim = hasOpenLegitimateClaim
-        self.earlierMoneyDemanded = earlierMoneyDemanded
+        self.leastEarlierMoneyDemanded = leastEarlierMoneyDemanded
         self.standingRisk = standingRisk
         self.activeFlags = activeFlags
         self.otherClaimantsWithSameComplaint = otherClaimantsWithSameComplaint

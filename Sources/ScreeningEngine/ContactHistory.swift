@@ -264,15 +264,15 @@ public enum HistoryWindows {
         for contact in claimant.newest where contact.recordID != record.recordID {
             guard contact.receivedAtUnixMs <= at, contact.receivedAtUnixMs > at - claimantWindowMs else { continue }
             if !concreteDemands.isDisjoint(with: contact.demandKinds) { history.repeatedDemandContacts += 1 }
-            // Only an open claim, or more money than found so far, is worth comparing complaints for.
+            // Only an open claim, or less money than found so far, is worth comparing complaints for.
             let open = contact.verdict == .legitimateClaim || contact.verdict == .needsReview
-            let more = contact.moneyDemanded.flatMap { earlier in
-                earlier.currencyCode == money?.currencyCode && earlier.amountMinor > history.earlierMoneyDemanded?.amountMinor ?? 0
-                    ? earlier : nil
+            let less = contact.moneyDemanded.flatMap { earlier in
+                earlier.currencyCode == money?.currencyCode
+                    && earlier.amountMinor < history.leastEarlierMoneyDemanded?.amountMinor ?? .max ? earlier : nil
             }
-            guard open || more != nil, matcher.matches(contact.complaint) else { continue }
+            guard open || less != nil, matcher.matches(contact.complaint) else { continue }
             if open { history.hasOpenLegitimateClaim = true }
-            if let more { history.earlierMoneyDemanded = more }
+            if let less { history.leastEarlierMoneyDemanded = less }
         }
         if complaint.isComparable {
             // Only whether the threshold is reached matters: stop there, and compare each distinct

@@ -212,8 +212,10 @@ private struct PolicyReader {
             writtenStatementTerms: try strings(top["writtenStatementTerms"], "writtenStatementTerms"),
             elementCues: elementCues,
             rules: try readJudgmentRules(top))
+        try onlyKeys(repeated, ["contacts24h", "contacts30d", "escalatingMoneyRatio"], "repeatedContact")
         if let ratio = repeated["escalatingMoneyRatio"] {
-            policy.escalatingMoneyRatio = try number(ratio, "repeatedContact.escalatingMoneyRatio", in: 1...1000)
+            // Above 1: the same amount asked again is a repeat, not an escalation.
+            policy.escalatingMoneyRatio = try number(ratio, "repeatedContact.escalatingMoneyRatio", in: 1.01...1000)
         }
         try readHistorySettings(top, into: &policy)
         try readTokenPatterns(top, into: &policy)

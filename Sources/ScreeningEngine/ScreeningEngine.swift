@@ -84,10 +84,10 @@ public struct ScreeningEngine: Sendable {
 
         let responsibility = scoreResponsibility(record.assessment.companyFault, language)
         let causation = scoreCausation(record.assessment.causation, language)
+        addEscalatingMoney(record, history: history, to: &findings)
         let proportionality = scoreProportionality(record, concreteDemands: concreteDemands, findings: &findings)
         let relevance = scoreRelevance(record, concreteDemands: concreteDemands, findings: &findings)
         // After the demands are weighed: an excessive or escalating demand makes a call no follow-up.
-        addEscalatingMoney(record, history: history, to: &findings)
         addRepeatedContact(record, history: history, to: &findings)
         let conduct = scoreConduct(findings)
         let criteria = [responsibility, causation, conduct, proportionality, relevance]
@@ -185,10 +185,11 @@ public struct ScreeningEngine: Sendable {
             evidence: Self.fieldEvidence("history", "contacts", "\(day) in 24 h, \(month) in 30 days"))
     }
 
-    /// Money demanded about a complaint that has grown since an earlier contact about it by the
-    /// policy's ratio, beyond what the verified loss supports: a demand raised call by call.
+    /// Money demanded about a complaint that has grown by the policy's ratio since the least the
+    /// claimant asked for it on an earlier contact, beyond what the verified loss supports: a
+    /// demand raised call by call, however small each step.
     private func addEscalatingMoney(_ record: DemandRecord, history: ClaimantHistory, to findings: inout Findings) {
-        guard let earlier = history.earlierMoneyDemanded, let money = DemandedMoney(record.demands),
+        guard let earlier = history.leastEarlierMoneyDemanded, let money = DemandedMoney(record.demands),
             money.currencyCode == earlier.currencyCode,
             Double(money.amountMinor) >= Double(earlier.amountMinor) * policy.escalatingMoneyRatio
         else { return }

@@ -97,7 +97,7 @@ import Testing
         try await waitFor(timeout: .seconds(120)) { answers.text.split(separator: "\n").count >= 200 }
         kill(daemon.process.processIdentifier, SIGKILL)
         _ = try await daemon.waitForExit()
-        try await offThePool { client.waitUntilExit() }
+        try await waitFor(timeout: .seconds(60)) { !client.isRunning }
         try await waitFor { out.fileHandleForReading.readabilityHandler == nil }
         let text = answers.text
         // Only complete lines are acknowledged results.

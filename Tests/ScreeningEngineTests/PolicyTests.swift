@@ -69,7 +69,7 @@ import Testing
         #expect(site.signals.first { $0.kind == .signalCoercion }?.severity == .medium)
     }
 
-    @Test func aPolicyWithoutARationaleOrAScoreIsRefusedNamingIt() {
+    @Test func aPolicyWithoutARationaleOrAScoreIsRefusedNamingIt() throws {
         let yaml = ScreeningPolicy.builtInYAML()
         let withoutRationale = yaml.replacingOccurrences(
             of: "    conduct.clean: No threats, coercion or abuse; anger and strong words alone are not illegitimate.\n", with: "")
@@ -91,6 +91,27 @@ import Testing
         } catch {
             #expect(error.description.contains("unknown key 'inDout'"))
         }
+        do {
+            _ = try ScreeningPolicy(
+                yaml: yaml.replacingOccurrences(of: "  escalatingMoneyRatio: 1.5", with: "  escalatingMoneyRation: 1.5"))
+            Issue.record("a misspelt repeatedContact key was accepted")
+        } catch {
+            #expect(error.description.contains("unknown key 'escalatingMoneyRation'"))
+        }
+        do {
+            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: "  escalatingMoneyRatio: 1.5", with: "  escalatingMoneyRatio: 1"))
+            Issue.record("an escalation ratio of 1 was accepted")
+        } catch {
+            #expect(error.description.contains("repeatedContact.escalatingMoneyRatio"))
+        }
+        // Without the optional keys: a ratio of 1.5, and the pressure signals and an excessive
+        // demand make a repeated call no follow-up.
+        let older = try ScreeningPolicy(
+            yaml: yaml.replacingOccurrences(of: "  escalatingMoneyRatio: 1.5\n", with: "")
+                .split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("  notAFollowUp:") }
+                .joined(separator: "\n"))
+        #expect(older.escalatingMoneyRatio == 1.5)
+        #expect(older.rules.notAFollowUpSignals == older.rules.pressureSignals.union([.signalExcessiveDemand]))
     }
 
     @Test(arguments: [

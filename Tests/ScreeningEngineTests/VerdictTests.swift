@@ -123,30 +123,41 @@ import Testing
         #expect(!legitimate.signals.contains { $0.kind == .signalRepeatedContact })
     }
 
-    /// Money raised call by call beyond what the loss supports is pressure: an excessive demand,
-    /// and a repeated call that is no follow-up; a rise the verified loss supports is neither.
+    /// Money raised since an earlier call beyond what the loss supports is an excessive demand,
+    /// and makes a repeated call no follow-up; a rise the verified loss supports is neither.
     @Test func moneyRaisedSinceAnEarlierCallIsAnEscalatingDemand() throws {
         let earlier = ClaimantHistory(
             contacts24h: 2, contacts30d: 2, hasOpenLegitimateClaim: true,
-            earlierMoneyDemanded: DemandedMoney(currencyCode: "JPY", amountMinor: 10_000))
-        // 2.5× the verified loss: "somewhat above" on its own, no signal; 2.5× the earlier demand.
-        let raised = engine.screen(
-            record(["先日の件ですが、やはり二万五千円払ってください"], loss: 10_000, demands: [(.demandCompensation, 25_000)]),
-            history: earlier)
+            leastEarlierMoneyDemanded: DemandedMoney(currencyCode: "JPY", amountMinor: 10_000))
+        func screen(_ amount: Int64, loss: Int64? = nil, history: ClaimantHistory = earlier) -> ScreeningResult {
+            engine.screen(record(["先日の件、お金で払ってください"], loss: loss, demands: [(.demandCompensation, amount)]), history: history)
+        }
+        func escalates(_ result: ScreeningResult) -> Bool { result.signals.contains { $0.kind == .signalExcessiveDemand } }
+        // The policy's ratio, 1.5, is the boundary; the loss is not verified.
+        let raised = screen(15_000)
         let excessive = try #require(raised.signals.first { $0.kind == .signalExcessiveDemand })
-        #expect(excessive.evidence.contains { $0.excerpt == "¥10000 → ¥25000" }, "\(excessive.evidence)")
+        #expect(excessive.evidence.contains { $0.excerpt == "¥10000 → ¥15000" }, "\(excessive.evidence)")
         #expect(raised.signals.contains { $0.kind == .signalRepeatedContact }, "an escalating call is not a follow-up")
-        #expect(raised.verdict != .legitimateClaim)
+        #expect(!escalates(screen(14_999)))
+        #expect(!screen(14_999).signals.contains { $0.kind == .signalRepeatedContact }, "a calm follow-up")
+        // Another currency is not compared; a first contact has nothing to escalate from.
+        var dollars = record(["Please pay me for the trouble"], demands: [(.demandCompensation, 50_000)])
+        dollars.demands[0].amount.currencyCode = "USD"
+        #expect(!engine.screen(dollars, history: earlier).signals.contains { $0.kind == .signalExcessiveDemand })
+        #expect(!escalates(screen(50_000, history: .firstContact)))
         // The same rise, supported by a loss verified since: a follow-up with a sound demand.
-        let supported = engine.screen(
-            record(["修理見積もりが出たので二万五千円お願いします"], loss: 25_000, demands: [(.demandCompensation, 25_000)]),
-            history: earlier)
+        let supported = screen(25_000, loss: 25_000)
         #expect(!supported.signals.contains { $0.kind == .signalExcessiveDemand || $0.kind == .signalRepeatedContact })
         #expect(supported.verdict == .legitimateClaim)
-        // Less than the policy's ratio more: no escalation.
-        let slightly = engine.screen(
-            record(["送料も含めて一万二千円お願いします"], loss: 10_000, demands: [(.demandRefund, 12_000)]), history: earlier)
-        #expect(!slightly.signals.contains { $0.kind == .signalExcessiveDemand })
+    }
+
+    /// A repeated call on an open claim that demands money out of proportion (here: where the
+    /// company is not at fault) is no follow-up, however calm.
+    @Test func anExcessiveDemandMakesARepeatedCallNoFollowUp() {
+        let followUp = ClaimantHistory(contacts24h: 2, contacts30d: 2, hasOpenLegitimateClaim: true)
+        let calm = engine.screen(record(["先日の件です。返金をお願いします"], fault: .none, demands: [(.demandRefund, 3000)]), history: followUp)
+        #expect(calm.signals.contains { $0.kind == .signalExcessiveDemand })
+        #expect(calm.signals.contains { $0.kind == .signalRepeatedContact })
     }
 
     @Test func englishRecordsAreJudgedInEnglish() throws {
