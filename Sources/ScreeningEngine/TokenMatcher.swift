@@ -70,6 +70,12 @@ final class TokenMatcher: Sendable {
     private let firstElementIndex: [Int32: [Int]]
     /// Patterns whose first element is optional, negated or any token: tried everywhere.
     private let unindexedPatterns: [Int]
+    /// The units each key belongs to (a multi-token word by its first token's keys), and the
+    /// units each pattern cannot match without (its elements that are neither optional, negated
+    /// nor any token): a pattern is tried in an utterance only when all of those units occur in
+    /// it, so that a rule about weapons costs nothing in an utterance with no weapon.
+    private let unitsByKey: [Int32: [Int]]
+    private let requiredUnits: [[Int]]
 
     /// Compiles the policy's patterns. The policy was checked when it was read (syntax, concepts);
     /// words that analyse to no token are listed in `unreadableWords`.
@@ -168,6 +174,18 @@ final class TokenMatcher: Sendable {
             for key in draft.singles { bits[row * wordsPerRow + Int(key) / 64] |= 1 << UInt64(Int(key) % 64) }
             units.append(Unit(anyToken: draft.anyToken, row: row, sequences: draft.sequences))
         }
+        var unitsByKey: [Int32: [Int]] = [:]
+        for (unit, draft) in drafts.enumerated() where !draft.anyToken {
+            var keys = draft.singles
+            for sequence in draft.sequences { keys.formUnion(sequence[0]) }
+            for key in keys { unitsByKey[key, default: []].append(unit) }
+        }
+        let requiredUnits = patterns.map { pattern in
+            elements[pattern.tokens].compactMap { element -> Int? in
+                guard case .match(let unit, optional: false) = element, !drafts[unit].anyToken else { return nil }
+                return unit
+            }
+        }
         var firstElementIndex: [Int32: [Int]] = [:]
         var unindexedPatterns: [Int] = []
         for (index, pattern) in patterns.enumerated() {
@@ -188,6 +206,8 @@ final class TokenMatcher: Sendable {
         self.unreadableWords = unreadableWords.sorted()
         self.firstElementIndex = firstElementIndex
         self.unindexedPatterns = unindexedPatterns
+        self.unitsByKey = unitsByKey
+        self.requiredUnits = requiredUnits
     }
 
     /// The matcher's view of `tokens`.
@@ -206,13 +226,28 @@ final class TokenMatcher: Sendable {
     /// Only the patterns whose first element can start at a token are tried there: the first
     /// elements' keys are indexed when the policy is compiled.
     func matches(in keys: [Key]) -> [Match] {
-        scan(keys) { scan in
+        // The units that occur in the utterance, one bit each.
+        var present = [UInt64](repeating: 0, count: (units.count + 63) / 64)
+        for key in keys {
+            for id in [key.lemma, key.alternate, key.surface] where id >= 0 {
+                for unit in unitsByKey[id] ?? [] { present[unit / 64] |= 1 << UInt64(unit % 64) }
+            }
+        }
+        return scan(keys) { scan in
             var found: [Match] = []
+            // Per pattern: the last start tried, or `impossible` once a unit it needs is missing.
+            let impossible = -2
             var lastTried = [Int](repeating: -1, count: patterns.count)
             for start in keys.indices {
                 let key = keys[start]
                 func attempt(_ index: Int) {
-                    guard lastTried[index] != start else { return }
+                    guard lastTried[index] != start, lastTried[index] != impossible else { return }
+                    if lastTried[index] == -1,
+                        requiredUnits[index].contains(where: { present[$0 / 64] & (1 << UInt64($0 % 64)) == 0 })
+                    {
+                        lastTried[index] = impossible
+                        return
+                    }
                     lastTried[index] = start
                     if let end = scan.match(patterns[index].tokens, at: start) {
                         found.append(Match(pattern: index, tokens: start..<max(end, start + 1)))
