@@ -81,7 +81,8 @@ public final class EnglishAnalyzer: Sendable {
     /// A capital I after a lower-case letter stands for an l (kiII, skiIl) in a word with no
     /// other capital but its first letter (OpenID stays as it is).
     static func capitalIAsL(_ text: String.UnicodeScalarView) -> String.UnicodeScalarView {
-        guard !text.dropFirst().contains(where: { (0x41...0x5A).contains($0.value) && $0 != "I" }) else { return text }
+        guard text.dropFirst().contains("I"), !text.dropFirst().contains(where: { (0x41...0x5A).contains($0.value) && $0 != "I" })
+        else { return text }
         var result = String.UnicodeScalarView()
         var previousLower = false
         for scalar in text {

@@ -213,6 +213,9 @@ private final class Worker: @unchecked Sendable {
 public enum Kana {
     /// Katakana (ァ–ヶ) as hiragana; everything else as it is. Latin letters lower-cased.
     public static func hiragana(_ text: String) -> String {
+        // Most text has nothing to fold: no copy then.
+        guard text.unicodeScalars.contains(where: { (0x30A1...0x30F6).contains($0.value) || (0x41...0x5A).contains($0.value) })
+        else { return text }
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar.value {

@@ -44,8 +44,11 @@ final class TokenMatcher: Sendable {
 
     /// The key of a token written exactly so: kana folded, marked apart from base forms
     /// (English: the word after contractions and obfuscations are folded).
-    static func surfaceKey(of token: Token) -> String {
-        "=" + (token.partOfSpeech != .symbol && token.reading == token.alternate ? token.alternate : Kana.hiragana(token.surface))
+    static func surfaceKey(of token: Token) -> String { "=" + surfaceText(of: token) }
+
+    /// A surface key without its mark.
+    private static func surfaceText(of token: Token) -> String {
+        token.partOfSpeech != .symbol && token.reading == token.alternate ? token.alternate : Kana.hiragana(token.surface)
     }
 
     /// Where a pattern matched, in tokens.
@@ -63,6 +66,8 @@ final class TokenMatcher: Sendable {
     private let bits: [UInt64]
     private let wordsPerRow: Int
     private let keyIDs: [String: Int32]
+    /// The surface keys' ids by their text without the `=` mark: looked up without building the key.
+    private let surfaceKeyIDs: [String: Int32]
     /// Words of the policy's patterns and concepts that the analyzer reads as no token at all
     /// (a script it does not analyse): they can never match.
     let unreadableWords: [String]
@@ -203,6 +208,9 @@ final class TokenMatcher: Sendable {
         self.bits = bits
         self.wordsPerRow = wordsPerRow
         self.keyIDs = keyIDs
+        var surfaceKeyIDs: [String: Int32] = [:]
+        for (key, id) in keyIDs where key.hasPrefix("=") { surfaceKeyIDs[String(key.dropFirst())] = id }
+        self.surfaceKeyIDs = surfaceKeyIDs
         self.unreadableWords = unreadableWords.sorted()
         self.firstElementIndex = firstElementIndex
         self.unindexedPatterns = unindexedPatterns
@@ -215,7 +223,7 @@ final class TokenMatcher: Sendable {
         tokens.map { token in
             Key(
                 lemma: keyIDs[token.lemma] ?? -1, alternate: keyIDs[token.alternate] ?? -1,
-                surface: keyIDs[Self.surfaceKey(of: token)] ?? -1,
+                surface: surfaceKeyIDs[Self.surfaceText(of: token)] ?? -1,
                 endsSentence: token.partOfSpeech == .symbol && Self.sentenceEnds.contains(token.surface))
         }
     }
