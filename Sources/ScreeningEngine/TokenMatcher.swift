@@ -1,4 +1,5 @@
 import DemandScreenAPI
+import Foundation
 import Morphology
 
 /// The policy's token patterns compiled against the analyzer: every word of every pattern and
@@ -48,7 +49,31 @@ final class TokenMatcher: Sendable {
 
     /// A surface key without its mark.
     private static func surfaceText(of token: Token) -> String {
-        token.partOfSpeech != .symbol && token.reading == token.alternate ? token.alternate : Kana.hiragana(token.surface)
+        token.partOfSpeech != .symbol && UTF8Key(token.reading) == UTF8Key(token.alternate)
+            ? token.alternate : Kana.hiragana(token.surface)
+    }
+
+    /// A key compared and hashed by its UTF-8 bytes. Both sides come from the analyzer, after the
+    /// text was folded (NFKC), so equal bytes is the equality that matters; `String`'s own would
+    /// check canonical equivalence on every Japanese lookup.
+    struct UTF8Key: Hashable {
+        var text: String
+
+        init(_ text: String) { self.text = text }
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            var (left, right) = (lhs.text, rhs.text)
+            return left.withUTF8 { left in
+                right.withUTF8 { right in
+                    left.count == right.count && (left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
+                }
+            }
+        }
+
+        func hash(into hasher: inout Hasher) {
+            var text = text
+            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Where a pattern matched, in tokens.
@@ -65,9 +90,9 @@ final class TokenMatcher: Sendable {
     /// unit's single-token words.
     private let bits: [UInt64]
     private let wordsPerRow: Int
-    private let keyIDs: [String: Int32]
+    private let keyIDs: [UTF8Key: Int32]
     /// The surface keys' ids by their text without the `=` mark: looked up without building the key.
-    private let surfaceKeyIDs: [String: Int32]
+    private let surfaceKeyIDs: [UTF8Key: Int32]
     /// Words of the policy's patterns and concepts that the analyzer reads as no token at all
     /// (a script it does not analyse): they can never match.
     let unreadableWords: [String]
@@ -86,11 +111,11 @@ final class TokenMatcher: Sendable {
     /// words that analyse to no token are listed in `unreadableWords`.
     init(policy: ScreeningPolicy, analyzer: TextAnalyzer) {
         self.analyzer = analyzer
-        var keyIDs: [String: Int32] = [:]
+        var keyIDs: [UTF8Key: Int32] = [:]
         func intern(_ key: String) -> Int32 {
-            if let id = keyIDs[key] { return id }
+            if let id = keyIDs[UTF8Key(key)] { return id }
             let id = Int32(keyIDs.count)
-            keyIDs[key] = id
+            keyIDs[UTF8Key(key)] = id
             return id
         }
         var wordCache: [String: [WordToken]] = [:]
@@ -208,8 +233,8 @@ final class TokenMatcher: Sendable {
         self.bits = bits
         self.wordsPerRow = wordsPerRow
         self.keyIDs = keyIDs
-        var surfaceKeyIDs: [String: Int32] = [:]
-        for (key, id) in keyIDs where key.hasPrefix("=") { surfaceKeyIDs[String(key.dropFirst())] = id }
+        var surfaceKeyIDs: [UTF8Key: Int32] = [:]
+        for (key, id) in keyIDs where key.text.hasPrefix("=") { surfaceKeyIDs[UTF8Key(String(key.text.dropFirst()))] = id }
         self.surfaceKeyIDs = surfaceKeyIDs
         self.unreadableWords = unreadableWords.sorted()
         self.firstElementIndex = firstElementIndex
@@ -222,8 +247,8 @@ final class TokenMatcher: Sendable {
     func keys(of tokens: [Token]) -> [Key] {
         tokens.map { token in
             Key(
-                lemma: keyIDs[token.lemma] ?? -1, alternate: keyIDs[token.alternate] ?? -1,
-                surface: surfaceKeyIDs[Self.surfaceText(of: token)] ?? -1,
+                lemma: keyIDs[UTF8Key(token.lemma)] ?? -1, alternate: keyIDs[UTF8Key(token.alternate)] ?? -1,
+                surface: surfaceKeyIDs[UTF8Key(Self.surfaceText(of: token))] ?? -1,
                 endsSentence: token.partOfSpeech == .symbol && Self.sentenceEnds.contains(token.surface))
         }
     }
