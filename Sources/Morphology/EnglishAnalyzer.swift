@@ -30,12 +30,15 @@ public final class EnglishAnalyzer: Sendable {
             }
             let source = text.sourceRange(word.range)
             let surface = text.string(word.range)
-            for expanded in Self.expand(Self.deobfuscate(word.text)) where !expanded.isEmpty {
+            func append(_ expanded: String) {
+                guard !expanded.isEmpty else { return }
                 tokens.append(
                     Token(
                         lemma: stemmer.stem(expanded), alternate: expanded, surface: surface, reading: expanded,
                         partOfSpeech: Self.pronouns.contains(expanded) ? .pronoun : .other, source: source))
             }
+            let folded = Self.deobfuscate(word.text)
+            if let expansion = Self.expansion(of: folded) { expansion.forEach(append) } else { append(folded) }
         }
     }
 
@@ -125,7 +128,9 @@ public final class EnglishAnalyzer: Sendable {
     /// Digits and symbols standing for letters inside a word that has letters (k1ll, k!ll, b1tch,
     /// @sshole, ki11); a word of digits alone stays as it is.
     static func deobfuscate(_ word: String) -> String {
-        guard word.unicodeScalars.contains(where: { $0.properties.isAlphabetic }),
+        // Most words are plain lower-case letters: nothing to fold.
+        guard !word.utf8.allSatisfy({ $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }),
+            word.unicodeScalars.contains(where: { $0.properties.isAlphabetic }),
             word.unicodeScalars.contains(where: { leet[$0] != nil })
         else { return word }
         let scalars = Array(word.unicodeScalars)
@@ -143,9 +148,11 @@ public final class EnglishAnalyzer: Sendable {
         return String(result)
     }
 
-    /// Contractions and chat spellings as the words they stand for.
-    static func expand(_ word: String) -> [String] {
+    /// Contractions and chat spellings as the words they stand for; nil for a word that stands
+    /// for itself (most words: no list is made for them).
+    static func expansion(of word: String) -> [String]? {
         if let words = spellings[word] { return words }
+        guard word.utf8.contains(UInt8(ascii: "'")) else { return nil }
         if word.hasSuffix("n't") {
             let stem = String(word.dropLast(3))
             return [stem == "wo" ? "will" : stem == "ca" ? "can" : stem == "sha" ? "shall" : stem == "ai" ? "is" : stem, "not"]
@@ -158,7 +165,7 @@ public final class EnglishAnalyzer: Sendable {
             }
             return [head, expansion]
         }
-        return [word]
+        return nil
     }
 
     private static let suffixes: [(String, String)] = [
