@@ -53,9 +53,11 @@ final class TokenMatcher: Sendable {
             ? token.alternate : Kana.hiragana(token.surface)
     }
 
-    /// A key compared and hashed by its UTF-8 bytes. Both sides come from the analyzer, after the
-    /// text was folded (NFKC), so equal bytes is the equality that matters; `String`'s own would
-    /// check canonical equivalence on every Japanese lookup.
+    /// A key compared and hashed by its UTF-8 bytes: `String`'s own equality would check canonical
+    /// equivalence on every Japanese lookup. Both sides come from the analyzer, so the same word
+    /// gives the same bytes; a caller's word spelled with other but equivalent code points (a CJK
+    /// compatibility ideograph, a decomposed accent) is another key here, and is left to the phrase
+    /// automaton, which folds NFKC.
     struct UTF8Key: Hashable {
         var text: String
 
