@@ -236,7 +236,10 @@ final class TokenMatcher: Sendable {
         self.wordsPerRow = wordsPerRow
         self.keyIDs = keyIDs
         var surfaceKeyIDs: [UTF8Key: Int32] = [:]
-        for (key, id) in keyIDs where key.text.hasPrefix("=") { surfaceKeyIDs[UTF8Key(String(key.text.dropFirst()))] = id }
+        // By scalars, not characters: a surface word may begin with a combining mark.
+        for (key, id) in keyIDs where key.text.utf8.first == UInt8(ascii: "=") {
+            surfaceKeyIDs[UTF8Key(String(key.text.unicodeScalars.dropFirst()))] = id
+        }
         self.surfaceKeyIDs = surfaceKeyIDs
         self.unreadableWords = unreadableWords.sorted()
         self.firstElementIndex = firstElementIndex
