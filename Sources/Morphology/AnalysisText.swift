@@ -78,7 +78,10 @@ struct AnalysisText {
     }
 
     /// NFKC for the compatibility blocks only (half-width and full-width forms, the ideographic
-    /// space); everything else as it is, without going through Foundation.
+    /// space), and the canonical form of CJK compatibility ideographs and the other singletons
+    /// (the Ohm, Kelvin and Angstrom signs), so that a word spelled with them meets the same word:
+    /// the matcher compares keys by their bytes. Everything else as it is, without going through
+    /// Foundation.
     private static func compatibilityForm(of scalar: Unicode.Scalar) -> [Unicode.Scalar] {
         switch scalar.value {
         case 0x3000: return [" "]
@@ -88,6 +91,8 @@ struct AnalysisText {
         case 0xFF01...0xFF5E: return [Unicode.Scalar(scalar.value - 0xFEE0)!]
         case 0xFF61...0xFFEF:
             return Array(String(scalar).precomposedStringWithCompatibilityMapping.unicodeScalars)
+        case 0xF900...0xFAFF, 0x2F800...0x2FA1F, 0x2126, 0x212A, 0x212B:
+            return Array(String(scalar).precomposedStringWithCanonicalMapping.unicodeScalars)
         default: return [scalar]
         }
     }

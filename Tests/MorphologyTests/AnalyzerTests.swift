@@ -58,6 +58,14 @@ import Testing
         }
     }
 
+    /// A CJK compatibility ideograph (U+F902 for 車) reads as the unified one, and the token still
+    /// points at the caller's own scalar.
+    @Test func compatibilityIdeographsMeetTheUnifiedOnes() {
+        let tokens = analyzer.analyze("お前の\u{F902}を壊す")
+        #expect(tokens.map(\.lemma) == lemmas("お前の車を壊す"))
+        #expect(tokens.first { $0.lemma == "車" }?.source == 3..<4)
+    }
+
     @Test func invisibleMarksCurlyApostrophesAndLineBreaksFold() {
         #expect(analyzer.analyze("殺\u{200B}す").first?.lemma == "殺す")
         #expect(lemmas("ki\u{AD}ll") == ["kill"])
