@@ -68,25 +68,7 @@ func packageProcess(_ executable: String, arguments: [String], dataDirectory: St
 
 /// Runs the real `demandscreen` CLI to completion.
 func runCLI(_ arguments: [String], dataDirectory: String, stdin: String? = nil) async throws -> CommandOutput {
-    try await offThePool {
-        let process = packageProcess("demandscreen", arguments: arguments, dataDirectory: dataDirectory)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandOutput(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdoutData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self))
-    }
+    try await runToCompletion(packageProcess("demandscreen", arguments: arguments, dataDirectory: dataDirectory), stdin: stdin)
 }
 
 /// Runs a system command to completion and returns what it wrote to standard error; throws when
@@ -102,15 +84,25 @@ func runSystemCommand(_ path: String, _ arguments: [String], mayFail: Bool = fal
 
 /// Runs a program to completion and returns how it exited and what it wrote.
 func runProgram(_ path: String, _ arguments: [String]) async throws -> CommandOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    return try await runToCompletion(process)
+}
+
+/// Runs `process` to completion, off the concurrency pool, with `stdin` as its input (an empty one
+/// when nil), and returns how it exited and what it wrote.
+func runToCompletion(_ process: Process, stdin: String? = nil) async throws -> CommandOutput {
     try await offThePool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
         let out = Pipe()
         let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = input
         try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

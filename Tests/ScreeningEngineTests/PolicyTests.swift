@@ -69,41 +69,29 @@ import Testing
         #expect(site.signals.first { $0.kind == .signalCoercion }?.severity == .medium)
     }
 
-    @Test func aPolicyWithoutARationaleOrAScoreIsRefusedNamingIt() throws {
+    @Test(arguments: [
+        (
+            "    conduct.clean: No threats, coercion or abuse; anger and strong words alone are not illegitimate.\n", "",
+            "rationales.en.conduct.clean"
+        ),
+        ("    gross: 0 ", "    grosss: 0 ", "scores.proportionality"),
+        ("  inDoubt: [", "  inDout: [", "unknown key 'inDout'"),
+        ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRation: 1.5", "unknown key 'escalatingMoneyRation'"),
+        ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRatio: 1", "repeatedContact.escalatingMoneyRatio"),
+    ])
+    func aMissingMisspeltOrOutOfRangeJudgmentKeyIsRefusedNamingIt(original: String, replacement: String, problem: String) {
         let yaml = ScreeningPolicy.builtInYAML()
-        let withoutRationale = yaml.replacingOccurrences(
-            of: "    conduct.clean: No threats, coercion or abuse; anger and strong words alone are not illegitimate.\n", with: "")
+        #expect(yaml.contains(original), "the built-in policy no longer has \(original)")
         do {
-            _ = try ScreeningPolicy(yaml: withoutRationale)
-            Issue.record("a policy without a rationale was accepted")
+            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: original, with: replacement))
+            Issue.record("accepted with \(original) as \(replacement)")
         } catch {
-            #expect(error.description.contains("rationales.en.conduct.clean"))
+            #expect(error.description.contains(problem), "\(error)")
         }
-        do {
-            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: "    gross: 0 ", with: "    grosss: 0 "))
-            Issue.record("a misspelt score was accepted")
-        } catch {
-            #expect(error.description.contains("scores.proportionality"))
-        }
-        do {
-            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: "  inDoubt: [", with: "  inDout: ["))
-            Issue.record("a misspelt signal group was accepted")
-        } catch {
-            #expect(error.description.contains("unknown key 'inDout'"))
-        }
-        do {
-            _ = try ScreeningPolicy(
-                yaml: yaml.replacingOccurrences(of: "  escalatingMoneyRatio: 1.5", with: "  escalatingMoneyRation: 1.5"))
-            Issue.record("a misspelt repeatedContact key was accepted")
-        } catch {
-            #expect(error.description.contains("unknown key 'escalatingMoneyRation'"))
-        }
-        do {
-            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: "  escalatingMoneyRatio: 1.5", with: "  escalatingMoneyRatio: 1"))
-            Issue.record("an escalation ratio of 1 was accepted")
-        } catch {
-            #expect(error.description.contains("repeatedContact.escalatingMoneyRatio"))
-        }
+    }
+
+    @Test func theJudgmentsOptionalKeysHaveTheirDefaults() throws {
+        let yaml = ScreeningPolicy.builtInYAML()
         // Without the optional keys: a ratio of 1.5, and the pressure signals and an excessive
         // demand make a repeated call no follow-up.
         let older = try ScreeningPolicy(
