@@ -10,14 +10,28 @@ import Testing
     static let contacts = 50_000
 
     /// Inserts `count` contacts of `claimant`, one a minute back from `newest`, and a risk flag of
-    /// kind `flagKind` at risk `risk` on each, in one statement each (as a store would have stored
-    /// them, without screening them one by one).
+    /// kind `flagKind` at risk `risk` on each (as a store would have stored them, without screening
+    /// them one by one), a transaction per 2 000 contacts: one statement of 50 000 rows can take
+    /// longer on a loaded machine than the store waits for an answer.
     static func insertHistory(
         _ store: ContactStore, claimant: String, count: Int, newest: Int64, flagKind: SignalKind, risk: RiskLevel, prefix: String,
         category: IncidentCategory = .incidentDelivery, productKey: String = ""
     ) async throws {
+        let chunk = 2_000
+        for first in stride(from: 1, through: count, by: chunk) {
+            try await insertContacts(
+                store, numbered: first...min(first + chunk - 1, count), claimant: claimant, newest: newest, flagKind: flagKind,
+                risk: risk, prefix: prefix, category: category, productKey: productKey)
+        }
+    }
+
+    private static func insertContacts(
+        _ store: ContactStore, numbered numbers: ClosedRange<Int>, claimant: String, newest: Int64, flagKind: SignalKind,
+        risk: RiskLevel, prefix: String, category: IncidentCategory, productKey: String
+    ) async throws {
         let blob = store.database.dialect == .postgres ? "'\\x'::bytea" : "X''"
-        let numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))"
+        let numbers =
+            "WITH RECURSIVE n(i) AS (SELECT \(numbers.lowerBound) UNION ALL SELECT i + 1 FROM n WHERE i < \(numbers.upperBound))"
         _ = try await store.database.transaction([
             SQLStatement(
                 """
