@@ -79,7 +79,7 @@ let package = Package(
                 "Morphology",
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/default-policy.yaml")]
+            resources: [.copy("Resources/default-policy.yaml"), .copy("Resources/threat-model.json")]
         ),
         // The record of every contact, claimant history, risk flags and notes: one protocol,
         // SQLite (embedded default) and PostgreSQL (shared by many daemons).

@@ -78,7 +78,7 @@ private struct PolicyReader {
         let known: Set<String> = [
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
             "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
-            "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData", "concepts", "patterns",
+            "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData", "concepts", "patterns", "threatModel",
             "scores", "signalGroups", "demandSignals", "rationales",
         ]
         for (key, _) in top {
@@ -219,7 +219,19 @@ private struct PolicyReader {
         }
         try readHistorySettings(top, into: &policy)
         try readTokenPatterns(top, into: &policy)
+        try readThreatModel(top, into: &policy)
         return policy
+    }
+
+    /// `threatModel` (optional): the probabilities from which the threat model raises a signal
+    /// (`high` optional: without it the model alone never raises SEVERITY_HIGH).
+    func readThreatModel(_ top: Node.Mapping, into policy: inout ScreeningPolicy) throws(PolicyError) {
+        guard let node = top["threatModel"] else { return }
+        let section = try mapping(node, "threatModel")
+        try onlyKeys(section, ["medium", "high"], "threatModel")
+        let medium = try number(section["medium"], "threatModel.medium", in: 0.5...1)
+        let high = try section["high"].map { node throws(PolicyError) in try number(node, "threatModel.high", in: medium...1) }
+        policy.threatModel = (medium, high)
     }
 
     /// `scores`, `signalGroups`, `demandSignals` and `rationales`: every value the judgment needs

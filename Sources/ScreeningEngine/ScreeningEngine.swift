@@ -9,13 +9,17 @@ public struct ScreeningEngine: Sendable {
     public let policy: ScreeningPolicy
     let matcher: PolicyMatcher
     let tokenMatcher: TokenMatcher
+    /// Weighs the caller's words when the policy sets `threatModel` thresholds.
+    let threatModel: ThreatModel?
 
     /// Compiles the policy's phrases into one automaton and its token patterns against
-    /// `analyzer`; build once per policy.
-    public init(policy: ScreeningPolicy, analyzer: TextAnalyzer) {
+    /// `analyzer`; build once per policy. `threatModel` (the built-in one unless given) is used
+    /// when the policy sets its thresholds.
+    public init(policy: ScreeningPolicy, analyzer: TextAnalyzer, threatModel: ThreatModel? = nil) {
         self.policy = policy
         self.matcher = PolicyMatcher(policy: policy)
         self.tokenMatcher = TokenMatcher(policy: policy, analyzer: analyzer)
+        self.threatModel = policy.threatModel == nil ? nil : threatModel ?? .builtIn
     }
 
     /// Words of the policy's token patterns that the analyzer reads as no token, so that they can
@@ -42,9 +46,12 @@ public struct ScreeningEngine: Sendable {
         findings.elements.reserveCapacity(record.utterances.count)
 
         var open: [UtteranceAnalysis.OpenPattern] = []
+        var modelReading = ModelReading()
         for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {
             let analysis = UtteranceAnalysis(
-                index: index, text: utterance.text, matcher: matcher, tokenMatcher: tokenMatcher, open: &open, scratch: &scratch)
+                index: index, text: utterance.text, matcher: matcher, tokenMatcher: tokenMatcher, wantsFeatures: threatModel != nil,
+                open: &open, scratch: &scratch)
+            if let threatModel { modelReading.add(analysis.features, of: index, model: threatModel) }
             for hit in analysis.hits { findings.add(hit.signal, hit.severity, evidence: hit.evidence) }
             findings.demandsWrittenStatement = findings.demandsWrittenStatement || analysis.demandsWrittenStatement
             var element = UtteranceElement()
@@ -79,6 +86,7 @@ public struct ScreeningEngine: Sendable {
         if record.demands.contains(where: { $0.kind == .demandWrittenApology }) {
             findings.demandsWrittenStatement = true
         }
+        addModelThreat(modelReading, record: record, to: &findings)
         addProlongedContact(record, to: &findings)
         addRecurringIssue(history: history, to: &findings)
 
@@ -159,6 +167,41 @@ public struct ScreeningEngine: Sendable {
     }
 
     // MARK: - Signals computed from the record
+
+    /// The caller's words as the threat model reads them: every feature once, and the utterance
+    /// whose words weigh most toward a threat.
+    struct ModelReading {
+        var features: Set<UInt64> = []
+        var heaviest: (index: Int, weight: Float)?
+
+        mutating func add(_ utterance: [UInt64], of index: Int, model: ThreatModel) {
+            features.formUnion(utterance)
+            let weight = model.threatWeight(of: utterance)
+            if heaviest.map({ weight > $0.weight }) ?? true { heaviest = (index, weight) }
+        }
+    }
+
+    /// A threat the token patterns did not phrase but the model reads in the caller's words: the
+    /// kind it finds likelier, SEVERITY_MEDIUM (a supervisor reviews) from the policy's
+    /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set. The evidence is the
+    /// utterance whose words weigh most, with the probability.
+    private func addModelThreat(_ reading: ModelReading, record: DemandRecord, to findings: inout Findings) {
+        guard let threatModel, let thresholds = policy.threatModel, let heaviest = reading.heaviest,
+            findings.signals[.signalThreatViolence] == nil, findings.signals[.signalThreatExposure] == nil
+        else { return }
+        let scores = threatModel.scores(reading.features)
+        guard scores.threat >= thresholds.medium else { return }
+        let text = record.utterances[heaviest.index].text
+        var evidence = Evidence()
+        evidence.utteranceIndex = UInt32(heaviest.index)
+        evidence.start = 0
+        evidence.end = UInt32(text.unicodeScalars.count)
+        evidence.excerpt = text.count > 120 ? String(text.prefix(120)) + "…" : text
+        evidence.rule = "model.threat p=\(String(format: "%.2f", scores.threat))"
+        findings.add(
+            scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure,
+            thresholds.high.map { scores.threat >= $0 } ?? false ? .high : .medium, evidence: evidence)
+    }
 
     private func addProlongedContact(_ record: DemandRecord, to findings: inout Findings) {
         guard let threshold = policy.prolongedContactSeconds.last(where: { record.contactDurationSeconds >= $0.seconds })

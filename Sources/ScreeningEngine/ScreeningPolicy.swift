@@ -75,6 +75,9 @@ public struct ScreeningPolicy: Sendable {
     public var concepts: [String: [String]] = [:]
     /// Rules over tokens: how threats, exposure, coercion and abuse are phrased.
     public var tokenPatterns: [TokenPatternRule] = []
+    /// The threat model's probabilities that raise a threat signal the token patterns did not:
+    /// SEVERITY_MEDIUM from `medium`, SEVERITY_HIGH from `high` (nil: never); nil leaves the model out.
+    public var threatModel: (medium: Double, high: Double?)?
     /// The criteria's scores, the signal groups, the demand signals and the rationales.
     public var rules: JudgmentRules
 

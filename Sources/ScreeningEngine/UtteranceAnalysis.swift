@@ -11,6 +11,8 @@ struct UtteranceAnalysis {
     }
 
     var hits: [Hit] = []
+    /// The utterance's `ContactFeatures`, when the threat model wants them.
+    var features: [UInt64] = []
     var demandsWrittenStatement = false
     var element: Element = .fact
 
@@ -36,7 +38,7 @@ struct UtteranceAnalysis {
     /// its token patterns over the analyzer's tokens. `open` carries two-part patterns from the
     /// caller's previous utterance to this one, and out to the next.
     init(
-        index: Int, text: String, matcher: PolicyMatcher, tokenMatcher: TokenMatcher, open: inout [OpenPattern],
+        index: Int, text: String, matcher: PolicyMatcher, tokenMatcher: TokenMatcher, wantsFeatures: Bool, open: inout [OpenPattern],
         scratch: inout Scratch
     ) {
         scratch.folded.refold(text)
@@ -92,6 +94,7 @@ struct UtteranceAnalysis {
         // Token patterns. A `then` part's matches are found once per utterance, so that many first
         // parts cost no more than one.
         let tokens = tokenMatcher.analyzer.analyze(text)
+        if wantsFeatures { features = ContactFeatures.of(text, tokens: tokens) }
         let keys = tokenMatcher.keys(of: tokens)
         func source(_ range: Range<Int>) -> Range<Int> {
             tokens[range.lowerBound].source.lowerBound..<tokens[range.upperBound - 1].source.upperBound

@@ -14,7 +14,7 @@ struct DemandScreenCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Screen.self, Health.self, Bench.self, Evaluate.self, Risk.self, Flags.self, Recurring.self, Note.self, Purge.self,
-            PolicyCommand.self, TokenCommand.self,
+            PolicyCommand.self, ModelCommand.self, TokenCommand.self,
         ])
 }
 

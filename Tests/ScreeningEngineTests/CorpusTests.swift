@@ -20,12 +20,12 @@ import Testing
     /// now, so that a change that loses ground fails. The README's quality table has both.
     enum Floor {
         static let heldOutAccuracy = 0.88
-        static let heldOutThreatRecall = 0.70
+        static let heldOutThreatRecall = 0.82
         static let heldOutLegitimateJudgedUnjust = 0.034
         static let developmentAccuracy = 0.95
-        static let developmentThreatRecall = 0.90
+        static let developmentThreatRecall = 0.98
         static let developmentLegitimateJudgedUnjust = 0.0
-        static let threatSentences = (en: 0.60, ja: 0.72)
+        static let threatSentences = (en: 0.81, ja: 0.86)
         static let abuseSentences = (en: 0.63, ja: 0.74)
         static let cleanFlagged = 0.03
         /// Of the ordinary complaint wording (`dev-sentences/complaint-wording-clean.jsonl`), how
@@ -106,6 +106,32 @@ import Testing
             "a legitimate claim was judged unjust:\n\(Self.describe(report))")
         let threatRecall = try #require(report.threatRecall)
         #expect(threatRecall >= Floor.developmentThreatRecall, "\(Self.describe(report))")
+    }
+
+    /// The built-in threat model was trained on the development contacts and sentences as they
+    /// are now, and on nothing else: a changed or added development file asks for
+    /// `Scripts/train-threat-model.sh`.
+    @Test func theThreatModelWasTrainedOnTheDevelopmentCorpusAsItIs() throws {
+        var fingerprint = ThreatModel.Fingerprint()
+        var lines = 0
+        for folder in ["dev", "dev-sentences"] {
+            let url = Self.directory.appendingPathComponent(folder)
+            // In byte order, as the training script's glob under LC_ALL=C.
+            let files = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".jsonl") }
+                .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            for file in files {
+                let text = try String(contentsOf: url.appendingPathComponent(file), encoding: .utf8)
+                for line in text.split(separator: "\n") {
+                    let trimmed = line.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r"))
+                    guard !trimmed.isEmpty else { continue }
+                    fingerprint.add(trimmed)
+                    lines += 1
+                }
+            }
+        }
+        let trainedOn = ThreatModel.builtIn.trainedOn
+        #expect(trainedOn.contacts == lines, "run Scripts/train-threat-model.sh")
+        #expect(trainedOn.fingerprint == fingerprint.hex, "run Scripts/train-threat-model.sh")
     }
 
     /// The multi-contact scenarios (repeated and escalating calls, legitimate follow-ups, the

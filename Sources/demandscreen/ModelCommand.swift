@@ -1,0 +1,124 @@
+import ArgumentParser
+import DemandScreenAPI
+import Foundation
+import Morphology
+import ScreeningEngine
+
+/// `demandscreen model`: the threat model, trained on a site's labeled contacts.
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model", abstract: "Train the threat model on labeled contacts.", subcommands: [Train.self])
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the threat model on labeled contacts and write it as JSON.",
+            discussion: """
+                Each line of each file is a contact, {"record": {…}, "label": {"verdict", "signals"}}, or a \
+                sentence said by a caller alone, {"text": "…", "language": "ja", "label": "threat"}. A contact \
+                whose label has SIGNAL_THREAT_VIOLENCE or SIGNAL_THREAT_EXPOSURE is a threat, and so is a \
+                sentence labeled threat or violent (of violence); other sentences (clean, abuse) are not. \
+                With --cross-validate, also prints how models trained without each file read that file's \
+                lines (leave one file out): threats caught and legitimate claims flagged among the contacts, \
+                threat sentences caught and clean sentences flagged, per probability.
+                """)
+
+        @Argument(help: "Labeled contact files (.jsonl), read in the order given.") var files: [String]
+        @Option(help: "Where to write the model (- for standard output).") var out: String
+        @Flag(help: "Also measure the model on each file with a model trained on the others.") var crossValidate = false
+        @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8).") var mecabDictionary: String?
+
+        struct Labeled {
+            enum Kind { case legitimateClaim, otherContact, threatSentence, cleanSentence, otherSentence }
+            var example: ThreatModelTrainer.Example
+            var kind: Kind
+            var file: Int
+        }
+
+        func run() throws {
+            let analyzer: TextAnalyzer
+            do {
+                analyzer = try TextAnalyzer.shared(dictionary: mecabDictionary ?? JapaneseAnalyzer.defaultDictionary)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            var contacts: [Labeled] = []
+            var fingerprint = ThreatModel.Fingerprint()
+            for (fileIndex, file) in files.enumerated() {
+                for input in try RecordInput.read(file, asJSONLines: true) {
+                    fingerprint.add(input.json)
+                    do {
+                        contacts.append(try labeled(input.json, analyzer: analyzer, file: fileIndex))
+                    } catch {
+                        printError("\(file):\(input.line): \(error)")
+                        throw ExitStatus.badInput
+                    }
+                }
+            }
+            let examples = contacts.map(\.example)
+            let model = ThreatModelTrainer.train(
+                examples,
+                trainedOn: .init(contacts: examples.count, threats: examples.filter(\.threat).count, fingerprint: fingerprint.hex))
+            let json = model.json()
+            if out == "-" {
+                FileHandle.standardOutput.write(json)
+            } else {
+                try json.write(to: URL(fileURLWithPath: out))
+            }
+            if crossValidate { printCrossValidation(contacts) }
+        }
+
+        /// A contact or a sentence line as a training example.
+        private func labeled(_ line: String, analyzer: TextAnalyzer, file: Int) throws -> Labeled {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw LabelError("not a JSON object")
+            }
+            if object["record"] != nil {
+                let (record, label) = try Evaluate.parse(line, inlineLabels: true)
+                guard let label else { throw LabelError("no label") }
+                return Labeled(
+                    example: .init(
+                        features: ContactFeatures.of(record, analyzer: analyzer),
+                        violence: label.signals.contains(.signalThreatViolence), exposure: label.signals.contains(.signalThreatExposure)),
+                    kind: label.verdict == .legitimateClaim ? .legitimateClaim : .otherContact, file: file)
+            }
+            guard let text = object["text"] as? String, let label = object["label"] as? String else {
+                throw LabelError("a line must be a contact {\"record\", \"label\"} or a sentence {\"text\", \"label\"}")
+            }
+            let threat = label == "threat" || label == "violent"
+            return Labeled(
+                example: .init(features: ContactFeatures.of(text, analyzer: analyzer).sorted(), violence: threat, exposure: false),
+                kind: threat ? .threatSentence : label == "clean" ? .cleanSentence : .otherSentence, file: file)
+        }
+
+        private func printCrossValidation(_ contacts: [Labeled]) {
+            var threat = [Double](repeating: 0, count: contacts.count)
+            for fileIndex in files.indices {
+                let training = contacts.filter { $0.file != fileIndex }.map(\.example)
+                let model = ThreatModelTrainer.train(training, trainedOn: .init(contacts: training.count, threats: 0, fingerprint: ""))
+                for (index, contact) in contacts.enumerated() where contact.file == fileIndex {
+                    threat[index] = model.scores(contact.example.features).threat
+                }
+            }
+            func count(_ kind: Labeled.Kind) -> Int { contacts.filter { $0.kind == kind }.count }
+            let threatContacts = contacts.filter { $0.kind != .threatSentence && $0.example.threat }.count
+            print(
+                "leave one file out (\(files.count) files): \(threatContacts) threat contacts, \(count(.legitimateClaim)) legitimate claims, "
+                    + "\(count(.threatSentence)) threat sentences, \(count(.cleanSentence)) clean sentences")
+            print("p ≥   threat contacts   legitimate flagged   threat sentences   clean flagged")
+            func share(_ part: Int, _ whole: Int) -> String { String(format: "%5.1f %%", 100 * Double(part) / Double(max(whole, 1))) }
+            for threshold in [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] {
+                var flagged: [Labeled.Kind: Int] = [:]
+                var caughtContacts = 0
+                for (index, contact) in contacts.enumerated() where threat[index] >= threshold {
+                    flagged[contact.kind, default: 0] += 1
+                    if contact.kind != .threatSentence && contact.example.threat { caughtContacts += 1 }
+                }
+                print(
+                    String(format: "%.2f", threshold) + "  " + share(caughtContacts, threatContacts) + "           "
+                        + share(flagged[.legitimateClaim] ?? 0, count(.legitimateClaim)) + "            "
+                        + share(flagged[.threatSentence] ?? 0, count(.threatSentence)) + "           "
+                        + share(flagged[.cleanSentence] ?? 0, count(.cleanSentence)))
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import DemandScreenAPI
+import Foundation
+import Morphology
+import ScreeningEngine
+import Testing
+
+/// The threat model: its features, training, file format, and how the engine raises its signal.
+@Suite struct ThreatModelTests {
+    static let analyzer = try! TextAnalyzer.shared()
+
+    static func features(_ text: String) -> [UInt64] {
+        ContactFeatures.of(text, analyzer: analyzer).sorted()
+    }
+
+    /// A model trained on a few sentences: the parcel-colour ones are "threats" (a word no
+    /// pattern knows), the others not.
+    static func toyModel() -> ThreatModel {
+        let threats = ["the parcel is blue", "a blue parcel again", "blue parcel, blue box"]
+        let others = ["the parcel is late", "a late parcel again", "my box is late", "the box arrived broken"]
+        let examples =
+            threats.map { ThreatModelTrainer.Example(features: features($0), violence: true, exposure: false) }
+            + others.map { ThreatModelTrainer.Example(features: features($0), violence: false, exposure: false) }
+        return ThreatModelTrainer.train(examples, trainedOn: .init(contacts: examples.count, threats: threats.count, fingerprint: "toy"))
+    }
+
+    @Test func featuresAreWordsAndAdjacentPairsMeetingTheirOtherSpellings() {
+        // Kana and katakana meet each other through the base form; conjugations meet their lemma.
+        #expect(Set(Self.features("ころす")) == Set(Self.features("コロス")))
+        let killed = Set(Self.features("kills")).intersection(Self.features("killing"))
+        #expect(!killed.isEmpty)
+        // A pair is a feature of its own: the same words in another order differ.
+        #expect(Set(Self.features("blue parcel")) != Set(Self.features("parcel blue")))
+        #expect(Set(Self.features("blue parcel")).isSuperset(of: Self.features("blue")))
+        // A symbol breaks a pair: "blue. parcel" has the two words and no pair.
+        #expect(Self.features("blue. parcel").count == 2)
+        // Someone else's words, in quotation marks, are not the caller's.
+        #expect(Set(Self.features("配達員に「次は殺すぞ」って言われた")).isDisjoint(with: Self.features("殺すぞ")))
+        #expect(Self.features(#"he said "blue parcel""#) == Self.features("he said"))
+    }
+
+    @Test func theTrainerSeparatesItsExamplesAndGivesOneModelForOneTraining() {
+        let model = Self.toyModel()
+        #expect(model.scores(Self.features("the blue parcel")).threat > 0.5)
+        #expect(model.scores(Self.features("the late parcel")).threat < 0.5)
+        // Only violence was labeled: the model finds violence likelier than exposure.
+        let scores = model.scores(Self.features("blue box"))
+        #expect(scores.violence > scores.exposure)
+        #expect(Self.toyModel().json() == model.json())
+    }
+
+    @Test func aModelReadsBackAsWrittenAndABrokenFileIsNamed() throws {
+        let model = Self.toyModel()
+        let read = try ThreatModel(json: model.json())
+        #expect(read.trainedOn == model.trainedOn)
+        let text = Self.features("a blue parcel")
+        #expect(read.scores(text).threat == model.scores(text).threat)
+
+        func refusal(_ json: String) -> String {
+            do {
+                _ = try ThreatModel(json: Data(json.utf8))
+                return "accepted"
+            } catch {
+                return error.description
+            }
+        }
+        let trainedOn = #""trainedOn":{"contacts":1,"threats":1,"fingerprint":"x"}"#
+        let features = #""features":"FNV-1a (53 bits) of token keys and adjacent pairs""#
+        #expect(refusal("[]").hasPrefix("not a threat model"))
+        #expect(refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("format 2"))
+        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0],"weights":{}}"#).contains("bias must have 3 values"))
+        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"x1":[1,2,3]}}"#).contains(#"weights["x1"]"#))
+        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"12":[1,2]}}"#).contains(#"weights["12"]"#))
+    }
+
+    static func policy(_ section: String?) throws -> ScreeningPolicy {
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "threatModel:\n  medium: 0.85\n", with: section ?? "")
+        return try ScreeningPolicy(yaml: yaml)
+    }
+
+    @Test func theEngineRaisesTheModelsThreatWherePatternsFoundNone() throws {
+        let blue = record(["The parcel came.", "And it is a blue parcel, blue box too."], demands: [(.demandReplacement, nil)])
+        let medium = ScreeningEngine(policy: try Self.policy("threatModel:\n  medium: 0.6\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
+        let result = medium.screen(blue)
+        let signal = try #require(result.signals.first { $0.kind == .signalThreatViolence })
+        #expect(signal.severity == .medium)
+        #expect(signal.evidence.count == 1)
+        // The evidence is the utterance whose words weigh most, whole, with the probability.
+        #expect(signal.evidence[0].utteranceIndex == 1)
+        #expect(signal.evidence[0].start == 0)
+        #expect(signal.evidence[0].end == UInt32(blue.utterances[1].text.unicodeScalars.count))
+        #expect(signal.evidence[0].rule.hasPrefix("model.threat p=0."))
+        #expect(result.verdict == .needsReview)
+
+        let high = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.6\n  high: 0.6\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
+        #expect(high.screen(blue).signals.first { $0.kind == .signalThreatViolence }?.severity == .high)
+        #expect(high.screen(blue).verdict == .unjustDemand)
+
+        // Without the policy's section the model is left out; a late parcel does not reach it.
+        let off = ScreeningEngine(policy: try Self.policy(nil), analyzer: Self.analyzer, threatModel: Self.toyModel())
+        #expect(off.screen(blue).signals.isEmpty)
+        #expect(medium.screen(record(["The parcel is late again."])).signals.isEmpty)
+
+        // Where a token pattern found a threat, the model adds nothing to it.
+        let both = medium.screen(record(["blue parcel, blue box", "お前の家は知ってるからな、夜道に気をつけろよ"]))
+        let threat = try #require(both.signals.first { $0.kind == .signalThreatViolence })
+        #expect(!threat.evidence.contains { $0.rule.hasPrefix("model.") })
+    }
+}
