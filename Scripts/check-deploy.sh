@@ -360,6 +360,8 @@ def run(daemon, work):
             laid.append(relative)
     policy = os.path.join(work, "policy.yaml")
     shutil.copyfile("Sources/ScreeningEngine/Resources/default-policy.yaml", policy)
+    threat_model = os.path.join(work, "threat-model.json")
+    shutil.copyfile("Sources/ScreeningEngine/Resources/threat-model.json", threat_model)
 
     def pointed(original, data_directory):
         """The site-specific values of a configuration, pointed at this run's files and loopback."""
@@ -371,6 +373,7 @@ def run(daemon, work):
             "tls.privateKey": os.path.join(pki, "server-key.pem"),
             "tls.clientCA": os.path.join(pki, "dev-ca.pem"),
             "policy.file": policy,
+            "judgment.threatModel": threat_model,
             "templates.directory": templates,
             "storage.url": "sqlite:" + os.path.join(data_directory, "demandscreen.sqlite"),
             "ops.host": "127.0.0.1",

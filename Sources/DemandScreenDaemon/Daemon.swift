@@ -76,8 +76,14 @@ public struct Daemon {
         } catch {
             throw DaemonError("judgment.mecabDictionary: \(error)")
         }
+        let threatModel: ThreatModel?
+        do {
+            threatModel = try configuration.threatModelFile.map { file throws(ThreatModelError) in try ThreatModel(file: file) }
+        } catch {
+            throw DaemonError("judgment.threatModel: \(error)")
+        }
         let policy = try Self.loadPolicy(file: configuration.policyFile)
-        let engines = EngineHolder(ScreeningEngine(policy: policy, analyzer: analyzer))
+        let engines = EngineHolder(ScreeningEngine(policy: policy, analyzer: analyzer, threatModel: threatModel))
         let responses = ResponseTemplateHolder(try Self.loadTemplates(directory: configuration.templatesDirectory))
         let servingState = ServingState()
         let location: StorageLocation
@@ -126,7 +132,7 @@ public struct Daemon {
         if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
         let readiness = Readiness(server: server, ops: ops, servingState: servingState, logger: logger, metadata: readinessMetadata)
         let reloader = PolicyReloader(
-            file: configuration.policyFile, analyzer: analyzer, engines: engines, logger: logger,
+            file: configuration.policyFile, analyzer: analyzer, threatModel: threatModel, engines: engines, logger: logger,
             templates: ResponseTemplatesReloader(directory: configuration.templatesDirectory, responses: responses, logger: logger),
             credentials: CredentialsReloader(
                 server: server, site: site, roleAttribute: configuration.clientRoleAttribute,
@@ -290,6 +296,7 @@ private struct StoreKeeper: Service {
 private struct PolicyReloader: Service {
     let file: String?
     let analyzer: TextAnalyzer
+    let threatModel: ThreatModel?
     let engines: EngineHolder
     let logger: Logger
     let templates: ResponseTemplatesReloader
@@ -313,7 +320,7 @@ private struct PolicyReloader: Service {
         }
         do {
             let policy = try Daemon.loadPolicy(file: file)
-            engines.replace(with: ScreeningEngine(policy: policy, analyzer: analyzer))
+            engines.replace(with: ScreeningEngine(policy: policy, analyzer: analyzer, threatModel: threatModel))
             logger.notice("policy reloaded", metadata: ["policy": "\(policy.version)", "file": "\(file)"])
         } catch {
             logger.error(

@@ -36,6 +36,8 @@ import Yams
 /// - `policy.file` (path): a screening policy YAML; unset = the built-in policy.
 /// - `judgment.mecabDictionary` (path, default `/var/lib/mecab/dic/ipadic-utf8`): the MeCab dictionary
 ///   folder (Debian's `mecab-ipadic-utf8`); loaded once at start, which fails naming the path.
+/// - `judgment.threatModel` (path): a threat model written by `demandscreen model train`, used
+///   where the policy sets `threatModel`; unset = the built-in model. Loaded once at start.
 /// - `storage.url` (secret): where the history lives: `sqlite:PATH` (default `sqlite:<dataDirectory>/demandscreen.sqlite`;
 ///   `?synchronous=normal` to skip the sync per commit), `postgresql://user[:password]@host:port/db`, or `none`.
 /// - `storage.groupCommit` (bool, default true): one transaction for the calls that arrive together;
@@ -69,6 +71,8 @@ public struct DaemonConfiguration: Sendable {
     public var screensInProgress: Int
     public var policyFile: String?
     public var mecabDictionary: String
+    /// A site's threat model file; nil = the built-in model.
+    public var threatModelFile: String?
     public var storageURL: String
     public var groupCommit: Bool
     public var templatesDirectory: String?
@@ -136,6 +140,7 @@ public struct DaemonConfiguration: Sendable {
             try settings.int("limits.screensInProgress", in: 1...65536) ?? FairTurns.defaultScreensInProgress
         policyFile = settings.string("policy.file")
         mecabDictionary = settings.string("judgment.mecabDictionary") ?? JapaneseAnalyzer.defaultDictionary
+        threatModelFile = settings.string("judgment.threatModel")
         storageURL =
             settings.string("storage.url", secret: true)
             ?? "sqlite:" + EmbeddedDefaults.path(EmbeddedDefaults.File.database, in: dataDirectory)

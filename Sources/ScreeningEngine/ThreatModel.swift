@@ -156,6 +156,21 @@ public struct ThreatModel: Sendable {
 
     static let featureDescription = "FNV-1a (53 bits) of token keys and adjacent pairs"
 
+    /// Reads a model file written by `demandscreen model train`, naming the file when it cannot.
+    public init(file: String) throws(ThreatModelError) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw ThreatModelError("cannot read \(file): \(error.localizedDescription)")
+        }
+        do {
+            try self.init(json: data)
+        } catch {
+            throw ThreatModelError("\(file): \(error.description)")
+        }
+    }
+
     /// Reads a model written by `json()`; says what is wrong with one that is not.
     public init(json data: Data) throws(ThreatModelError) {
         let file: File

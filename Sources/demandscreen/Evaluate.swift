@@ -33,6 +33,8 @@ struct Evaluate: AsyncParsableCommand {
     var labels: String?
 
     @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8).") var mecabDictionary: String?
+    @Option(help: "A threat model from 'demandscreen model train' (default: the built-in one), as the daemon's judgment.threatModel.")
+    var threatModel: String?
 
     func run() async throws {
         let analyzer: TextAnalyzer
@@ -41,7 +43,14 @@ struct Evaluate: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let engine = ScreeningEngine(policy: try loadPolicy(), analyzer: analyzer)
+        let model: ThreatModel?
+        do {
+            model = try threatModel.map { file throws(ThreatModelError) in try ThreatModel(file: file) }
+        } catch {
+            printError("threat model: \(error)")
+            throw ExitStatus.badInput
+        }
+        let engine = ScreeningEngine(policy: try loadPolicy(), analyzer: analyzer, threatModel: model)
         let writer = ResponseWriter(templates: try loadTemplates())
         var labelsByRecord = try labels.flatMap { $0 == "inline" ? nil : try Self.readLabels($0) } ?? [:]
         var report = EvaluationReport()

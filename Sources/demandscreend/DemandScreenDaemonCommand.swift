@@ -30,6 +30,8 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
     @Option(help: "A screening policy YAML (default: the built-in policy). Key: policy.file.") var policyFile: String?
     @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8). Key: judgment.mecabDictionary.")
     var mecabDictionary: String?
+    @Option(help: "A threat model from 'demandscreen model train' (default: the built-in one). Key: judgment.threatModel.")
+    var threatModel: String?
     @Option(
         help:
             "Where the history lives: sqlite:PATH (default in the data folder), postgresql://user@host:port/db, or none. Key: storage.url.")
@@ -51,6 +53,7 @@ struct DemandScreenDaemonCommand: AsyncParsableCommand {
         flags["insecurePlaintext"] = insecurePlaintext ? .bool(true) : nil
         flags["policy.file"] = policyFile.map(ConfigContent.string)
         flags["judgment.mecabDictionary"] = mecabDictionary.map(ConfigContent.string)
+        flags["judgment.threatModel"] = threatModel.map(ConfigContent.string)
         flags["templates.directory"] = templatesDirectory.map(ConfigContent.string)
         flags["log.level"] = logLevel.map(ConfigContent.string)
         flags["storage.url"] = storageUrl.map(ConfigContent.string)

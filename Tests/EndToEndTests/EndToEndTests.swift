@@ -125,6 +125,13 @@ import Testing
         #expect(try await noDictionary.waitForExit() == 78)
         #expect(noDictionary.output.contains("judgment.mecabDictionary"), "\(noDictionary.output)")
         #expect(noDictionary.output.contains(data + "/no-such-dic"), "\(noDictionary.output)")
+
+        let brokenModel = data + "/model.json"
+        try #"{"format": 1}"#.write(toFile: brokenModel, atomically: true, encoding: .utf8)
+        let model = try DaemonProcess(arguments: ["--threat-model", brokenModel, "--port", "0"], dataDirectory: data)
+        #expect(try await model.waitForExit() == 78)
+        #expect(model.output.contains("judgment.threatModel"), "\(model.output)")
+        #expect(model.output.contains(brokenModel), "\(model.output)")
     }
 
     @Test func policyReloadsOnSIGHUPAndABrokenOneIsRefused() async throws {
@@ -171,6 +178,65 @@ import Testing
         // Japanese evidence reads as Japanese, not as \u escapes.
         #expect(output.stdout.contains("土下座"))
         #expect(!output.stdout.contains("\\u"))
+    }
+
+    /// A site trains its own threat model on labeled contacts and sentences, tries it with
+    /// `evaluate --threat-model`, and a bad line or model file is named.
+    @Test func aSiteTrainsAThreatModelAndEvaluatesWithIt() async throws {
+        let data = try temporaryDirectory()
+        func contact(_ id: String, _ text: String, threat: Bool) throws -> String {
+            var record = DemandRecord()
+            record.recordID = id
+            record.claimantID = "c-" + id
+            var utterance = Utterance()
+            utterance.speaker = .customer
+            utterance.text = text
+            record.utterances = [utterance]
+            record.incident.category = .incidentDelivery
+            record.assessment.companyFault = .confirmed
+            record.assessment.causation = .confirmed
+            let verdict = threat ? "VERDICT_UNJUST_DEMAND" : "VERDICT_LEGITIMATE_CLAIM"
+            let signals = threat ? #"["SIGNAL_THREAT_EXPOSURE"]"# : "[]"
+            return #"{"record": \#(try record.jsonString()), "label": {"verdict": "\#(verdict)", "signals": \#(signals)}}"#
+        }
+        // A site's own menace: "the green folder" is what its harassers say.
+        let contacts = [
+            try contact("t-1", "The green folder goes out tonight.", threat: true),
+            try contact("t-2", "Remember the green folder, I still have it.", threat: true),
+            try contact("n-1", "The parcel came late, please refund the fee.", threat: false),
+            try contact("n-2", "My parcel is late again, when will it come?", threat: false),
+        ]
+        let sentences = [
+            #"{"id": "s-1", "language": "en", "text": "the green folder is ready", "label": "threat"}"#,
+            #"{"id": "s-2", "language": "en", "text": "the late parcel is here", "label": "clean"}"#,
+        ]
+        try contacts.joined(separator: "\n").write(toFile: data + "/contacts.jsonl", atomically: true, encoding: .utf8)
+        try sentences.joined(separator: "\n").write(toFile: data + "/sentences.jsonl", atomically: true, encoding: .utf8)
+        let model = data + "/model.json"
+        let trained = try await runCLI(
+            ["model", "train", "--out", model, "--cross-validate", data + "/contacts.jsonl", data + "/sentences.jsonl"], dataDirectory: data)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stdout.contains("leave one file out (2 files): 2 threat contacts, 2 legitimate claims"), "\(trained.stdout)")
+
+        let policy = data + "/policy.yaml"
+        try await runCLI(["policy", "default"], dataDirectory: data).stdout
+            .replacingOccurrences(of: "  medium: 0.85\n", with: "  medium: 0.6\n  high: 0.6\n")
+            .write(toFile: policy, atomically: true, encoding: .utf8)
+        let record = try contact("new", "So. The green folder.", threat: true)
+        let output = try await runCLI(
+            ["evaluate", "--labels", "inline", "--policy", policy, "--threat-model", model, "-"], dataDirectory: data, stdin: record)
+        #expect(output.status == 0, "\(output.stderr)")
+        // Judged as labeled (exposure, unjust) with the site's model; not with the built-in one.
+        #expect(!output.stdout.contains("differing from their labels"), "\(output.stdout)")
+        let builtIn = try await runCLI(["evaluate", "--labels", "inline", "--policy", policy, "-"], dataDirectory: data, stdin: record)
+        #expect(builtIn.stdout.contains("differing from their labels"), "\(builtIn.stdout)")
+
+        let badLine = try await runCLI(["model", "train", "--out", model, "-"], dataDirectory: data, stdin: contacts[0] + "\n{\"text\": 1}")
+        #expect(badLine.status == 2)
+        #expect(badLine.stderr.contains("-:2: a line must be a contact"), "\(badLine.stderr)")
+        let badModel = try await runCLI(["evaluate", "--threat-model", data + "/contacts.jsonl", "-"], dataDirectory: data, stdin: record)
+        #expect(badModel.status == 2)
+        #expect(badModel.stderr.contains("threat model: \(data)/contacts.jsonl: not a threat model"), "\(badModel.stderr)")
     }
 
     @Test func aBadRecordLineSaysWhereItIsWrong() async throws {
