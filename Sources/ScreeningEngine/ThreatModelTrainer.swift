@@ -39,7 +39,8 @@ public enum ThreatModelTrainer {
         var bias = SIMD4<Float>.zero
         for (lane, label) in [\Example.threat, \Example.violence, \Example.exposure].enumerated() {
             let labels = examples.map { $0[keyPath: label] }
-            let solution = fit(rows: rows, labels: labels, features: vocabulary.count, regularization: regularization, iterations: iterations)
+            let solution = fit(
+                rows: rows, labels: labels, features: vocabulary.count, regularization: regularization, iterations: iterations)
             for feature in vocabulary.indices { weights[feature][lane] = Float(solution.weights[feature]) }
             bias[lane] = Float(solution.bias)
         }

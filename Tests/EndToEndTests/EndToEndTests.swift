@@ -214,7 +214,8 @@ import Testing
         try sentences.joined(separator: "\n").write(toFile: data + "/sentences.jsonl", atomically: true, encoding: .utf8)
         let model = data + "/model.json"
         let trained = try await runCLI(
-            ["model", "train", "--out", model, "--cross-validate", data + "/contacts.jsonl", data + "/sentences.jsonl"], dataDirectory: data)
+            ["model", "train", "--out", model, "--cross-validate", data + "/contacts.jsonl", data + "/sentences.jsonl"], dataDirectory: data
+        )
         #expect(trained.status == 0, "\(trained.stderr)")
         #expect(trained.stdout.contains("leave one file out (2 files): 2 threat contacts, 2 legitimate claims"), "\(trained.stdout)")
 
@@ -231,7 +232,8 @@ import Testing
         let builtIn = try await runCLI(["evaluate", "--labels", "inline", "--policy", policy, "-"], dataDirectory: data, stdin: record)
         #expect(builtIn.stdout.contains("differing from their labels"), "\(builtIn.stdout)")
 
-        let badLine = try await runCLI(["model", "train", "--out", model, "-"], dataDirectory: data, stdin: contacts[0] + "\n{\"text\": 1}")
+        let badLine = try await runCLI(
+            ["model", "train", "--out", model, "-"], dataDirectory: data, stdin: contacts[0] + "\n{\"text\": 1}")
         #expect(badLine.status == 2)
         #expect(badLine.stderr.contains("-:2: a line must be a contact"), "\(badLine.stderr)")
         let badModel = try await runCLI(["evaluate", "--threat-model", data + "/contacts.jsonl", "-"], dataDirectory: data, stdin: record)

@@ -79,7 +79,8 @@ import Testing
 
     @Test func theEngineRaisesTheModelsThreatWherePatternsFoundNone() throws {
         let blue = record(["The parcel came.", "And it is a blue parcel, blue box too."], demands: [(.demandReplacement, nil)])
-        let medium = ScreeningEngine(policy: try Self.policy("threatModel:\n  medium: 0.6\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
+        let medium = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.6\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
         let result = medium.screen(blue)
         let signal = try #require(result.signals.first { $0.kind == .signalThreatViolence })
         #expect(signal.severity == .medium)
