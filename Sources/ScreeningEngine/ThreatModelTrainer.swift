@@ -24,7 +24,7 @@ public enum ThreatModelTrainer {
     public static let minimumExamplesPerFeature = 2
 
     public static func train(
-        _ examples: [Example], trainedOn: ThreatModel.TrainingSet, regularization: Double = 1, iterations: Int = 400
+        _ examples: [Example], regularization: Double = 1, iterations: Int = 400, trainedOn: ThreatModel.TrainingSet
     ) -> ThreatModel {
         // Features as indices of a vocabulary of those common enough, in order of their hashes.
         var counts: [UInt64: Int] = [:]

@@ -7,7 +7,49 @@ import ScreeningEngine
 /// `demandscreen model`: the threat model, trained on a site's labeled contacts.
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Train the threat model on labeled contacts.", subcommands: [Train.self])
+        commandName: "model", abstract: "Train the threat model on labeled contacts, or see how it reads records.",
+        subcommands: [Train.self, Score.self])
+
+    struct Score: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the threat model's probabilities for each record: threat at all, violence, exposure.",
+            discussion: """
+                Reads DemandRecords (or labeled {"record", "label"} lines) and prints one line per record: its id and \
+                the three probabilities, whatever the policy's thresholds.
+                """)
+        @Argument(help: "A .jsonl file (or -) with one record per line.") var file: String
+        @Option(help: "A threat model from 'demandscreen model train' (default: the built-in one).") var threatModel: String?
+        @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8).") var mecabDictionary: String?
+
+        func run() throws {
+            let analyzer: TextAnalyzer
+            let model: ThreatModel
+            do {
+                analyzer = try TextAnalyzer.shared(dictionary: mecabDictionary ?? JapaneseAnalyzer.defaultDictionary)
+                model = try threatModel.map { file throws(ThreatModelError) in try ThreatModel(file: file) } ?? .builtIn
+            } catch {
+                printError("\(error)")
+                throw ExitStatus.badInput
+            }
+            var failed = false
+            for input in try RecordInput.read(file, asJSONLines: true) {
+                do {
+                    let object = try JSONSerialization.jsonObject(with: Data(input.json.utf8)) as? [String: Any]
+                    let labeled = object?["record"] != nil && object?["label"] != nil
+                    let record = try labeled ? Evaluate.parse(input.json, inlineLabels: true).0 : RecordJSON.decode(input.json)
+                    let scores = model.scores(ContactFeatures.of(record, analyzer: analyzer))
+                    print(
+                        String(
+                            format: "%@ threat=%.3f violence=%.3f exposure=%.3f", record.recordID, scores.threat, scores.violence,
+                            scores.exposure))
+                } catch {
+                    printError("\(file):\(input.line): \(error)")
+                    failed = true
+                }
+            }
+            if failed { throw ExitStatus.callFailed }
+        }
+    }
 
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -25,6 +67,8 @@ struct ModelCommand: ParsableCommand {
         @Argument(help: "Labeled contact files (.jsonl), read in the order given.") var files: [String]
         @Option(help: "Where to write the model (- for standard output).") var out: String
         @Flag(help: "Also measure the model on each file with a model trained on the others.") var crossValidate = false
+        @Option(help: "The L2 penalty on the weights (default 1): higher trusts single words less.") var regularization = 1.0
+        @Option(help: "Gradient steps (default 400).") var iterations = 400
         @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8).") var mecabDictionary: String?
 
         struct Labeled {
@@ -56,7 +100,7 @@ struct ModelCommand: ParsableCommand {
             }
             let examples = contacts.map(\.example)
             let model = ThreatModelTrainer.train(
-                examples,
+                examples, regularization: regularization, iterations: iterations,
                 trainedOn: .init(contacts: examples.count, threats: examples.filter(\.threat).count, fingerprint: fingerprint.hex))
             let json = model.json()
             if out == "-" {
@@ -94,7 +138,9 @@ struct ModelCommand: ParsableCommand {
             var threat = [Double](repeating: 0, count: contacts.count)
             for fileIndex in files.indices {
                 let training = contacts.filter { $0.file != fileIndex }.map(\.example)
-                let model = ThreatModelTrainer.train(training, trainedOn: .init(contacts: training.count, threats: 0, fingerprint: ""))
+                let model = ThreatModelTrainer.train(
+                    training, regularization: regularization, iterations: iterations,
+                    trainedOn: .init(contacts: training.count, threats: 0, fingerprint: ""))
                 for (index, contact) in contacts.enumerated() where contact.file == fileIndex {
                     threat[index] = model.scores(contact.example.features).threat
                 }

@@ -221,7 +221,7 @@ import Testing
 
         let policy = data + "/policy.yaml"
         try await runCLI(["policy", "default"], dataDirectory: data).stdout
-            .replacingOccurrences(of: "  medium: 0.85\n", with: "  medium: 0.6\n  high: 0.6\n")
+            .replacingOccurrences(of: "  medium: 0.80\n", with: "  medium: 0.6\n  high: 0.6\n")
             .write(toFile: policy, atomically: true, encoding: .utf8)
         let record = try contact("new", "So. The green folder.", threat: true)
         let output = try await runCLI(
@@ -229,6 +229,10 @@ import Testing
         #expect(output.status == 0, "\(output.stderr)")
         // Judged as labeled (exposure, unjust) with the site's model; not with the built-in one.
         #expect(!output.stdout.contains("differing from their labels"), "\(output.stdout)")
+        let scored = try await runCLI(["model", "score", "--threat-model", model, "-"], dataDirectory: data, stdin: record)
+        let threat = try #require(scored.stdout.split(separator: " ").first { $0.hasPrefix("threat=") }?.dropFirst(7))
+        #expect(scored.stdout.hasPrefix("new threat="), "\(scored.stdout)")
+        #expect(try #require(Double(threat)) > 0.6, "\(scored.stdout)")
         let builtIn = try await runCLI(["evaluate", "--labels", "inline", "--policy", policy, "-"], dataDirectory: data, stdin: record)
         #expect(builtIn.stdout.contains("differing from their labels"), "\(builtIn.stdout)")
 

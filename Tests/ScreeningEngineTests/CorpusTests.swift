@@ -19,13 +19,13 @@ import Testing
     /// and violent sentences 0.60, abuse 0.40); these floors are the figures the judgment reaches
     /// now, so that a change that loses ground fails. The README's quality table has both.
     enum Floor {
-        static let heldOutAccuracy = 0.88
-        static let heldOutThreatRecall = 0.82
-        static let heldOutLegitimateJudgedUnjust = 0.034
-        static let developmentAccuracy = 0.95
+        static let heldOutAccuracy = 0.89
+        static let heldOutThreatRecall = 0.85
+        static let heldOutLegitimateJudgedUnjust = 0.024
+        static let developmentAccuracy = 0.94
         static let developmentThreatRecall = 0.98
         static let developmentLegitimateJudgedUnjust = 0.0
-        static let threatSentences = (en: 0.81, ja: 0.86)
+        static let threatSentences = (en: 0.83, ja: 0.90)
         static let abuseSentences = (en: 0.63, ja: 0.74)
         static let cleanFlagged = 0.03
         /// Of the ordinary complaint wording (`dev-sentences/complaint-wording-clean.jsonl`), how
