@@ -129,6 +129,16 @@ public struct Daemon {
             "templates": "\(configuration.templatesDirectory ?? "builtin")",
         ]
         if let caForClients { readinessMetadata["ca"] = "\(caForClients)" }
+        // Which model weighs the words, by its training fingerprint: replicas must agree.
+        readinessMetadata["threatModel"] =
+            policy.threatModel == nil
+            ? "off (the policy has no threatModel)"
+            : "\(configuration.threatModelFile ?? "builtin") \((threatModel ?? .builtIn).trainedOn.fingerprint)"
+        if policy.threatModel == nil, let file = configuration.threatModelFile {
+            logger.warning(
+                "judgment.threatModel is set but the policy has no threatModel section: the model is not used",
+                metadata: ["file": "\(file)"])
+        }
         if !tokenFiles.isEmpty { readinessMetadata["tokens"] = "\(tokenFiles.joined(separator: ", "))" }
         let readiness = Readiness(server: server, ops: ops, servingState: servingState, logger: logger, metadata: readinessMetadata)
         let reloader = PolicyReloader(

@@ -234,11 +234,14 @@ public enum HistoryWindows {
 
     /// The flags a result raises on its claimant: the signals of a contact that was not a
     /// legitimate claim, of medium severity or more. A recurring issue is the business's alert,
-    /// never the claimant's flag, and a legitimate claim never lowers its claimant's standing.
+    /// never the claimant's flag, a threat only the threat model read is a probability for a
+    /// supervisor to weigh, not a mark on a person, and a legitimate claim never lowers its
+    /// claimant's standing.
     public static func flags(raisedBy result: ScreeningResult) -> [Signal] {
         guard result.verdict == .needsReview || result.verdict == .unjustDemand else { return [] }
-        return result.signals.filter {
-            $0.kind != .signalRecurringIssue && $0.severity.rawValue >= Severity.medium.rawValue
+        return result.signals.filter { signal in
+            signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue
+                && !(!signal.evidence.isEmpty && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) })
         }
     }
 

@@ -168,36 +168,45 @@ public struct ScreeningEngine: Sendable {
 
     // MARK: - Signals computed from the record
 
-    /// The caller's words as the threat model reads them: every feature once, and the utterance
-    /// whose words weigh most toward a threat.
+    /// The caller's words as the threat model reads them: every feature once, and, in the
+    /// utterance whose words weigh most toward a threat, the words that weigh most.
     struct ModelReading {
         var features: Set<UInt64> = []
-        var heaviest: (index: Int, weight: Float)?
+        var heaviest: (index: Int, weight: Double, words: Range<Int>)?
 
-        mutating func add(_ utterance: [UInt64], of index: Int, model: ThreatModel) {
-            features.formUnion(utterance)
-            let weight = model.threatWeight(of: utterance)
-            if heaviest.map({ weight > $0.weight }) ?? true { heaviest = (index, weight) }
+        mutating func add(_ utterance: [ContactFeatures.Located], of index: Int, model: ThreatModel) {
+            var weight = 0.0
+            var words: (weight: Double, source: Range<Int>)?
+            for located in utterance {
+                features.insert(located.feature)
+                let feature = model.threatWeight(of: located.feature)
+                weight += feature
+                if words.map({ feature > $0.weight }) ?? true { words = (feature, located.source) }
+            }
+            guard let words, heaviest.map({ weight > $0.weight }) ?? true else { return }
+            heaviest = (index, weight, words.source)
         }
     }
 
     /// A threat the token patterns did not phrase but the model reads in the caller's words: the
     /// kind it finds likelier, SEVERITY_MEDIUM (a supervisor reviews) from the policy's
     /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set. The evidence is the
-    /// utterance whose words weigh most, with the probability.
+    /// word or pair of words that weighs most in the utterance that weighs most, with the probability.
     private func addModelThreat(_ reading: ModelReading, record: DemandRecord, to findings: inout Findings) {
         guard let threatModel, let thresholds = policy.threatModel, let heaviest = reading.heaviest,
             findings.signals[.signalThreatViolence] == nil, findings.signals[.signalThreatExposure] == nil
         else { return }
         let scores = threatModel.scores(reading.features)
         guard scores.threat >= thresholds.medium else { return }
-        let text = record.utterances[heaviest.index].text
+        let scalars = record.utterances[heaviest.index].text.unicodeScalars
+        let start = scalars.index(scalars.startIndex, offsetBy: heaviest.words.lowerBound)
+        let end = scalars.index(start, offsetBy: heaviest.words.count)
         var evidence = Evidence()
         evidence.utteranceIndex = UInt32(heaviest.index)
-        evidence.start = 0
-        evidence.end = UInt32(text.unicodeScalars.count)
-        evidence.excerpt = text.count > 120 ? String(text.prefix(120)) + "…" : text
-        evidence.rule = "model.threat p=\(String(format: "%.2f", scores.threat))"
+        evidence.start = UInt32(heaviest.words.lowerBound)
+        evidence.end = UInt32(heaviest.words.upperBound)
+        evidence.excerpt = String(String.UnicodeScalarView(scalars[start..<end]))
+        evidence.rule = ThreatModel.evidenceRule + " p=" + String(format: "%.2f", scores.threat)
         findings.add(
             scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure,
             thresholds.high.map { scores.threat >= $0 } ?? false ? .high : .medium, evidence: evidence)

@@ -11,23 +11,45 @@ public enum ContactFeatures {
     private static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
     private static let prime: UInt64 = 0x100_0000_01b3
 
-    /// The features of one utterance, `tokens` its analysis, each once.
-    public static func of(_ text: String, tokens: [Token]) -> [UInt64] {
+    /// A feature and the caller's scalars it was read from (its first place in the utterance).
+    public struct Located: Sendable {
+        public var feature: UInt64
+        public var source: Range<Int>
+    }
+
+    /// The features of one utterance, `tokens` its analysis, each once, with where each was read.
+    /// Linear in the tokens and the quotation marks.
+    public static func located(_ text: String, tokens: [Token]) -> [Located] {
         let quoted = UtteranceAnalysis.quotationRanges(in: text).map(\.range)
-        var features: Set<UInt64> = []
-        features.reserveCapacity(tokens.count * 2)
-        var previous: String?
+        var nextQuote = 0
+        var seen: Set<UInt64> = []
+        seen.reserveCapacity(tokens.count * 2)
+        var located: [Located] = []
+        located.reserveCapacity(tokens.count * 2)
+        func add(_ feature: UInt64, _ source: Range<Int>) {
+            if seen.insert(feature).inserted { located.append(Located(feature: feature, source: source)) }
+        }
+        var previous: (key: String, source: Range<Int>)?
         for token in tokens {
-            guard token.partOfSpeech != .symbol, !quoted.contains(where: { $0.contains(token.source.lowerBound) }) else {
+            // Tokens come in the order of the text, and so do the quotations.
+            let start = token.source.lowerBound
+            while nextQuote < quoted.count && quoted[nextQuote].upperBound <= start { nextQuote += 1 }
+            let inQuotation = nextQuote < quoted.count && quoted[nextQuote].contains(start)
+            guard token.partOfSpeech != .symbol, !inQuotation else {
                 previous = nil
                 continue
             }
             let key = token.lemma.utf8.allSatisfy { $0 < 0x80 } ? token.lemma : token.alternate
-            features.insert(hash(key) & mask)
-            if let previous { features.insert(hash(key, after: previous) & mask) }
-            previous = key
+            add(hash(key) & mask, token.source)
+            if let previous { add(hash(key, after: previous.key) & mask, previous.source.lowerBound..<token.source.upperBound) }
+            previous = (key, token.source)
         }
-        return Array(features)
+        return located
+    }
+
+    /// The features of one utterance, each once.
+    public static func of(_ text: String, tokens: [Token]) -> [UInt64] {
+        located(text, tokens: tokens).map(\.feature)
     }
 
     /// The features of one utterance, each once.
@@ -117,20 +139,23 @@ public struct ThreatModel: Sendable {
     }
 
     /// The probabilities for a contact whose customer utterances have these features (each once).
+    /// Summed in Double, so that the order of the features does not move the result.
     public func scores(_ features: some Sequence<UInt64>) -> Scores {
-        var sum = bias
+        var sum = SIMD4<Double>(bias)
         for feature in features {
-            if let weight = weights[feature] { sum += weight }
+            if let weight = weights[feature] { sum += SIMD4<Double>(weight) }
         }
-        func sigmoid(_ value: Float) -> Double { 1 / (1 + exp(-Double(value))) }
+        func sigmoid(_ value: Double) -> Double { 1 / (1 + exp(-value)) }
         return Scores(threat: sigmoid(sum[0]), violence: sigmoid(sum[1]), exposure: sigmoid(sum[2]))
     }
 
-    /// How much one utterance's features add to the threat output: the utterance that adds the
-    /// most is the model's evidence.
-    func threatWeight(of features: [UInt64]) -> Float {
-        features.reduce(0) { $0 + (weights[$1]?[0] ?? 0) }
+    /// What one feature adds to the threat output.
+    func threatWeight(of feature: UInt64) -> Double {
+        Double(weights[feature]?[0] ?? 0)
     }
+
+    /// The evidence rule of the model's signals (`model.threat p=0.91`): what no token pattern said.
+    public static let evidenceRule = "model.threat"
 
     /// The model that ships with the engine, trained on the development corpus
     /// (`Scripts/train-threat-model.sh`).
@@ -186,7 +211,7 @@ public struct ThreatModel: Sendable {
         var weights: [UInt64: SIMD4<Float>] = [:]
         weights.reserveCapacity(file.weights.count)
         for (key, values) in file.weights {
-            guard let hash = UInt64(key), hash <= ContactFeatures.mask, values.count == 3 else {
+            guard let hash = UInt64(key), String(hash) == key, hash <= ContactFeatures.mask, values.count == 3 else {
                 throw ThreatModelError("weights[\"\(key)\"]: expected a 53-bit hash with 3 weights")
             }
             weights[hash] = SIMD4(values[0], values[1], values[2], 0)
@@ -194,15 +219,19 @@ public struct ThreatModel: Sendable {
         self.init(bias: SIMD4(file.bias[0], file.bias[1], file.bias[2], 0), weights: weights, trainedOn: file.trainedOn)
     }
 
-    /// The model as JSON, its weights in order of their hashes (so that one training gives one file).
-    public func json() -> Data {
+    /// The model as JSON, its keys sorted (so that one training gives one file). Fails on a
+    /// weight that is not a number (a training that diverged).
+    public func json() throws(ThreatModelError) -> Data {
         let file = File(
             format: 1, features: Self.featureDescription, trainedOn: trainedOn, bias: [bias[0], bias[1], bias[2]],
             weights: Dictionary(uniqueKeysWithValues: weights.map { (String($0.key), [$0.value[0], $0.value[1], $0.value[2]]) }))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        // A dictionary of Codable values always encodes.
-        return try! encoder.encode(file)
+        do {
+            return try encoder.encode(file)
+        } catch {
+            throw ThreatModelError("the model cannot be written: \(error)")
+        }
     }
 }
 

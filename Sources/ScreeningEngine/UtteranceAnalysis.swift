@@ -11,8 +11,8 @@ struct UtteranceAnalysis {
     }
 
     var hits: [Hit] = []
-    /// The utterance's `ContactFeatures`, when the threat model wants them.
-    var features: [UInt64] = []
+    /// The utterance's `ContactFeatures` with where each was read, when the threat model wants them.
+    var features: [ContactFeatures.Located] = []
     var demandsWrittenStatement = false
     var element: Element = .fact
 
@@ -94,7 +94,7 @@ struct UtteranceAnalysis {
         // Token patterns. A `then` part's matches are found once per utterance, so that many first
         // parts cost no more than one.
         let tokens = tokenMatcher.analyzer.analyze(text)
-        if wantsFeatures { features = ContactFeatures.of(text, tokens: tokens) }
+        if wantsFeatures { features = ContactFeatures.located(text, tokens: tokens) }
         let keys = tokenMatcher.keys(of: tokens)
         func source(_ range: Range<Int>) -> Range<Int> {
             tokens[range.lowerBound].source.lowerBound..<tokens[range.upperBound - 1].source.upperBound

@@ -51,6 +51,9 @@ struct Evaluate: AsyncParsableCommand {
             throw ExitStatus.badInput
         }
         let engine = ScreeningEngine(policy: try loadPolicy(), analyzer: analyzer, threatModel: model)
+        if let threatModel, engine.policy.threatModel == nil {
+            printError("warning: the policy has no threatModel section: \(threatModel) is not used")
+        }
         let writer = ResponseWriter(templates: try loadTemplates())
         var labelsByRecord = try labels.flatMap { $0 == "inline" ? nil : try Self.readLabels($0) } ?? [:]
         var report = EvaluationReport()

@@ -99,16 +99,39 @@ struct ModelCommand: ParsableCommand {
                 }
             }
             let examples = contacts.map(\.example)
+            let threats = examples.filter(\.threat).count
+            guard threats > 0, threats < examples.count else {
+                printError(
+                    "a model needs threats and other lines to learn from: \(threats) threats in \(examples.count) lines"
+                        + " (a contact is a threat when its label has SIGNAL_THREAT_VIOLENCE or SIGNAL_THREAT_EXPOSURE)")
+                throw ExitStatus.badInput
+            }
             let model = ThreatModelTrainer.train(
                 examples, regularization: regularization, iterations: iterations,
-                trainedOn: .init(contacts: examples.count, threats: examples.filter(\.threat).count, fingerprint: fingerprint.hex))
-            let json = model.json()
+                trainedOn: .init(contacts: examples.count, threats: threats, fingerprint: fingerprint.hex))
+            let json: Data
+            do {
+                json = try model.json()
+            } catch {
+                printError("\(error)")
+                throw ExitStatus.callFailed
+            }
             if out == "-" {
-                FileHandle.standardOutput.write(json)
+                FileHandle.standardOutput.write(json + Data("\n".utf8))
             } else {
-                try json.write(to: URL(fileURLWithPath: out))
+                try json.write(to: URL(fileURLWithPath: out), options: .atomic)
             }
             if crossValidate { printCrossValidation(contacts) }
+        }
+
+        func validate() throws {
+            guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+            guard regularization.isFinite, regularization >= 0 else {
+                throw ValidationError("--regularization must be a number from 0 up")
+            }
+            guard !crossValidate || files.count >= 2 else {
+                throw ValidationError("--cross-validate leaves one file out at a time: give at least two files")
+            }
         }
 
         /// A contact or a sentence line as a training example.
@@ -135,6 +158,10 @@ struct ModelCommand: ParsableCommand {
         }
 
         private func printCrossValidation(_ contacts: [Labeled]) {
+            // Beside a model written to standard output, the figures go to standard error.
+            func report(_ line: String) {
+                if out == "-" { printError(line) } else { print(line) }
+            }
             var threat = [Double](repeating: 0, count: contacts.count)
             for fileIndex in files.indices {
                 let training = contacts.filter { $0.file != fileIndex }.map(\.example)
@@ -147,10 +174,10 @@ struct ModelCommand: ParsableCommand {
             }
             func count(_ kind: Labeled.Kind) -> Int { contacts.filter { $0.kind == kind }.count }
             let threatContacts = contacts.filter { $0.kind != .threatSentence && $0.example.threat }.count
-            print(
+            report(
                 "leave one file out (\(files.count) files): \(threatContacts) threat contacts, \(count(.legitimateClaim)) legitimate claims, "
                     + "\(count(.threatSentence)) threat sentences, \(count(.cleanSentence)) clean sentences")
-            print("p ≥   threat contacts   legitimate flagged   threat sentences   clean flagged")
+            report("p ≥   threat contacts   legitimate flagged   threat sentences   clean flagged")
             func share(_ part: Int, _ whole: Int) -> String { String(format: "%5.1f %%", 100 * Double(part) / Double(max(whole, 1))) }
             for threshold in [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] {
                 var flagged: [Labeled.Kind: Int] = [:]
@@ -159,7 +186,7 @@ struct ModelCommand: ParsableCommand {
                     flagged[contact.kind, default: 0] += 1
                     if contact.kind != .threatSentence && contact.example.threat { caughtContacts += 1 }
                 }
-                print(
+                report(
                     String(format: "%.2f", threshold) + "  " + share(caughtContacts, threatContacts) + "           "
                         + share(flagged[.legitimateClaim] ?? 0, count(.legitimateClaim)) + "            "
                         + share(flagged[.threatSentence] ?? 0, count(.threatSentence)) + "           "

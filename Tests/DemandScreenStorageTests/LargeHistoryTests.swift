@@ -26,12 +26,12 @@ import Testing
     }
 
     private static func insertContacts(
-        _ store: ContactStore, numbered numbers: ClosedRange<Int>, claimant: String, newest: Int64, flagKind: SignalKind,
+        _ store: ContactStore, numbered range: ClosedRange<Int>, claimant: String, newest: Int64, flagKind: SignalKind,
         risk: RiskLevel, prefix: String, category: IncidentCategory, productKey: String
     ) async throws {
         let blob = store.database.dialect == .postgres ? "'\\x'::bytea" : "X''"
         let numbers =
-            "WITH RECURSIVE n(i) AS (SELECT \(numbers.lowerBound) UNION ALL SELECT i + 1 FROM n WHERE i < \(numbers.upperBound))"
+            "WITH RECURSIVE n(i) AS (SELECT \(range.lowerBound) UNION ALL SELECT i + 1 FROM n WHERE i < \(range.upperBound))"
         _ = try await store.database.transaction([
             SQLStatement(
                 """

@@ -240,6 +240,21 @@ import Testing
             ["model", "train", "--out", model, "-"], dataDirectory: data, stdin: contacts[0] + "\n{\"text\": 1}")
         #expect(badLine.status == 2)
         #expect(badLine.stderr.contains("-:2: a line must be a contact"), "\(badLine.stderr)")
+        // A model needs both kinds of line, and sound options; a model on standard output keeps
+        // the figures off it.
+        let oneClass = try await runCLI(["model", "train", "--out", model, "-"], dataDirectory: data, stdin: contacts[0])
+        #expect(oneClass.status == 2)
+        #expect(oneClass.stderr.contains("1 threats in 1 lines"), "\(oneClass.stderr)")
+        for options in [["--iterations", "0"], ["--regularization", "nan"], ["--cross-validate"]] {
+            let refused = try await runCLI(["model", "train", "--out", model] + options + [data + "/contacts.jsonl"], dataDirectory: data)
+            #expect(refused.status == 64, "\(options): \(refused.stderr)")
+        }
+        let toStandardOutput = try await runCLI(
+            ["model", "train", "--out", "-", "--cross-validate", data + "/contacts.jsonl", data + "/sentences.jsonl"], dataDirectory: data)
+        #expect(toStandardOutput.status == 0, "\(toStandardOutput.stderr)")
+        #expect(try JSONSerialization.jsonObject(with: Data(toStandardOutput.stdout.utf8)) is [String: Any])
+        #expect(toStandardOutput.stderr.contains("leave one file out"), "\(toStandardOutput.stderr)")
+
         let badModel = try await runCLI(["evaluate", "--threat-model", data + "/contacts.jsonl", "-"], dataDirectory: data, stdin: record)
         #expect(badModel.status == 2)
         #expect(badModel.stderr.contains("threat model: \(data)/contacts.jsonl: not a threat model"), "\(badModel.stderr)")

@@ -20,7 +20,7 @@ import Testing
     /// now, so that a change that loses ground fails. The README's quality table has both.
     enum Floor {
         static let heldOutAccuracy = 0.89
-        static let heldOutThreatRecall = 0.85
+        static let heldOutThreatRecall = 0.83
         static let heldOutLegitimateJudgedUnjust = 0.024
         static let developmentAccuracy = 0.94
         static let developmentThreatRecall = 0.98
@@ -108,6 +108,24 @@ import Testing
         #expect(threatRecall >= Floor.developmentThreatRecall, "\(Self.describe(report))")
     }
 
+    /// No customer text of the held-out part (a sentence, or a contact's utterance) is also in the
+    /// development part: the rules are tuned and the threat model is trained on that part, and a
+    /// text in both would be remembered rather than judged.
+    @Test func theHeldOutPartSharesNoTextWithTheDevelopmentPart() throws {
+        func texts(contacts: String, sentences: String) throws -> Set<String> {
+            var texts = Set(try Self.sentences(sentences).map { $0.text.trimmingCharacters(in: .whitespaces) })
+            for (record, _) in try Self.load(contacts) {
+                for utterance in record.utterances where utterance.speaker == .customer {
+                    texts.insert(utterance.text.trimmingCharacters(in: .whitespaces))
+                }
+            }
+            return texts
+        }
+        let shared = try texts(contacts: "heldout", sentences: "heldout-sentences")
+            .intersection(try texts(contacts: "dev", sentences: "dev-sentences"))
+        #expect(shared.isEmpty, "in both parts: \(shared.sorted().prefix(10))")
+    }
+
     /// The built-in threat model was trained on the development contacts and sentences as they
     /// are now, and on nothing else: a changed or added development file asks for
     /// `Scripts/train-threat-model.sh`.
@@ -117,14 +135,17 @@ import Testing
         for folder in ["dev", "dev-sentences"] {
             let url = Self.directory.appendingPathComponent(folder)
             // In byte order, as the training script's glob under LC_ALL=C.
-            let files = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".jsonl") }
+            let files = try FileManager.default.contentsOfDirectory(atPath: url.path)
+                .filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") }
                 .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             for file in files {
-                let text = try String(contentsOf: url.appendingPathComponent(file), encoding: .utf8)
-                for line in text.split(separator: "\n") {
-                    let trimmed = line.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r"))
-                    guard !trimmed.isEmpty else { continue }
-                    fingerprint.add(trimmed)
+                // Lines as the CLI reads them: split on the byte 0x0A, blanks and CR trimmed.
+                let bytes = try Data(contentsOf: url.appendingPathComponent(file))
+                for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+                    let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+                    guard let first = line.firstIndex(where: { !blank($0) }) else { continue }
+                    let last = line.lastIndex(where: { !blank($0) })!
+                    fingerprint.add(String(decoding: line[first...last], as: UTF8.self))
                     lines += 1
                 }
             }

@@ -38,19 +38,19 @@ import Testing
         #expect(Self.features(#"he said "blue parcel""#) == Self.features("he said"))
     }
 
-    @Test func theTrainerSeparatesItsExamplesAndGivesOneModelForOneTraining() {
+    @Test func theTrainerSeparatesItsExamplesAndGivesOneModelForOneTraining() throws {
         let model = Self.toyModel()
         #expect(model.scores(Self.features("the blue parcel")).threat > 0.5)
         #expect(model.scores(Self.features("the late parcel")).threat < 0.5)
         // Only violence was labeled: the model finds violence likelier than exposure.
         let scores = model.scores(Self.features("blue box"))
         #expect(scores.violence > scores.exposure)
-        #expect(Self.toyModel().json() == model.json())
+        #expect(try Self.toyModel().json() == model.json())
     }
 
     @Test func aModelReadsBackAsWrittenAndABrokenFileIsNamed() throws {
         let model = Self.toyModel()
-        let read = try ThreatModel(json: model.json())
+        let read = try ThreatModel(json: try model.json())
         #expect(read.trainedOn == model.trainedOn)
         let text = Self.features("a blue parcel")
         #expect(read.scores(text).threat == model.scores(text).threat)
@@ -70,6 +70,9 @@ import Testing
         #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0],"weights":{}}"#).contains("bias must have 3 values"))
         #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"x1":[1,2,3]}}"#).contains(#"weights["x1"]"#))
         #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"12":[1,2]}}"#).contains(#"weights["12"]"#))
+        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"+12":[1,2,3]}}"#).contains(#"weights["+12"]"#))
+        let otherFeatures = #""features":"character trigrams""#
+        #expect(refusal(#"{"format":1,\#(otherFeatures),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("character trigrams"))
     }
 
     static func policy(_ section: String?) throws -> ScreeningPolicy {
@@ -85,12 +88,22 @@ import Testing
         let signal = try #require(result.signals.first { $0.kind == .signalThreatViolence })
         #expect(signal.severity == .medium)
         #expect(signal.evidence.count == 1)
-        // The evidence is the utterance whose words weigh most, whole, with the probability.
+        // The evidence is the word (or pair) that weighs most in the utterance that weighs most,
+        // with the probability; its range is in the caller's scalars, its excerpt that range's text.
         #expect(signal.evidence[0].utteranceIndex == 1)
-        #expect(signal.evidence[0].start == 0)
-        #expect(signal.evidence[0].end == UInt32(blue.utterances[1].text.unicodeScalars.count))
+        #expect(Self.text(of: signal.evidence[0], in: blue) == signal.evidence[0].excerpt)
+        #expect(signal.evidence[0].excerpt.hasPrefix("blue"), "\(signal.evidence[0])")
         #expect(signal.evidence[0].rule.hasPrefix("model.threat p=0."))
         #expect(result.verdict == .needsReview)
+        // A probability is no mark on a person: the contact raises no risk flag on its claimant.
+        #expect(HistoryWindows.flags(raisedBy: result).isEmpty)
+
+        // Scalars, not characters: 👍🏽 is one character of two scalars.
+        let prefix = String(repeating: "👍🏽あ", count: 70) + " the "
+        let long = record([prefix + "blue parcel, blue box."])
+        let far = try #require(medium.screen(long).signals.first { $0.kind == .signalThreatViolence }?.evidence.first)
+        #expect(far.start == UInt32(prefix.unicodeScalars.count), "\(far)")
+        #expect(Self.text(of: far, in: long) == far.excerpt)
 
         let high = ScreeningEngine(
             policy: try Self.policy("threatModel:\n  medium: 0.6\n  high: 0.6\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
@@ -106,5 +119,28 @@ import Testing
         let both = medium.screen(record(["blue parcel, blue box", "お前の家は知ってるからな、夜道に気をつけろよ"]))
         let threat = try #require(both.signals.first { $0.kind == .signalThreatViolence })
         #expect(!threat.evidence.contains { $0.rule.hasPrefix("model.") })
+        #expect(HistoryWindows.flags(raisedBy: both).contains { $0.kind == .signalThreatViolence })
+    }
+
+    /// The caller's text that an evidence's scalar range covers.
+    static func text(of evidence: Evidence, in record: DemandRecord) -> String {
+        let scalars = Array(record.utterances[Int(evidence.utteranceIndex)].text.unicodeScalars)
+        var text = String.UnicodeScalarView()
+        text.append(contentsOf: scalars[Int(evidence.start)..<Int(evidence.end)])
+        return String(text)
+    }
+
+    /// The features a model was trained on are these hashes: a change to the tokens, their keys or
+    /// the hashing would make every shipped or site model read other words, so it must be made
+    /// on purpose (a new `features` description and a retrained model).
+    @Test func theFeatureHashesStayTheSame() {
+        #expect(ContactFeatures.of("殺す", analyzer: Self.analyzer) == [2_906_263_044_015_304])
+        #expect(Self.features("kill you") == [417_923_833_176_412, 471_426_746_070_909, 6_054_835_000_504_729])
+    }
+
+    /// Quotation marks take their words out of the caller's own, however many there are.
+    @Test func manyQuotationsLeaveOnlyTheWordsBetweenThem() {
+        let text = String(repeating: "\"blue\" late ", count: 2_000)
+        #expect(Set(Self.features(text)) == Set(Self.features("late")))
     }
 }
