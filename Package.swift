@@ -255,6 +255,7 @@ let package = Package(
             name: "DemandScreenServerTests",
             dependencies: [
                 "DemandScreenRPC",
+                "DemandScreenTestSupport",
                 .product(name: "Configuration", package: "swift-configuration"),
                 "DemandScreenServer",
                 "DemandScreenService",
@@ -276,6 +277,7 @@ let package = Package(
         .target(
             name: "DemandScreenTestSupport",
             dependencies: [
+                "DemandScreenAPI",
                 "DemandScreenStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -2,6 +2,7 @@ import DemandScreenAPI
 import DemandScreenClient
 import DemandScreenDaemon
 import DemandScreenRPC
+import DemandScreenTestSupport
 import DemandScreenWire
 import Foundation
 import NIOCore

@@ -2,6 +2,7 @@ import DemandScreenAPI
 import DemandScreenClient
 import DemandScreenRPC
 import DemandScreenServer
+import DemandScreenTestSupport
 import DemandScreenWire
 import Foundation
 import Logging

@@ -3,6 +3,7 @@ import DemandScreenClient
 import DemandScreenDaemon
 import DemandScreenRPC
 import DemandScreenServer
+import DemandScreenTestSupport
 import DemandScreenWire
 import Foundation
 import Logging

@@ -4,6 +4,7 @@ import DemandScreenDaemon
 import DemandScreenRPC
 import DemandScreenServer
 import DemandScreenService
+import DemandScreenTestSupport
 import DemandScreenWire
 import Foundation
 import Logging
@@ -260,22 +261,4 @@ func requestFrame(callID: UInt64, method: String, message: Data = Data(), token:
     var out = ByteBuffer()
     FrameEncoder.writeFrame(payload: ByteBuffer(bytes: try request.serializedBytes() as [UInt8]), to: &out)
     return out
-}
-
-/// A minimal valid record.
-func sampleRecord(id: String = "r-1", text: String = "届いた商品が壊れていました。交換してください。") -> DemandRecord {
-    var record = DemandRecord()
-    record.recordID = id
-    record.claimantID = "c-1"
-    var utterance = Utterance()
-    utterance.speaker = .customer
-    utterance.text = text
-    record.utterances = [utterance]
-    record.incident.category = .incidentProductDefect
-    record.assessment.companyFault = .confirmed
-    record.assessment.causation = .confirmed
-    var demand = Demand()
-    demand.kind = .demandReplacement
-    record.demands = [demand]
-    return record
 }

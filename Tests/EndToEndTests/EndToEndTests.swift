@@ -1,4 +1,5 @@
 import DemandScreenAPI
+import DemandScreenTestSupport
 import Foundation
 import SwiftProtobuf
 import Testing
@@ -185,16 +186,7 @@ import Testing
     @Test func aSiteTrainsAThreatModelAndEvaluatesWithIt() async throws {
         let data = try temporaryDirectory()
         func contact(_ id: String, _ text: String, threat: Bool) throws -> String {
-            var record = DemandRecord()
-            record.recordID = id
-            record.claimantID = "c-" + id
-            var utterance = Utterance()
-            utterance.speaker = .customer
-            utterance.text = text
-            record.utterances = [utterance]
-            record.incident.category = .incidentDelivery
-            record.assessment.companyFault = .confirmed
-            record.assessment.causation = .confirmed
+            let record = sampleRecord(id: id, text: text)
             let verdict = threat ? "VERDICT_UNJUST_DEMAND" : "VERDICT_LEGITIMATE_CLAIM"
             let signals = threat ? #"["SIGNAL_THREAT_EXPOSURE"]"# : "[]"
             return #"{"record": \#(try record.jsonString()), "label": {"verdict": "\#(verdict)", "signals": \#(signals)}}"#
