@@ -14,18 +14,18 @@ import Testing
 @Suite struct CorpusTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus")
 
-    /// The floors the corpus must keep. The product's targets are higher (held-out contacts:
-    /// accuracy 0.90, threat recall 0.95, no legitimate claim judged unjust; sentences: threats
-    /// and violent sentences 0.60, abuse 0.40); these floors are the figures the judgment reaches
-    /// now, so that a change that loses ground fails. The README's quality table has both.
+    /// The floors the corpus must keep: the figures the judgment reaches now, so that a change
+    /// that loses ground fails. The README's quality table has them next to the product's targets
+    /// (held-out contacts: accuracy 0.90, threat recall 0.95, no legitimate claim judged unjust;
+    /// sentences: threats and violent sentences 0.60, abuse 0.40, clean ones flagged 3 %).
     enum Floor {
-        static let heldOutAccuracy = 0.89
-        static let heldOutThreatRecall = 0.83
-        static let heldOutLegitimateJudgedUnjust = 0.024
-        static let developmentAccuracy = 0.94
+        static let heldOutAccuracy = 0.90
+        static let heldOutThreatRecall = 0.87
+        static let heldOutLegitimateJudgedUnjust = 0.025
+        static let developmentAccuracy = 0.92
         static let developmentThreatRecall = 0.98
         static let developmentLegitimateJudgedUnjust = 0.0
-        static let threatSentences = (en: 0.83, ja: 0.90)
+        static let threatSentences = (en: 0.82, ja: 0.90)
         static let abuseSentences = (en: 0.63, ja: 0.74)
         static let cleanFlagged = 0.03
         /// Of the ordinary complaint wording (`dev-sentences/complaint-wording-clean.jsonl`), how
