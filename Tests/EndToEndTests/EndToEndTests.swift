@@ -213,7 +213,7 @@ import Testing
 
         let policy = data + "/policy.yaml"
         try await runCLI(["policy", "default"], dataDirectory: data).stdout
-            .replacingOccurrences(of: "  medium: 0.75\n", with: "  medium: 0.6\n  high: 0.6\n")
+            .replacingOccurrences(of: "  medium: 0.80\n", with: "  medium: 0.6\n  high: 0.6\n")
             .write(toFile: policy, atomically: true, encoding: .utf8)
         let record = try contact("new", "So. The green folder.", threat: true)
         let output = try await runCLI(

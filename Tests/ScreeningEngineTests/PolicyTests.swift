@@ -78,9 +78,9 @@ import Testing
         ("  inDoubt: [", "  inDout: [", "unknown key 'inDout'"),
         ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRation: 1.5", "unknown key 'escalatingMoneyRation'"),
         ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRatio: 1", "repeatedContact.escalatingMoneyRatio"),
-        ("  medium: 0.75\n", "  medium: 0.75\n  hihg: 0.9\n", "unknown key 'hihg'"),
-        ("  medium: 0.75\n", "  medium: 0.4\n", "threatModel.medium"),
-        ("  medium: 0.75\n", "  medium: 0.75\n  high: 0.7\n", "threatModel.high"),
+        ("  medium: 0.80\n", "  medium: 0.80\n  hihg: 0.9\n", "unknown key 'hihg'"),
+        ("  medium: 0.80\n", "  medium: 0.4\n", "threatModel.medium"),
+        ("  medium: 0.80\n", "  medium: 0.80\n  high: 0.7\n", "threatModel.high"),
     ])
     func aMissingMisspeltOrOutOfRangeJudgmentKeyIsRefusedNamingIt(original: String, replacement: String, problem: String) {
         let yaml = ScreeningPolicy.builtInYAML()

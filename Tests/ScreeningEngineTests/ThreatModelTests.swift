@@ -76,7 +76,7 @@ import Testing
     }
 
     static func policy(_ section: String?) throws -> ScreeningPolicy {
-        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "threatModel:\n  medium: 0.75\n", with: section ?? "")
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "threatModel:\n  medium: 0.80\n", with: section ?? "")
         return try ScreeningPolicy(yaml: yaml)
     }
 
