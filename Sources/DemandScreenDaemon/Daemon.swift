@@ -131,9 +131,8 @@ public struct Daemon {
         if let caForClients { readinessMetadata["ca"] = "\(caForClients)" }
         // Which model weighs the words, by its training fingerprint: replicas must agree.
         readinessMetadata["threatModel"] =
-            policy.threatModel == nil
-            ? "off (the policy has no threatModel)"
-            : "\(configuration.threatModelFile ?? "builtin") \((threatModel ?? .builtIn).trainedOn.fingerprint)"
+            engines.current.threatModel.map { "\(configuration.threatModelFile ?? "builtin") \($0.trainedOn.fingerprint)" }
+            ?? "off (the policy has no threatModel)"
         if policy.threatModel == nil, let file = configuration.threatModelFile {
             logger.warning(
                 "judgment.threatModel is set but the policy has no threatModel section: the model is not used",

@@ -240,8 +240,8 @@ public enum HistoryWindows {
     public static func flags(raisedBy result: ScreeningResult) -> [Signal] {
         guard result.verdict == .needsReview || result.verdict == .unjustDemand else { return [] }
         return result.signals.filter { signal in
-            signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue
-                && !(!signal.evidence.isEmpty && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) })
+            let readByTheModelAlone = !signal.evidence.isEmpty && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) }
+            return signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue && !readByTheModelAlone
         }
     }
 

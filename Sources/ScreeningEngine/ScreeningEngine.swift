@@ -9,8 +9,8 @@ public struct ScreeningEngine: Sendable {
     public let policy: ScreeningPolicy
     let matcher: PolicyMatcher
     let tokenMatcher: TokenMatcher
-    /// Weighs the caller's words when the policy sets `threatModel` thresholds.
-    let threatModel: ThreatModel?
+    /// Weighs the caller's words when the policy sets `threatModel` thresholds; nil when it does not.
+    public let threatModel: ThreatModel?
 
     /// Compiles the policy's phrases into one automaton and its token patterns against
     /// `analyzer`; build once per policy. `threatModel` (the built-in one unless given) is used

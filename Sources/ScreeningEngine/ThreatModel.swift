@@ -8,8 +8,6 @@ public import Morphology
 /// marks (someone else's words: 「次は殺すぞ」って言われた) are left out, and break a pair.
 public enum ContactFeatures {
     static let mask: UInt64 = (1 << 53) - 1
-    private static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
-    private static let prime: UInt64 = 0x100_0000_01b3
 
     /// A feature and the caller's scalars it was read from (its first place in the utterance).
     public struct Located: Sendable {
@@ -48,13 +46,8 @@ public enum ContactFeatures {
     }
 
     /// The features of one utterance, each once.
-    public static func of(_ text: String, tokens: [Token]) -> [UInt64] {
-        located(text, tokens: tokens).map(\.feature)
-    }
-
-    /// The features of one utterance, each once.
     public static func of(_ text: String, analyzer: TextAnalyzer) -> [UInt64] {
-        of(text, tokens: analyzer.analyze(text))
+        located(text, tokens: analyzer.analyze(text)).map(\.feature)
     }
 
     /// The features of a record's customer utterances, each once: what the model weighs.
@@ -66,18 +59,27 @@ public enum ContactFeatures {
         return features.sorted()
     }
 
+    /// A key's hash, or a pair's: the previous key, a unit separator, the key.
     static func hash(_ key: String, after previous: String? = nil) -> UInt64 {
-        var hash = offset
-        func add(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* prime
-        }
+        var hash = FNV1a()
         if let previous {
-            for byte in previous.utf8 { add(byte) }
-            add(0x1F)
+            hash.add(previous.utf8)
+            hash.add(CollectionOfOne(0x1F))
         }
-        for byte in key.utf8 { add(byte) }
-        return hash
+        hash.add(key.utf8)
+        return hash.value
+    }
+}
+
+/// FNV-1a, 64 bits: the features' hash and the training set's fingerprint.
+struct FNV1a: Sendable {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ bytes: some Sequence<UInt8>) {
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value = value &* 0x100_0000_01b3
+        }
     }
 }
 
@@ -110,21 +112,23 @@ public struct ThreatModel: Sendable {
     /// FNV-1a (64 bits) over the training lines, each ended by a newline: a model's
     /// `TrainingSet.fingerprint`.
     public struct Fingerprint: Sendable {
-        private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        private var hash = FNV1a()
 
         public init() {}
 
         public mutating func add(_ line: String) {
-            for byte in line.utf8 { mix(byte) }
-            mix(0x0A)
+            hash.add(line.utf8)
+            hash.add(CollectionOfOne(0x0A))
         }
 
-        private mutating func mix(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
+        /// Every line of a JSON-lines text, as `JSONLines.split` reads them.
+        public mutating func add(jsonLines text: String) -> Int {
+            let lines = JSONLines.split(text)
+            for line in lines { add(line.json) }
+            return lines.count
         }
 
-        public var hex: String { String(hash, radix: 16) }
+        public var hex: String { String(hash.value, radix: 16) }
     }
 
     /// Weights per output: threat, violence, exposure (the fourth lane unused).

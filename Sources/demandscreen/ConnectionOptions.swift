@@ -3,6 +3,7 @@ import DemandScreenClient
 import DemandScreenRPC
 import EmbeddedDefaults
 import Foundation
+import ScreeningEngine
 import SwiftProtobuf
 
 /// How to reach the daemon. Every option defaults to the embedded default run by this user.
@@ -88,13 +89,7 @@ enum RecordInput {
             }
         }
         if asJSONLines || path == "-" || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson") {
-            // On UTF-8: splitting a large file by Characters costs more than screening it.
-            let isBlank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-            return text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated().compactMap { index, line in
-                guard let first = line.firstIndex(where: { !isBlank($0) }) else { return nil }
-                let last = line.lastIndex(where: { !isBlank($0) })!
-                return (index + 1, String(Substring(line[first...last])))
-            }
+            return JSONLines.split(text)
         }
         return [(1, text)]
     }

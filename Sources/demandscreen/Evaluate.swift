@@ -37,20 +37,8 @@ struct Evaluate: AsyncParsableCommand {
     var threatModel: String?
 
     func run() async throws {
-        let analyzer: TextAnalyzer
-        do {
-            analyzer = try TextAnalyzer.shared(dictionary: mecabDictionary ?? JapaneseAnalyzer.defaultDictionary)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let model: ThreatModel?
-        do {
-            model = try threatModel.map { file throws(ThreatModelError) in try ThreatModel(file: file) }
-        } catch {
-            printError("threat model: \(error)")
-            throw ExitStatus.badInput
-        }
-        let engine = ScreeningEngine(policy: try loadPolicy(), analyzer: analyzer, threatModel: model)
+        let engine = ScreeningEngine(
+            policy: try loadPolicy(), analyzer: try loadAnalyzer(mecabDictionary), threatModel: try loadThreatModel(threatModel))
         if let threatModel, engine.policy.threatModel == nil {
             printError("warning: the policy has no threatModel section: \(threatModel) is not used")
         }

@@ -22,15 +22,8 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "The MeCab dictionary folder (default /var/lib/mecab/dic/ipadic-utf8).") var mecabDictionary: String?
 
         func run() throws {
-            let analyzer: TextAnalyzer
-            let model: ThreatModel
-            do {
-                analyzer = try TextAnalyzer.shared(dictionary: mecabDictionary ?? JapaneseAnalyzer.defaultDictionary)
-                model = try threatModel.map { file throws(ThreatModelError) in try ThreatModel(file: file) } ?? .builtIn
-            } catch {
-                printError("\(error)")
-                throw ExitStatus.badInput
-            }
+            let analyzer = try loadAnalyzer(mecabDictionary)
+            let model = try loadThreatModel(threatModel) ?? .builtIn
             var failed = false
             for input in try RecordInput.read(file, asJSONLines: true) {
                 do {
@@ -79,12 +72,7 @@ struct ModelCommand: ParsableCommand {
         }
 
         func run() throws {
-            let analyzer: TextAnalyzer
-            do {
-                analyzer = try TextAnalyzer.shared(dictionary: mecabDictionary ?? JapaneseAnalyzer.defaultDictionary)
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let analyzer = try loadAnalyzer(mecabDictionary)
             var contacts: [Labeled] = []
             var fingerprint = ThreatModel.Fingerprint()
             for (fileIndex, file) in files.enumerated() {
@@ -193,5 +181,25 @@ struct ModelCommand: ParsableCommand {
                         + share(flagged[.cleanSentence] ?? 0, count(.cleanSentence)))
             }
         }
+    }
+}
+
+/// The process's analyzer on the MeCab dictionary at `dictionary` (default IPADIC), or a usage
+/// error naming the dictionary.
+func loadAnalyzer(_ dictionary: String?) throws -> TextAnalyzer {
+    do {
+        return try TextAnalyzer.shared(dictionary: dictionary ?? JapaneseAnalyzer.defaultDictionary)
+    } catch {
+        throw ValidationError("\(error)")
+    }
+}
+
+/// The threat model in `file`, nil for none given; a file that is not one is named (exit 2).
+func loadThreatModel(_ file: String?) throws -> ThreatModel? {
+    do {
+        return try file.map { file throws(ThreatModelError) in try ThreatModel(file: file) }
+    } catch {
+        printError("threat model: \(error)")
+        throw ExitStatus.badInput
     }
 }

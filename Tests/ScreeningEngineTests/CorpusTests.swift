@@ -139,15 +139,8 @@ import Testing
                 .filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") }
                 .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             for file in files {
-                // Lines as the CLI reads them: split on the byte 0x0A, blanks and CR trimmed.
-                let bytes = try Data(contentsOf: url.appendingPathComponent(file))
-                for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-                    let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-                    guard let first = line.firstIndex(where: { !blank($0) }) else { continue }
-                    let last = line.lastIndex(where: { !blank($0) })!
-                    fingerprint.add(String(decoding: line[first...last], as: UTF8.self))
-                    lines += 1
-                }
+                // Lines as the CLI reads them.
+                lines += fingerprint.add(jsonLines: try String(contentsOf: url.appendingPathComponent(file), encoding: .utf8))
             }
         }
         let trainedOn = ThreatModel.builtIn.trainedOn
