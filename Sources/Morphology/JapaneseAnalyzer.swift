@@ -217,13 +217,16 @@ public enum Kana {
         guard text.unicodeScalars.contains(where: { (0x30A1...0x30F6).contains($0.value) || (0x41...0x5A).contains($0.value) })
         else { return text }
         var result = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x30A1...0x30F6: result.append(Unicode.Scalar(scalar.value - 0x60)!)
-            case 0x41...0x5A: result.append(Unicode.Scalar(scalar.value + 0x20)!)
-            default: result.append(scalar)
-            }
-        }
+        for scalar in text.unicodeScalars { result.append(hiragana(scalar)) }
         return String(result)
+    }
+
+    /// One character as `hiragana(_:)` folds it.
+    public static func hiragana(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        switch scalar.value {
+        case 0x30A1...0x30F6: Unicode.Scalar(scalar.value - 0x60)!
+        case 0x41...0x5A: Unicode.Scalar(scalar.value + 0x20)!
+        default: scalar
+        }
     }
 }

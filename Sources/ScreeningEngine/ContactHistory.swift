@@ -234,14 +234,16 @@ public enum HistoryWindows {
 
     /// The flags a result raises on its claimant: the signals of a contact that was not a
     /// legitimate claim, of medium severity or more. A recurring issue is the business's alert,
-    /// never the claimant's flag, a threat only the threat model read is a probability for a
+    /// never the claimant's flag, a threat only the threat model read, or one it doubts, is for a
     /// supervisor to weigh, not a mark on a person, and a legitimate claim never lowers its
     /// claimant's standing.
     public static func flags(raisedBy result: ScreeningResult) -> [Signal] {
         guard result.verdict == .needsReview || result.verdict == .unjustDemand else { return [] }
         return result.signals.filter { signal in
-            let readByTheModelAlone = !signal.evidence.isEmpty && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) }
-            return signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue && !readByTheModelAlone
+            let forASupervisor =
+                !signal.evidence.isEmpty
+                && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) || $0.rule.contains(ThreatModel.doubtedNote) }
+            return signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue && !forASupervisor
         }
     }
 

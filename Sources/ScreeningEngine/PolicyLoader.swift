@@ -224,14 +224,26 @@ private struct PolicyReader {
     }
 
     /// `threatModel` (optional): the probabilities from which the threat model raises a signal
-    /// (`high` optional: without it the model alone never raises SEVERITY_HIGH).
+    /// (`high` optional: without it the model alone never raises SEVERITY_HIGH), from which it
+    /// confirms a pattern marked `confirmedByModel` (`confirm`, required by such a pattern), and
+    /// below which it doubts a threat the patterns raised (`doubt`, optional).
     func readThreatModel(_ top: Node.Mapping, into policy: inout ScreeningPolicy) throws(PolicyError) {
-        guard let node = top["threatModel"] else { return }
-        let section = try mapping(node, "threatModel")
-        try onlyKeys(section, ["medium", "high"], "threatModel")
-        let medium = try number(section["medium"], "threatModel.medium", in: 0.5...1)
-        let high = try section["high"].map { node throws(PolicyError) in try number(node, "threatModel.high", in: medium...1) }
-        policy.threatModel = (medium, high)
+        if let node = top["threatModel"] {
+            let section = try mapping(node, "threatModel")
+            try onlyKeys(section, ["medium", "high", "confirm", "doubt"], "threatModel")
+            let medium = try number(section["medium"], "threatModel.medium", in: 0.5...1)
+            let high = try section["high"].map { node throws(PolicyError) in try number(node, "threatModel.high", in: medium...1) }
+            let confirm = try section["confirm"].map { node throws(PolicyError) in try number(node, "threatModel.confirm", in: 0...1) }
+            let doubt = try section["doubt"].map { node throws(PolicyError) in
+                try number(node, "threatModel.doubt", in: 0...min(medium, confirm ?? 1))
+            }
+            policy.threatModel = ThreatModelThresholds(medium: medium, high: high, confirm: confirm, doubt: doubt)
+        }
+        if policy.threatModel?.confirm == nil, let index = policy.tokenPatterns.firstIndex(where: \.confirmedByModel) {
+            throw fail(
+                top["patterns"]?.sequence?[index], "patterns[\(index)] '\(policy.tokenPatterns[index].id)'.confirmedByModel",
+                "needs the policy's threatModel.confirm, the probability from which the model confirms it")
+        }
     }
 
     /// `scores`, `signalGroups`, `demandSignals` and `rationales`: every value the judgment needs
@@ -344,12 +356,18 @@ private struct PolicyReader {
             let id = try string(entry["id"], "patterns[\(index)].id")
             let path = "patterns[\(index)] '\(id)'"
             guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
+            let keys = ["id", "signal", "severity", "tokens", "then", "cancels", "confirmedByModel"]
             for (key, _) in entry {
-                guard let name = key.string, ["id", "signal", "severity", "tokens", "then", "cancels"].contains(name) else {
-                    throw fail(key, path, "unknown key '\(key.string ?? "")'; expected id, signal, severity, tokens, then, cancels")
+                guard let name = key.string, keys.contains(name) else {
+                    throw fail(key, path, "unknown key '\(key.string ?? "")'; expected \(keys.joined(separator: ", "))")
                 }
             }
             let cancels = try entry["cancels"].map { node throws(PolicyError) in try boolean(node, "\(path).cancels") } ?? false
+            let confirmedByModel =
+                try entry["confirmedByModel"].map { node throws(PolicyError) in try boolean(node, "\(path).confirmedByModel") } ?? false
+            if cancels && confirmedByModel {
+                throw fail(entry["confirmedByModel"], "\(path).confirmedByModel", "a cancelling pattern raises nothing to confirm")
+            }
             var signal = SignalKind.signalUnspecified
             var severity = Severity.unspecified
             // A cancelling pattern may name the one signal it cancels; without one it cancels all.
@@ -389,7 +407,9 @@ private struct PolicyReader {
             }
             guard let tokens = try syntax("tokens") else { throw fail(node, "\(path).tokens", "missing") }
             rules.append(
-                TokenPatternRule(id: id, signal: signal, severity: severity, tokens: tokens, then: try syntax("then"), cancels: cancels))
+                TokenPatternRule(
+                    id: id, signal: signal, severity: severity, tokens: tokens, then: try syntax("then"), cancels: cancels,
+                    confirmedByModel: confirmedByModel))
         }
         policy.concepts = concepts
         policy.tokenPatterns = rules

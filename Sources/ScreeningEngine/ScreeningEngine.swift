@@ -11,6 +11,8 @@ public struct ScreeningEngine: Sendable {
     let tokenMatcher: TokenMatcher
     /// Weighs the caller's words when the policy sets `threatModel` thresholds; nil when it does not.
     public let threatModel: ThreatModel?
+    /// The ids of the token patterns whose hits the threat model must confirm.
+    let confirmedByModel: Set<String>
 
     /// Compiles the policy's phrases into one automaton and its token patterns against
     /// `analyzer`; build once per policy. `threatModel` (the built-in one unless given) is used
@@ -20,6 +22,7 @@ public struct ScreeningEngine: Sendable {
         self.matcher = PolicyMatcher(policy: policy)
         self.tokenMatcher = TokenMatcher(policy: policy, analyzer: analyzer)
         self.threatModel = policy.threatModel == nil ? nil : threatModel ?? .builtIn
+        self.confirmedByModel = Set(policy.tokenPatterns.filter(\.confirmedByModel).map(\.id))
     }
 
     /// Words of the policy's token patterns that the analyzer reads as no token, so that they can
@@ -47,12 +50,19 @@ public struct ScreeningEngine: Sendable {
 
         var open: [UtteranceAnalysis.OpenPattern] = []
         var modelReading = ModelReading()
+        var unconfirmed: [UtteranceAnalysis.Hit] = []
         for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {
             let analysis = UtteranceAnalysis(
                 index: index, text: utterance.text, matcher: matcher, tokenMatcher: tokenMatcher, wantsFeatures: threatModel != nil,
                 open: &open, scratch: &scratch)
             if let threatModel { modelReading.add(analysis.features, of: index, model: threatModel) }
-            for hit in analysis.hits { findings.add(hit.signal, hit.severity, evidence: hit.evidence) }
+            for hit in analysis.hits {
+                if confirmedByModel.contains(hit.evidence.rule) {
+                    unconfirmed.append(hit)
+                } else {
+                    findings.add(hit.signal, hit.severity, evidence: hit.evidence)
+                }
+            }
             findings.demandsWrittenStatement = findings.demandsWrittenStatement || analysis.demandsWrittenStatement
             var element = UtteranceElement()
             element.utteranceIndex = UInt32(index)
@@ -86,7 +96,10 @@ public struct ScreeningEngine: Sendable {
         if record.demands.contains(where: { $0.kind == .demandWrittenApology }) {
             findings.demandsWrittenStatement = true
         }
-        addModelThreat(modelReading, record: record, to: &findings)
+        let scores = threatModel?.scores(modelReading.features)
+        addConfirmedHits(unconfirmed, scores: scores, to: &findings)
+        doubtThreats(scores: scores, to: &findings)
+        addModelThreat(modelReading, scores: scores, record: record, to: &findings)
         addProlongedContact(record, to: &findings)
         addRecurringIssue(history: history, to: &findings)
 
@@ -168,48 +181,114 @@ public struct ScreeningEngine: Sendable {
 
     // MARK: - Signals computed from the record
 
-    /// The caller's words as the threat model reads them: every feature once, and, in the
-    /// utterance whose words weigh most toward a threat, the words that weigh most.
+    /// The caller's words as the threat model reads them: every feature once, and the utterance
+    /// whose words weigh most toward a threat, with where each of its features was read.
     struct ModelReading {
         var features: Set<UInt64> = []
-        var heaviest: (index: Int, weight: Double, words: Range<Int>)?
+        var heaviest: (index: Int, weight: Double, located: [ContactFeatures.Located])?
 
         mutating func add(_ utterance: [ContactFeatures.Located], of index: Int, model: ThreatModel) {
             var weight = 0.0
-            var words: (weight: Double, source: Range<Int>)?
             for located in utterance {
                 features.insert(located.feature)
-                let feature = model.threatWeight(of: located.feature)
-                weight += feature
-                if words.map({ feature > $0.weight }) ?? true { words = (feature, located.source) }
+                weight += model.threatWeight(of: located.feature)
             }
-            guard let words, heaviest.map({ weight > $0.weight }) ?? true else { return }
-            heaviest = (index, weight, words.source)
+            guard !utterance.isEmpty, heaviest.map({ weight > $0.weight }) ?? true else { return }
+            heaviest = (index, weight, utterance)
         }
+    }
+
+    /// The longest evidence the model gives, in scalars: a sentence, or this much of it around
+    /// the word that weighs most.
+    public static let modelEvidenceLimit = 160
+
+    /// Where in `text` (scalar offsets) the model's evidence is: the sentence whose features weigh
+    /// most toward a threat, so that a supervisor reads the menace in its words.
+    static func heaviestSentence(in text: String, _ located: [ContactFeatures.Located], model: ThreatModel) -> Range<Int> {
+        // Sentence starts: after 。！？!? or a line break, or a full stop before a space.
+        let scalars = Array(text.unicodeScalars)
+        var starts = [0]
+        for (offset, scalar) in scalars.enumerated() {
+            let next = offset + 1
+            switch scalar {
+            case "。", "！", "？", "!", "?", "\n": starts.append(next)
+            case "." where next == scalars.count || scalars[next].properties.isWhitespace: starts.append(next)
+            default: break
+            }
+        }
+        func sentence(of position: Int) -> Int {
+            var low = 0
+            var high = starts.count
+            while high - low > 1 {
+                let middle = (low + high) / 2
+                if starts[middle] <= position { low = middle } else { high = middle }
+            }
+            return low
+        }
+        var weights = [Double](repeating: 0, count: starts.count)
+        for feature in located { weights[sentence(of: feature.source.lowerBound)] += model.threatWeight(of: feature.feature) }
+        let chosen = weights.indices.max { weights[$0] < weights[$1] } ?? 0
+        var range = starts[chosen]..<(chosen + 1 < starts.count ? starts[chosen + 1] : scalars.count)
+        while !range.isEmpty && scalars[range.lowerBound].properties.isWhitespace { range = range.dropFirst() }
+        while !range.isEmpty && scalars[range.upperBound - 1].properties.isWhitespace { range = range.dropLast() }
+        guard range.count > modelEvidenceLimit else { return range }
+        // A long sentence: the part of it around its heaviest word.
+        let inSentence = located.filter { range.contains($0.source.lowerBound) }
+        let heaviest = inSentence.max { model.threatWeight(of: $0.feature) < model.threatWeight(of: $1.feature) }?.source ?? range
+        let start = max(range.lowerBound, min(heaviest.lowerBound - modelEvidenceLimit / 2, range.upperBound - modelEvidenceLimit))
+        return start..<min(range.upperBound, start + modelEvidenceLimit)
     }
 
     /// A threat the token patterns did not phrase but the model reads in the caller's words: the
     /// kind it finds likelier, SEVERITY_MEDIUM (a supervisor reviews) from the policy's
     /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set. The evidence is the
-    /// word or pair of words that weighs most in the utterance that weighs most, with the probability.
-    private func addModelThreat(_ reading: ModelReading, record: DemandRecord, to findings: inout Findings) {
-        guard let threatModel, let thresholds = policy.threatModel, let heaviest = reading.heaviest,
-            findings.signals[.signalThreatViolence] == nil, findings.signals[.signalThreatExposure] == nil
+    /// sentence that weighs most in the utterance that weighs most, with the probability.
+    private func addModelThreat(
+        _ reading: ModelReading, scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings
+    ) {
+        guard let scores, let threatModel, let thresholds = policy.threatModel, let heaviest = reading.heaviest,
+            findings.signals[.signalThreatViolence] == nil, findings.signals[.signalThreatExposure] == nil,
+            scores.threat >= thresholds.medium
         else { return }
-        let scores = threatModel.scores(reading.features)
-        guard scores.threat >= thresholds.medium else { return }
-        let scalars = record.utterances[heaviest.index].text.unicodeScalars
-        let start = scalars.index(scalars.startIndex, offsetBy: heaviest.words.lowerBound)
-        let end = scalars.index(start, offsetBy: heaviest.words.count)
+        let text = record.utterances[heaviest.index].text
+        let words = Self.heaviestSentence(in: text, heaviest.located, model: threatModel)
+        let scalars = text.unicodeScalars
+        let start = scalars.index(scalars.startIndex, offsetBy: words.lowerBound)
+        let end = scalars.index(start, offsetBy: words.count)
         var evidence = Evidence()
         evidence.utteranceIndex = UInt32(heaviest.index)
-        evidence.start = UInt32(heaviest.words.lowerBound)
-        evidence.end = UInt32(heaviest.words.upperBound)
+        evidence.start = UInt32(words.lowerBound)
+        evidence.end = UInt32(words.upperBound)
         evidence.excerpt = String(String.UnicodeScalarView(scalars[start..<end]))
         evidence.rule = ThreatModel.evidenceRule + " p=" + String(format: "%.2f", scores.threat)
         findings.add(
             scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure,
             thresholds.high.map { scores.threat >= $0 } ?? false ? .high : .medium, evidence: evidence)
+    }
+
+    /// The hits of patterns marked `confirmedByModel`, where the model's probability reaches the
+    /// policy's `threatModel.confirm`; their evidence names the probability beside the pattern.
+    private func addConfirmedHits(_ hits: [UtteranceAnalysis.Hit], scores: ThreatModel.Scores?, to findings: inout Findings) {
+        guard let scores, let confirm = policy.threatModel?.confirm, scores.threat >= confirm else { return }
+        for var hit in hits {
+            hit.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + String(format: "%.2f", scores.threat)
+            findings.add(hit.signal, hit.severity, evidence: hit.evidence)
+        }
+    }
+
+    /// Threats the patterns or phrases raised on a contact whose probability is below the policy's
+    /// `threatModel.doubt`: two readers disagree, so a supervisor decides. Lowered to
+    /// SEVERITY_MEDIUM, each evidence naming the probability (`ThreatModel.doubtedNote`).
+    private func doubtThreats(scores: ThreatModel.Scores?, to findings: inout Findings) {
+        guard let scores, let doubt = policy.threatModel?.doubt, scores.threat < doubt else { return }
+        for kind in [SignalKind.signalThreatViolence, .signalThreatExposure] {
+            guard var signal = findings.signals[kind] else { continue }
+            if signal.severity.rawValue > Severity.medium.rawValue { signal.severity = .medium }
+            for index in signal.evidence.indices {
+                signal.evidence[index].rule += ThreatModel.doubtedNote + String(format: "%.2f", scores.threat)
+            }
+            findings.signals[kind] = signal
+        }
     }
 
     private func addProlongedContact(_ record: DemandRecord, to findings: inout Findings) {

@@ -75,13 +75,33 @@ public struct ScreeningPolicy: Sendable {
     public var concepts: [String: [String]] = [:]
     /// Rules over tokens: how threats, exposure, coercion and abuse are phrased.
     public var tokenPatterns: [TokenPatternRule] = []
-    /// The threat model's probabilities that raise a threat signal the token patterns did not:
-    /// SEVERITY_MEDIUM from `medium`, SEVERITY_HIGH from `high` (nil: never); nil leaves the model out.
-    public var threatModel: (medium: Double, high: Double?)?
+    /// The threat model's probabilities in the judgment; nil leaves the model out.
+    public var threatModel: ThreatModelThresholds?
     /// The criteria's scores, the signal groups, the demand signals and the rationales.
     public var rules: JudgmentRules
 
     public static func == (lhs: ScreeningPolicy, rhs: ScreeningPolicy) -> Bool {
         lhs.version == rhs.version
+    }
+}
+
+/// Where the threat model's probability (that the caller threatens at all) enters the judgment.
+public struct ThreatModelThresholds: Sendable, Equatable {
+    /// From this probability the model raises a threat no token pattern phrased, SEVERITY_MEDIUM.
+    public var medium: Double
+    /// From this one, SEVERITY_HIGH (nil: the model alone never raises SEVERITY_HIGH).
+    public var high: Double?
+    /// A token pattern marked `confirmedByModel` raises its signal only from this probability: broad
+    /// patterns (a channel near a condition word) whose hits the model must not find unlikely.
+    public var confirm: Double?
+    /// Below this probability a threat the patterns or phrases raised is doubted: lowered to
+    /// SEVERITY_MEDIUM, so that a supervisor weighs it and it raises no flag (nil: never doubted).
+    public var doubt: Double?
+
+    public init(medium: Double, high: Double? = nil, confirm: Double? = nil, doubt: Double? = nil) {
+        self.medium = medium
+        self.high = high
+        self.confirm = confirm
+        self.doubt = doubt
     }
 }

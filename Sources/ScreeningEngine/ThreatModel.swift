@@ -3,9 +3,11 @@ public import Foundation
 public import Morphology
 
 /// The words of a caller's talk as numbers: each token's key (an English word's Snowball stem, a
-/// Japanese word's base form with katakana as hiragana) and each pair of adjacent keys, hashed
-/// (FNV-1a, 53 bits so that a hash survives any JSON reader). Symbols and words inside quotation
-/// marks (someone else's words: 「次は殺すぞ」って言われた) are left out, and break a pair.
+/// Japanese word's base form with katakana as hiragana), each pair of adjacent keys, and each pair
+/// of adjacent characters of the Japanese words as written (katakana as hiragana: a slang or
+/// dialect form that MeCab splits oddly still shares its characters with the forms it was taught),
+/// hashed (FNV-1a, 53 bits so that a hash survives any JSON reader). Symbols and words inside
+/// quotation marks (someone else's words: 「次は殺すぞ」って言われた) are left out, and break a pair.
 public enum ContactFeatures {
     static let mask: UInt64 = (1 << 53) - 1
 
@@ -28,6 +30,7 @@ public enum ContactFeatures {
             if seen.insert(feature).inserted { located.append(Located(feature: feature, source: source)) }
         }
         var previous: (key: String, source: Range<Int>)?
+        var previousCharacter: (scalar: Unicode.Scalar, source: Range<Int>)?
         for token in tokens {
             // Tokens come in the order of the text, and so do the quotations.
             let start = token.source.lowerBound
@@ -35,12 +38,26 @@ public enum ContactFeatures {
             let inQuotation = nextQuote < quoted.count && quoted[nextQuote].contains(start)
             guard token.partOfSpeech != .symbol, !inQuotation else {
                 previous = nil
+                previousCharacter = nil
                 continue
             }
-            let key = token.lemma.utf8.allSatisfy { $0 < 0x80 } ? token.lemma : token.alternate
+            let ascii = token.lemma.utf8.allSatisfy { $0 < 0x80 }
+            let key = ascii ? token.lemma : token.alternate
             add(hash(key) & mask, token.source)
             if let previous { add(hash(key, after: previous.key) & mask, previous.source.lowerBound..<token.source.upperBound) }
             previous = (key, token.source)
+            // Character pairs run through the Japanese words; an English word ends the run.
+            guard !token.surface.utf8.allSatisfy({ $0 < 0x80 }) else {
+                previousCharacter = nil
+                continue
+            }
+            for scalar in token.surface.unicodeScalars {
+                let folded = Kana.hiragana(scalar)
+                if let before = previousCharacter {
+                    add(hash(before.scalar, folded) & mask, before.source.lowerBound..<token.source.upperBound)
+                }
+                previousCharacter = (folded, token.source)
+            }
         }
         return located
     }
@@ -67,6 +84,15 @@ public enum ContactFeatures {
             hash.add(CollectionOfOne(0x1F))
         }
         hash.add(key.utf8)
+        return hash.value
+    }
+
+    /// A pair of characters' hash: a record separator (which no key holds), the two characters.
+    static func hash(_ first: Unicode.Scalar, _ second: Unicode.Scalar) -> UInt64 {
+        var hash = FNV1a()
+        hash.add(CollectionOfOne(0x1E))
+        hash.add(first.utf8)
+        hash.add(second.utf8)
         return hash.value
     }
 }
@@ -161,6 +187,10 @@ public struct ThreatModel: Sendable {
     /// The evidence rule of the model's signals (`model.threat p=0.91`): what no token pattern said.
     public static let evidenceRule = "model.threat"
 
+    /// Appended to the rule of a threat the model doubts (`threat.en.intent-to-harm, doubted by
+    /// model.threat p=0.01`).
+    public static let doubtedNote = ", doubted by " + evidenceRule + " p="
+
     /// The model that ships with the engine, trained on the development corpus
     /// (`Scripts/train-threat-model.sh`).
     public static let builtIn: ThreatModel = {
@@ -183,7 +213,7 @@ public struct ThreatModel: Sendable {
         var weights: [String: [Float]]
     }
 
-    static let featureDescription = "FNV-1a (53 bits) of token keys and adjacent pairs"
+    static let featureDescription = "FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent Japanese characters"
 
     /// Reads a model file written by `demandscreen model train`, naming the file when it cannot.
     public init(file: String) throws(ThreatModelError) {

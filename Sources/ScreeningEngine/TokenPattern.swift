@@ -27,10 +27,12 @@ public struct TokenPatternRule: Sendable, Hashable {
     public var tokens: TokenPatternSyntax
     public var then: TokenPatternSyntax?
     public var cancels: Bool
+    /// Raises its signal only where the threat model's probability reaches `threatModel.confirm`.
+    public var confirmedByModel: Bool
 
     public init(
         id: String, signal: SignalKind, severity: Severity, tokens: TokenPatternSyntax, then: TokenPatternSyntax? = nil,
-        cancels: Bool = false
+        cancels: Bool = false, confirmedByModel: Bool = false
     ) {
         self.id = id
         self.signal = signal
@@ -38,6 +40,7 @@ public struct TokenPatternRule: Sendable, Hashable {
         self.tokens = tokens
         self.then = then
         self.cancels = cancels
+        self.confirmedByModel = confirmedByModel
     }
 }
 

@@ -167,7 +167,7 @@ struct ModelCommand: ParsableCommand {
                     + "\(count(.threatSentence)) threat sentences, \(count(.cleanSentence)) clean sentences")
             report("p ≥   threat contacts   legitimate flagged   threat sentences   clean flagged")
             func share(_ part: Int, _ whole: Int) -> String { String(format: "%5.1f %%", 100 * Double(part) / Double(max(whole, 1))) }
-            for threshold in [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] {
+            for threshold in [0.02, 0.05, 0.1, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] {
                 var flagged: [Labeled.Kind: Int] = [:]
                 var caughtContacts = 0
                 for (index, contact) in contacts.enumerated() where threat[index] >= threshold {

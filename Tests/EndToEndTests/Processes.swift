@@ -133,7 +133,12 @@ final class DaemonProcess: Sendable {
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             // At end of file the handler would be called again and again: stop it.
-            if data.isEmpty { handle.readabilityHandler = nil } else { log.append(String(decoding: data, as: UTF8.self)) }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                log.end()
+            } else {
+                log.append(String(decoding: data, as: UTF8.self))
+            }
         }
         try process.run()
     }
@@ -183,16 +188,27 @@ final class DaemonProcess: Sendable {
             _ = try await waitForExit()
             return -1
         }
+        try await waitForTheLogsEnd()
         return process.terminationStatus
     }
 
-    /// Waits for the daemon to exit by itself and returns its status.
+    /// Waits for the daemon to exit by itself and returns its status, its log read to the end.
     func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        return process.isRunning ? nil : process.terminationStatus
+        guard !process.isRunning else { return nil }
+        try await waitForTheLogsEnd()
+        return process.terminationStatus
+    }
+
+    /// The last lines of an exited daemon may still be in the pipe: read until its end.
+    private func waitForTheLogsEnd() async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !log.ended && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 }
 
@@ -208,7 +224,10 @@ func waitFor(timeout: Duration = .seconds(20), _ condition: () async -> Bool) as
 
 /// What a daemon has written to standard error so far.
 final class DaemonLog: Sendable {
-    private let storage = Mutex("")
-    func append(_ text: String) { storage.withLock { $0 += text } }
-    var text: String { storage.withLock { $0 } }
+    private let storage = Mutex((text: "", ended: false))
+    func append(_ text: String) { storage.withLock { $0.text += text } }
+    /// The pipe reached its end: the daemon exited and everything it wrote is in `text`.
+    func end() { storage.withLock { $0.ended = true } }
+    var text: String { storage.withLock { $0.text } }
+    var ended: Bool { storage.withLock { $0.ended } }
 }

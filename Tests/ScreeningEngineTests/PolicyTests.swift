@@ -78,9 +78,15 @@ import Testing
         ("  inDoubt: [", "  inDout: [", "unknown key 'inDout'"),
         ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRation: 1.5", "unknown key 'escalatingMoneyRation'"),
         ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRatio: 1", "repeatedContact.escalatingMoneyRatio"),
-        ("  medium: 0.80\n", "  medium: 0.80\n  hihg: 0.9\n", "unknown key 'hihg'"),
-        ("  medium: 0.80\n", "  medium: 0.4\n", "threatModel.medium"),
-        ("  medium: 0.80\n", "  medium: 0.80\n  high: 0.7\n", "threatModel.high"),
+        ("  medium: 0.75\n", "  medium: 0.75\n  hihg: 0.9\n", "unknown key 'hihg'"),
+        ("  medium: 0.75\n", "  medium: 0.4\n", "threatModel.medium"),
+        ("  medium: 0.75\n", "  medium: 0.75\n  high: 0.7\n", "threatModel.high"),
+        ("  doubt: 0.02\n", "  doubt: 0.3\n", "threatModel.doubt"),
+        ("  confirm: 0.25\n", "", "'threat.ja.fire-hinted'.confirmedByModel): needs the policy's threatModel.confirm"),
+        (
+            "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, confirmedByModel: true,",
+            "a cancelling pattern raises nothing to confirm"
+        ),
     ])
     func aMissingMisspeltOrOutOfRangeJudgmentKeyIsRefusedNamingIt(original: String, replacement: String, problem: String) {
         let yaml = ScreeningPolicy.builtInYAML()

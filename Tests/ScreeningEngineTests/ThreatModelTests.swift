@@ -33,6 +33,9 @@ import Testing
         #expect(Set(Self.features("blue parcel")).isSuperset(of: Self.features("blue")))
         // A symbol breaks a pair: "blue. parcel" has the two words and no pair.
         #expect(Self.features("blue. parcel").count == 2)
+        // Japanese words also give their characters in pairs, katakana as hiragana: a slang form
+        // shares ぼこ with ぼこぼこ however MeCab splits it.
+        #expect(!Set(Self.features("ボコるぞ")).isDisjoint(with: Self.features("ぼこぼこ")))
         // Someone else's words, in quotation marks, are not the caller's.
         #expect(Set(Self.features("配達員に「次は殺すぞ」って言われた")).isDisjoint(with: Self.features("殺すぞ")))
         #expect(Self.features(#"he said "blue parcel""#) == Self.features("he said"))
@@ -64,7 +67,7 @@ import Testing
             }
         }
         let trainedOn = #""trainedOn":{"contacts":1,"threats":1,"fingerprint":"x"}"#
-        let features = #""features":"FNV-1a (53 bits) of token keys and adjacent pairs""#
+        let features = #""features":"FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent Japanese characters""#
         #expect(refusal("[]").hasPrefix("not a threat model"))
         #expect(refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("format 2"))
         #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0],"weights":{}}"#).contains("bias must have 3 values"))
@@ -76,7 +79,9 @@ import Testing
     }
 
     static func policy(_ section: String?) throws -> ScreeningPolicy {
-        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "threatModel:\n  medium: 0.80\n", with: section ?? "")
+        var yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
+            of: "threatModel:\n  medium: 0.75\n  confirm: 0.25\n  doubt: 0.02\n", with: section ?? "")
+        if section?.contains("confirm") != true { yaml = yaml.replacingOccurrences(of: "confirmedByModel: true, ", with: "") }
         return try ScreeningPolicy(yaml: yaml)
     }
 
@@ -88,21 +93,27 @@ import Testing
         let signal = try #require(result.signals.first { $0.kind == .signalThreatViolence })
         #expect(signal.severity == .medium)
         #expect(signal.evidence.count == 1)
-        // The evidence is the word (or pair) that weighs most in the utterance that weighs most,
-        // with the probability; its range is in the caller's scalars, its excerpt that range's text.
+        // The evidence is the sentence that weighs most in the utterance that weighs most, with the
+        // probability; its range is in the caller's scalars, its excerpt that range's text.
         #expect(signal.evidence[0].utteranceIndex == 1)
         #expect(Self.text(of: signal.evidence[0], in: blue) == signal.evidence[0].excerpt)
-        #expect(signal.evidence[0].excerpt.hasPrefix("blue"), "\(signal.evidence[0])")
+        #expect(signal.evidence[0].excerpt == "And it is a blue parcel, blue box too.", "\(signal.evidence[0])")
+        let sentences = record(["The parcel came. It is a blue parcel, blue box! Thanks for asking."])
+        let sentence = try #require(medium.screen(sentences).signals.first { $0.kind == .signalThreatViolence }?.evidence.first)
+        #expect(sentence.excerpt == "It is a blue parcel, blue box!", "\(sentence)")
         #expect(signal.evidence[0].rule.hasPrefix("model.threat p=0."))
         #expect(result.verdict == .needsReview)
         // A probability is no mark on a person: the contact raises no risk flag on its claimant.
         #expect(HistoryWindows.flags(raisedBy: result).isEmpty)
 
-        // Scalars, not characters: 👍🏽 is one character of two scalars.
+        // Scalars, not characters: 👍🏽 is one character of two scalars. A sentence longer than the
+        // evidence's limit gives the part of it around its heaviest word.
         let prefix = String(repeating: "👍🏽あ", count: 70) + " the "
-        let long = record([prefix + "blue parcel, blue box."])
+        let long = record([prefix + "blue parcel, blue box and " + String(repeating: "more words ", count: 40)])
         let far = try #require(medium.screen(long).signals.first { $0.kind == .signalThreatViolence }?.evidence.first)
-        #expect(far.start == UInt32(prefix.unicodeScalars.count), "\(far)")
+        let blueAt = UInt32(prefix.unicodeScalars.count)
+        #expect(far.start <= blueAt && far.end > blueAt + 4, "\(far)")
+        #expect(far.end - far.start == UInt32(ScreeningEngine.modelEvidenceLimit))
         #expect(Self.text(of: far, in: long) == far.excerpt)
 
         let high = ScreeningEngine(
@@ -122,6 +133,35 @@ import Testing
         #expect(HistoryWindows.flags(raisedBy: both).contains { $0.kind == .signalThreatViolence })
     }
 
+    /// A broad pattern marked `confirmedByModel` counts only where the model finds a threat
+    /// likely enough; a threat the patterns raised where the model finds one most unlikely goes to a
+    /// supervisor at SEVERITY_MEDIUM, with no flag on the claimant.
+    @Test func theModelConfirmsBroadPatternsAndDoubtsUnlikelyThreats() throws {
+        let engine = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.99\n  confirm: 0.5\n  doubt: 0.5\n"), analyzer: Self.analyzer,
+            threatModel: Self.toyModel())
+        // exposure.en.channel-then-leverage: a channel, then a condition within 25 characters.
+        let broad = "the parcel on reddit, unless"
+        let blue = engine.screen(record(["A blue parcel, blue box, blue parcel.", broad]))
+        let confirmed = try #require(blue.signals.first { $0.kind == .signalThreatExposure }, "\(blue.signals)")
+        #expect(confirmed.evidence.map(\.rule).contains { $0.hasPrefix("exposure.en.channel-then-leverage + model.threat p=0.") })
+        let late = engine.screen(record(["The parcel is late again.", broad]))
+        #expect(!late.signals.contains { $0.kind == .signalThreatExposure }, "\(late.signals)")
+
+        // A threat of violence by the patterns, where the model reads none: doubted.
+        let doubted = engine.screen(record(["The parcel is late again. I will kill you."], demands: [(.demandReplacement, nil)]))
+        let violence = try #require(doubted.signals.first { $0.kind == .signalThreatViolence })
+        #expect(violence.severity == .medium)
+        #expect(violence.evidence.allSatisfy { $0.rule.contains(", doubted by model.threat p=0.") }, "\(violence.evidence)")
+        #expect(doubted.verdict == .needsReview)
+        #expect(HistoryWindows.flags(raisedBy: doubted).isEmpty)
+        // Where the model reads one too, the patterns' threat stands.
+        let believed = engine.screen(record(["A blue parcel, blue box. I will kill you."], demands: [(.demandReplacement, nil)]))
+        #expect(believed.signals.first { $0.kind == .signalThreatViolence }?.severity == .critical)
+        #expect(believed.verdict == .unjustDemand)
+        #expect(HistoryWindows.flags(raisedBy: believed).contains { $0.kind == .signalThreatViolence })
+    }
+
     /// The caller's text that an evidence's scalar range covers.
     static func text(of evidence: Evidence, in record: DemandRecord) -> String {
         let scalars = Array(record.utterances[Int(evidence.utteranceIndex)].text.unicodeScalars)
@@ -134,7 +174,8 @@ import Testing
     /// the hashing would make every shipped or site model read other words, so it must be made
     /// on purpose (a new `features` description and a retrained model).
     @Test func theFeatureHashesStayTheSame() {
-        #expect(ContactFeatures.of("殺す", analyzer: Self.analyzer) == [2_906_263_044_015_304])
+        // 殺す, and its characters 殺 and す as a pair.
+        #expect(ContactFeatures.of("殺す", analyzer: Self.analyzer) == [2_906_263_044_015_304, 8_642_148_915_669_060])
         #expect(Self.features("kill you") == [417_923_833_176_412, 471_426_746_070_909, 6_054_835_000_504_729])
     }
 
