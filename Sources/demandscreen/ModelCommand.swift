@@ -167,19 +167,40 @@ struct ModelCommand: ParsableCommand {
                     + "\(count(.threatSentence)) threat sentences, \(count(.cleanSentence)) clean sentences")
             report("p ≥   threat contacts   legitimate flagged   threat sentences   clean flagged")
             func share(_ part: Int, _ whole: Int) -> String { String(format: "%5.1f %%", 100 * Double(part) / Double(max(whole, 1))) }
-            for threshold in [0.02, 0.05, 0.1, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] {
+            /// At `threshold`: threat contacts caught, and lines of each kind flagged.
+            func reading(at threshold: Double) -> (caught: Int, flagged: [Labeled.Kind: Int]) {
                 var flagged: [Labeled.Kind: Int] = [:]
-                var caughtContacts = 0
+                var caught = 0
                 for (index, contact) in contacts.enumerated() where threat[index] >= threshold {
                     flagged[contact.kind, default: 0] += 1
-                    if contact.kind != .threatSentence && contact.example.threat { caughtContacts += 1 }
+                    if contact.kind != .threatSentence && contact.example.threat { caught += 1 }
                 }
+                return (caught, flagged)
+            }
+            for threshold in [0.02, 0.05, 0.1, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] {
+                let (caught, flagged) = reading(at: threshold)
                 report(
-                    String(format: "%.2f", threshold) + "  " + share(caughtContacts, threatContacts) + "           "
+                    String(format: "%.2f", threshold) + "  " + share(caught, threatContacts) + "           "
                         + share(flagged[.legitimateClaim] ?? 0, count(.legitimateClaim)) + "            "
                         + share(flagged[.threatSentence] ?? 0, count(.threatSentence)) + "           "
                         + share(flagged[.cleanSentence] ?? 0, count(.cleanSentence)))
             }
+            // The built-in policy's rules, on probabilities in hundredths.
+            let hundredths = (1...99).map { Double($0) / 100 }
+            func atMost(_ part: Int, _ whole: Int, _ share: Double) -> Bool { Double(part) <= share * Double(max(whole, 1)) }
+            let medium = hundredths.first { threshold in
+                let flagged = reading(at: threshold).flagged
+                return atMost(flagged[.legitimateClaim] ?? 0, count(.legitimateClaim), 0.01)
+                    && atMost(flagged[.cleanSentence] ?? 0, count(.cleanSentence), 0.03)
+            }
+            func reads(_ share: Double) -> Double? {
+                hundredths.last { Double(reading(at: $0).caught) >= share * Double(threatContacts) }
+            }
+            func name(_ threshold: Double?) -> String { threshold.map { String(format: "%.2f", $0) } ?? "none" }
+            report(
+                "medium (lowest with <= 1 % legitimate and <= 3 % clean flagged): \(name(medium)); "
+                    + "confirm (highest reading >= 90 % of threat contacts): \(name(reads(0.90))); "
+                    + "doubt (highest reading >= 98 %): \(name(reads(0.98)))")
         }
     }
 }

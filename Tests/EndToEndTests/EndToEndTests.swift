@@ -210,6 +210,8 @@ import Testing
         )
         #expect(trained.status == 0, "\(trained.stderr)")
         #expect(trained.stdout.contains("leave one file out (2 files): 2 threat contacts, 2 legitimate claims"), "\(trained.stdout)")
+        // The policy's probabilities by the built-in rules, from the same figures.
+        #expect(trained.stdout.contains("medium (lowest with <= 1 % legitimate and <= 3 % clean flagged): "), "\(trained.stdout)")
 
         let policy = data + "/policy.yaml"
         try await runCLI(["policy", "default"], dataDirectory: data).stdout

@@ -21,7 +21,7 @@ import Testing
     enum Floor {
         static let heldOutAccuracy = 0.91
         static let heldOutThreatRecall = 0.90
-        static let heldOutLegitimateJudgedUnjust = 0.007
+        static let heldOutLegitimateJudgedUnjust = 0.004
         static let developmentAccuracy = 0.92
         static let developmentThreatRecall = 0.99
         static let developmentLegitimateJudgedUnjust = 0.0

@@ -69,6 +69,13 @@ import Testing
         #expect(site.signals.first { $0.kind == .signalCoercion }?.severity == .medium)
     }
 
+    /// The built-in policy's threatModel lines, as written.
+    static let builtInThreatModel: (medium: String, confirm: String, doubt: String) = {
+        let section = ScreeningPolicy.builtIn().threatModel!
+        func line(_ key: String, _ value: Double?) -> String { "  \(key): \(value.map { String(format: "%.2f", $0) } ?? "")\n" }
+        return (line("medium", section.medium), line("confirm", section.confirm), line("doubt", section.doubt))
+    }()
+
     @Test(arguments: [
         (
             "    conduct.clean: No threats, coercion or abuse; anger and strong words alone are not illegitimate.\n", "",
@@ -78,11 +85,11 @@ import Testing
         ("  inDoubt: [", "  inDout: [", "unknown key 'inDout'"),
         ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRation: 1.5", "unknown key 'escalatingMoneyRation'"),
         ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRatio: 1", "repeatedContact.escalatingMoneyRatio"),
-        ("  medium: 0.75\n", "  medium: 0.75\n  hihg: 0.9\n", "unknown key 'hihg'"),
-        ("  medium: 0.75\n", "  medium: 0.4\n", "threatModel.medium"),
-        ("  medium: 0.75\n", "  medium: 0.75\n  high: 0.7\n", "threatModel.high"),
-        ("  doubt: 0.02\n", "  doubt: 0.3\n", "threatModel.doubt"),
-        ("  confirm: 0.25\n", "", "'threat.ja.fire-hinted'.confirmedByModel): needs the policy's threatModel.confirm"),
+        ("threatModel:\n", "threatModel:\n  hihg: 0.9\n", "unknown key 'hihg'"),
+        (builtInThreatModel.medium, "  medium: 0.4\n", "threatModel.medium"),
+        (builtInThreatModel.medium, "  medium: 0.7\n  high: 0.6\n", "threatModel.high"),
+        (builtInThreatModel.doubt, "  doubt: 0.6\n", "threatModel.doubt"),
+        (builtInThreatModel.confirm, "", "'threat.ja.fire-hinted'.confirmedByModel): needs the policy's threatModel.confirm"),
         (
             "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, confirmedByModel: true,",
             "a cancelling pattern raises nothing to confirm"

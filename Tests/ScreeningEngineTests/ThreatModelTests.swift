@@ -79,8 +79,9 @@ import Testing
     }
 
     static func policy(_ section: String?) throws -> ScreeningPolicy {
+        // The built-in section, whatever its probabilities, gives way to `section`.
         var yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
-            of: "threatModel:\n  medium: 0.75\n  confirm: 0.25\n  doubt: 0.02\n", with: section ?? "")
+            of: #"threatModel:\n(  [a-z]+: [0-9.]+\n)+"#, with: section ?? "", options: .regularExpression)
         if section?.contains("confirm") != true { yaml = yaml.replacingOccurrences(of: "confirmedByModel: true, ", with: "") }
         return try ScreeningPolicy(yaml: yaml)
     }
