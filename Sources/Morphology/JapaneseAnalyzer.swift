@@ -221,7 +221,7 @@ public enum Kana {
         return String(result)
     }
 
-    /// One character as `hiragana(_:)` folds it.
+    /// One character folded as in a text: katakana as hiragana, Latin capitals lower-cased.
     public static func hiragana(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
         switch scalar.value {
         case 0x30A1...0x30F6: Unicode.Scalar(scalar.value - 0x60)!

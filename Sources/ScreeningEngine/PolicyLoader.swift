@@ -235,14 +235,26 @@ private struct PolicyReader {
             let high = try section["high"].map { node throws(PolicyError) in try number(node, "threatModel.high", in: medium...1) }
             let confirm = try section["confirm"].map { node throws(PolicyError) in try number(node, "threatModel.confirm", in: 0...1) }
             let doubt = try section["doubt"].map { node throws(PolicyError) in
-                try number(node, "threatModel.doubt", in: 0...min(medium, confirm ?? 1))
+                let doubt = try number(node, "threatModel.doubt", in: 0...1)
+                guard doubt <= medium, doubt <= confirm ?? 1 else {
+                    let confirmed = confirm.map { "\($0)" } ?? "unset"
+                    throw fail(
+                        node, "threatModel.doubt",
+                        "\(doubt) is above medium (\(medium)) or confirm (\(confirmed)): the model would doubt a threat it reads")
+                }
+                return doubt
             }
             policy.threatModel = ThreatModelThresholds(medium: medium, high: high, confirm: confirm, doubt: doubt)
         }
-        if policy.threatModel?.confirm == nil, let index = policy.tokenPatterns.firstIndex(where: \.confirmedByModel) {
-            throw fail(
-                top["patterns"]?.sequence?[index], "patterns[\(index)] '\(policy.tokenPatterns[index].id)'.confirmedByModel",
-                "needs the policy's threatModel.confirm, the probability from which the model confirms it")
+        for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.confirmedByModel {
+            let key = top["patterns"]?.sequence?[index].mapping?["confirmedByModel"]
+            let path = "patterns[\(index)] '\(pattern.id)'.confirmedByModel"
+            guard pattern.signal == .signalThreatViolence || pattern.signal == .signalThreatExposure else {
+                throw fail(key, path, "the threat model confirms threats only (SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE)")
+            }
+            guard policy.threatModel?.confirm != nil else {
+                throw fail(key, path, "needs the policy's threatModel.confirm, the probability from which the model confirms it")
+            }
         }
     }
 

@@ -11,8 +11,6 @@ public struct ScreeningEngine: Sendable {
     let tokenMatcher: TokenMatcher
     /// Weighs the caller's words when the policy sets `threatModel` thresholds; nil when it does not.
     public let threatModel: ThreatModel?
-    /// The ids of the token patterns whose hits the threat model must confirm.
-    let confirmedByModel: Set<String>
 
     /// Compiles the policy's phrases into one automaton and its token patterns against
     /// `analyzer`; build once per policy. `threatModel` (the built-in one unless given) is used
@@ -22,7 +20,6 @@ public struct ScreeningEngine: Sendable {
         self.matcher = PolicyMatcher(policy: policy)
         self.tokenMatcher = TokenMatcher(policy: policy, analyzer: analyzer)
         self.threatModel = policy.threatModel == nil ? nil : threatModel ?? .builtIn
-        self.confirmedByModel = Set(policy.tokenPatterns.filter(\.confirmedByModel).map(\.id))
     }
 
     /// Words of the policy's token patterns that the analyzer reads as no token, so that they can
@@ -50,15 +47,15 @@ public struct ScreeningEngine: Sendable {
 
         var open: [UtteranceAnalysis.OpenPattern] = []
         var modelReading = ModelReading()
-        var unconfirmed: [UtteranceAnalysis.Hit] = []
+        var awaitingConfirmation: [UtteranceAnalysis.Hit] = []
         for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {
             let analysis = UtteranceAnalysis(
                 index: index, text: utterance.text, matcher: matcher, tokenMatcher: tokenMatcher, wantsFeatures: threatModel != nil,
                 open: &open, scratch: &scratch)
             if let threatModel { modelReading.add(analysis.features, of: index, model: threatModel) }
             for hit in analysis.hits {
-                if confirmedByModel.contains(hit.evidence.rule) {
-                    unconfirmed.append(hit)
+                if hit.awaitsConfirmation {
+                    awaitingConfirmation.append(hit)
                 } else {
                     findings.add(hit.signal, hit.severity, evidence: hit.evidence)
                 }
@@ -97,7 +94,7 @@ public struct ScreeningEngine: Sendable {
             findings.demandsWrittenStatement = true
         }
         let scores = threatModel?.scores(modelReading.features)
-        addConfirmedHits(unconfirmed, scores: scores, to: &findings)
+        addConfirmedHits(awaitingConfirmation, scores: scores, to: &findings)
         doubtThreats(scores: scores, to: &findings)
         addModelThreat(modelReading, scores: scores, record: record, to: &findings)
         addProlongedContact(record, to: &findings)
@@ -203,40 +200,56 @@ public struct ScreeningEngine: Sendable {
     public static let modelEvidenceLimit = 160
 
     /// Where in `text` (scalar offsets) the model's evidence is: the sentence whose features weigh
-    /// most toward a threat, so that a supervisor reads the menace in its words.
+    /// most toward a threat, so that a supervisor reads the menace in its words; of a sentence
+    /// longer than `modelEvidenceLimit`, that much around its heaviest word.
     static func heaviestSentence(in text: String, _ located: [ContactFeatures.Located], model: ThreatModel) -> Range<Int> {
-        // Sentence starts: after 。！？!? or a line break, or a full stop before a space.
         let scalars = Array(text.unicodeScalars)
-        var starts = [0]
-        for (offset, scalar) in scalars.enumerated() {
-            let next = offset + 1
-            switch scalar {
-            case "。", "！", "？", "!", "?", "\n": starts.append(next)
-            case "." where next == scalars.count || scalars[next].properties.isWhitespace: starts.append(next)
+        // Sentences end after 。！？．…!? or a line break, or a full stop before a space or the end;
+        // trimmed of white space, the empty ones left out.
+        var sentences: [Range<Int>] = []
+        var start = 0
+        func close(at end: Int) {
+            var sentence = start..<end
+            while !sentence.isEmpty && scalars[sentence.lowerBound].properties.isWhitespace { sentence = sentence.dropFirst() }
+            while !sentence.isEmpty && scalars[sentence.upperBound - 1].properties.isWhitespace { sentence = sentence.dropLast() }
+            if !sentence.isEmpty { sentences.append(sentence) }
+            start = end
+        }
+        for offset in scalars.indices {
+            switch scalars[offset] {
+            case "。", "！", "？", "．", "…", "!", "?", "\n": close(at: offset + 1)
+            case "." where offset + 1 == scalars.count || scalars[offset + 1].properties.isWhitespace: close(at: offset + 1)
             default: break
             }
         }
+        close(at: scalars.count)
+        guard !sentences.isEmpty else { return 0..<0 }
+        // Each feature counts in the sentence it was read in (the last one starting at or before it).
         func sentence(of position: Int) -> Int {
             var low = 0
-            var high = starts.count
+            var high = sentences.count
             while high - low > 1 {
                 let middle = (low + high) / 2
-                if starts[middle] <= position { low = middle } else { high = middle }
+                if sentences[middle].lowerBound <= position { low = middle } else { high = middle }
             }
             return low
         }
-        var weights = [Double](repeating: 0, count: starts.count)
+        var weights = [Double](repeating: 0, count: sentences.count)
         for feature in located { weights[sentence(of: feature.source.lowerBound)] += model.threatWeight(of: feature.feature) }
-        let chosen = weights.indices.max { weights[$0] < weights[$1] } ?? 0
-        var range = starts[chosen]..<(chosen + 1 < starts.count ? starts[chosen + 1] : scalars.count)
-        while !range.isEmpty && scalars[range.lowerBound].properties.isWhitespace { range = range.dropFirst() }
-        while !range.isEmpty && scalars[range.upperBound - 1].properties.isWhitespace { range = range.dropLast() }
-        guard range.count > modelEvidenceLimit else { return range }
-        // A long sentence: the part of it around its heaviest word.
-        let inSentence = located.filter { range.contains($0.source.lowerBound) }
-        let heaviest = inSentence.max { model.threatWeight(of: $0.feature) < model.threatWeight(of: $1.feature) }?.source ?? range
-        let start = max(range.lowerBound, min(heaviest.lowerBound - modelEvidenceLimit / 2, range.upperBound - modelEvidenceLimit))
-        return start..<min(range.upperBound, start + modelEvidenceLimit)
+        let chosen = sentences[weights.indices.max { weights[$0] < weights[$1] } ?? 0]
+        guard chosen.count > modelEvidenceLimit else { return chosen }
+        let inSentence = located.filter { chosen.contains($0.source.lowerBound) }
+        let heaviest = inSentence.max { model.threatWeight(of: $0.feature) < model.threatWeight(of: $1.feature) }?.source ?? chosen
+        var lower = max(chosen.lowerBound, min(heaviest.lowerBound - modelEvidenceLimit / 2, chosen.upperBound - modelEvidenceLimit))
+        var upper = min(chosen.upperBound, lower + modelEvidenceLimit)
+        // Whole characters: a skin tone, a combining mark or a joined emoji stays with what it joins.
+        func joins(_ offset: Int) -> Bool {
+            scalars[offset].properties.isGraphemeExtend || scalars[offset].properties.isEmojiModifier || scalars[offset] == "\u{200D}"
+                || (offset > 0 && scalars[offset - 1] == "\u{200D}")
+        }
+        while lower > chosen.lowerBound && joins(lower) { lower -= 1 }
+        while upper < chosen.upperBound && joins(upper) { upper += 1 }
+        return lower..<upper
     }
 
     /// A threat the token patterns did not phrase but the model reads in the caller's words: the
@@ -251,16 +264,16 @@ public struct ScreeningEngine: Sendable {
             scores.threat >= thresholds.medium
         else { return }
         let text = record.utterances[heaviest.index].text
-        let words = Self.heaviestSentence(in: text, heaviest.located, model: threatModel)
+        let sentence = Self.heaviestSentence(in: text, heaviest.located, model: threatModel)
         let scalars = text.unicodeScalars
-        let start = scalars.index(scalars.startIndex, offsetBy: words.lowerBound)
-        let end = scalars.index(start, offsetBy: words.count)
+        let start = scalars.index(scalars.startIndex, offsetBy: sentence.lowerBound)
+        let end = scalars.index(start, offsetBy: sentence.count)
         var evidence = Evidence()
         evidence.utteranceIndex = UInt32(heaviest.index)
-        evidence.start = UInt32(words.lowerBound)
-        evidence.end = UInt32(words.upperBound)
+        evidence.start = UInt32(sentence.lowerBound)
+        evidence.end = UInt32(sentence.upperBound)
         evidence.excerpt = String(String.UnicodeScalarView(scalars[start..<end]))
-        evidence.rule = ThreatModel.evidenceRule + " p=" + String(format: "%.2f", scores.threat)
+        evidence.rule = ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
         findings.add(
             scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure,
             thresholds.high.map { scores.threat >= $0 } ?? false ? .high : .medium, evidence: evidence)
@@ -271,7 +284,7 @@ public struct ScreeningEngine: Sendable {
     private func addConfirmedHits(_ hits: [UtteranceAnalysis.Hit], scores: ThreatModel.Scores?, to findings: inout Findings) {
         guard let scores, let confirm = policy.threatModel?.confirm, scores.threat >= confirm else { return }
         for var hit in hits {
-            hit.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + String(format: "%.2f", scores.threat)
+            hit.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
             findings.add(hit.signal, hit.severity, evidence: hit.evidence)
         }
     }
@@ -285,7 +298,7 @@ public struct ScreeningEngine: Sendable {
             guard var signal = findings.signals[kind] else { continue }
             if signal.severity.rawValue > Severity.medium.rawValue { signal.severity = .medium }
             for index in signal.evidence.indices {
-                signal.evidence[index].rule += ThreatModel.doubtedNote + String(format: "%.2f", scores.threat)
+                signal.evidence[index].rule += ThreatModel.doubtedNote + ThreatModel.shown(scores.threat)
             }
             findings.signals[kind] = signal
         }

@@ -4,8 +4,9 @@ public import Morphology
 
 /// The words of a caller's talk as numbers: each token's key (an English word's Snowball stem, a
 /// Japanese word's base form with katakana as hiragana), each pair of adjacent keys, and each pair
-/// of adjacent characters of the Japanese words as written (katakana as hiragana: a slang or
-/// dialect form that MeCab splits oddly still shares its characters with the forms it was taught),
+/// of adjacent characters of the Japanese words (kana and kanji, after the analyzer's folding,
+/// katakana as hiragana: a slang or dialect form that MeCab splits oddly still shares its
+/// characters with the forms it was taught),
 /// hashed (FNV-1a, 53 bits so that a hash survives any JSON reader). Symbols and words inside
 /// quotation marks (someone else's words: 「次は殺すぞ」って言われた) are left out, and break a pair.
 public enum ContactFeatures {
@@ -46,8 +47,8 @@ public enum ContactFeatures {
             add(hash(key) & mask, token.source)
             if let previous { add(hash(key, after: previous.key) & mask, previous.source.lowerBound..<token.source.upperBound) }
             previous = (key, token.source)
-            // Character pairs run through the Japanese words; an English word ends the run.
-            guard !token.surface.utf8.allSatisfy({ $0 < 0x80 }) else {
+            // Character pairs run through the Japanese words (kana or kanji); any other word ends the run.
+            guard token.surface.unicodeScalars.contains(where: isKanaOrKanji) else {
                 previousCharacter = nil
                 continue
             }
@@ -85,6 +86,14 @@ public enum ContactFeatures {
         }
         hash.add(key.utf8)
         return hash.value
+    }
+
+    /// Hiragana, katakana, 々 and the CJK ideographs (with extension A and the compatibility ones).
+    static func isKanaOrKanji(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x3005, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF: true
+        default: false
+        }
     }
 
     /// A pair of characters' hash: a record separator (which no key holds), the two characters.
@@ -187,6 +196,12 @@ public struct ThreatModel: Sendable {
     /// The evidence rule of the model's signals (`model.threat p=0.91`): what no token pattern said.
     public static let evidenceRule = "model.threat"
 
+    /// A probability as evidence shows it: thousandths, rounded down, so that it compares with the
+    /// policy's thresholds (hundredths) as the probability itself does (0.0399 below 0.04 shows 0.039).
+    public static func shown(_ probability: Double) -> String {
+        String(format: "%.3f", (probability * 1000).rounded(.down) / 1000)
+    }
+
     /// Appended to the rule of a threat the model doubts (`threat.en.intent-to-harm, doubted by
     /// model.threat p=0.01`).
     public static let doubtedNote = ", doubted by " + evidenceRule + " p="
@@ -213,7 +228,7 @@ public struct ThreatModel: Sendable {
         var weights: [String: [Float]]
     }
 
-    static let featureDescription = "FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent Japanese characters"
+    static let featureDescription = "FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent kana and kanji"
 
     /// Reads a model file written by `demandscreen model train`, naming the file when it cannot.
     public init(file: String) throws(ThreatModelError) {

@@ -32,6 +32,7 @@ final class TokenMatcher: Sendable {
         var tokens: Range<Int>
         var then: Range<Int>?
         var cancels: Bool
+        var confirmedByModel: Bool
     }
 
     /// A token of the caller's as the matcher sees it: its keys (-1 where the policy never
@@ -197,7 +198,9 @@ final class TokenMatcher: Sendable {
             let tokens = compile(rule.tokens)
             let then = rule.then.map(compile)
             patterns.append(
-                Pattern(id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels))
+                Pattern(
+                    id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels,
+                    confirmedByModel: rule.confirmedByModel))
         }
         let wordsPerRow = max(1, (keyIDs.count + 63) / 64)
         var bits = [UInt64](repeating: 0, count: wordsPerRow * drafts.count)

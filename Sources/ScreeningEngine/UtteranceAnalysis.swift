@@ -8,6 +8,8 @@ struct UtteranceAnalysis {
         var signal: SignalKind
         var severity: Severity
         var evidence: Evidence
+        /// A hit of a pattern marked `confirmedByModel`: it counts only if the threat model confirms it.
+        var awaitsConfirmation = false
     }
 
     var hits: [Hit] = []
@@ -72,6 +74,7 @@ struct UtteranceAnalysis {
             var range: Range<Int>
             var rule: String
             var pair: Int?
+            var awaitsConfirmation = false
         }
         func evidence(_ source: Range<Int>, rule: String) -> Evidence {
             var evidence = Evidence()
@@ -132,7 +135,10 @@ struct UtteranceAnalysis {
                     firstParts.append((match.pattern, range))
                 }
             } else {
-                candidates.append(Candidate(signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id))
+                candidates.append(
+                    Candidate(
+                        signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id,
+                        awaitsConfirmation: pattern.confirmedByModel))
             }
         }
 
@@ -154,17 +160,24 @@ struct UtteranceAnalysis {
             return !dropped(candidate.range, candidate.signal)
         }
         // Keep the longest hit where hits of one signal overlap (殺すぞ inside ぶっ殺すぞ), with the
-        // run's highest severity.
+        // run's highest severity; hits the model must confirm apart, so that a broad pattern never
+        // swallows one that needs no confirmation.
         if kept.count > 1 {
-            kept = Self.longestPerOverlap(kept, range: \.range, signal: \.signal, severity: \.severity) { $0.severity = $1 }
+            let awaiting = kept.filter(\.awaitsConfirmation)
+            kept = [kept.filter { !$0.awaitsConfirmation }, awaiting].flatMap { part in
+                Self.longestPerOverlap(part, range: \.range, signal: \.signal, severity: \.severity) { $0.severity = $1 }
+            }
         }
         // Evidence for the first hits of each signal only: the excerpts cost a walk of the text.
         var perSignal: [SignalKind: Int] = [:]
         for candidate in kept.sorted(by: { $0.severity.rawValue > $1.severity.rawValue }) {
-            perSignal[candidate.signal, default: 0] += 1
-            guard perSignal[candidate.signal]! <= Findings.evidenceLimit else { continue }
+            let counted = candidate.awaitsConfirmation ? SignalKind.signalUnspecified : candidate.signal
+            perSignal[counted, default: 0] += 1
+            guard perSignal[counted]! <= Findings.evidenceLimit else { continue }
             hits.append(
-                Hit(signal: candidate.signal, severity: candidate.severity, evidence: evidence(candidate.range, rule: candidate.rule)))
+                Hit(
+                    signal: candidate.signal, severity: candidate.severity, evidence: evidence(candidate.range, rule: candidate.rule),
+                    awaitsConfirmation: candidate.awaitsConfirmation))
         }
         hits.sort { ($0.evidence.start, $0.evidence.end) < ($1.evidence.start, $1.evidence.end) }
 

@@ -187,20 +187,21 @@ struct ModelCommand: ParsableCommand {
             }
             // The built-in policy's rules, on probabilities in hundredths.
             let hundredths = (1...99).map { Double($0) / 100 }
+            let mediumRange = hundredths.filter { $0 >= 0.5 }  // the policy's range for medium
             func atMost(_ part: Int, _ whole: Int, _ share: Double) -> Bool { Double(part) <= share * Double(max(whole, 1)) }
-            let medium = hundredths.first { threshold in
+            let medium = mediumRange.first { threshold in
                 let flagged = reading(at: threshold).flagged
                 return atMost(flagged[.legitimateClaim] ?? 0, count(.legitimateClaim), 0.01)
                     && atMost(flagged[.cleanSentence] ?? 0, count(.cleanSentence), 0.03)
             }
-            func reads(_ share: Double) -> Double? {
+            func thresholdReading(_ share: Double) -> Double? {
                 hundredths.last { Double(reading(at: $0).caught) >= share * Double(threatContacts) }
             }
             func name(_ threshold: Double?) -> String { threshold.map { String(format: "%.2f", $0) } ?? "none" }
             report(
                 "medium (lowest with <= 1 % legitimate and <= 3 % clean flagged): \(name(medium)); "
-                    + "confirm (highest reading >= 90 % of threat contacts): \(name(reads(0.90))); "
-                    + "doubt (highest reading >= 98 %): \(name(reads(0.98)))")
+                    + "confirm (highest reading >= 90 % of threat contacts): \(name(thresholdReading(0.90))); "
+                    + "doubt (highest reading >= 98 %): \(name(thresholdReading(0.98)))")
         }
     }
 }

@@ -209,6 +209,7 @@ final class DaemonProcess: Sendable {
         while !log.ended && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
+        if !log.ended { Issue.record("the daemon exited but its log did not reach its end within 10 s") }
     }
 }
 

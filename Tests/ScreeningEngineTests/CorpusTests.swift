@@ -20,9 +20,9 @@ import Testing
     /// sentences: threats and violent sentences 0.60, abuse 0.40, clean ones flagged 3 %).
     enum Floor {
         static let heldOutAccuracy = 0.91
-        static let heldOutThreatRecall = 0.90
-        static let heldOutLegitimateJudgedUnjust = 0.004
-        static let developmentAccuracy = 0.92
+        static let heldOutThreatRecall = 0.92
+        static let heldOutLegitimateJudgedUnjust = 0.0035
+        static let developmentAccuracy = 0.91
         static let developmentThreatRecall = 0.99
         static let developmentLegitimateJudgedUnjust = 0.0
         static let threatSentences = (en: 0.85, ja: 0.92)

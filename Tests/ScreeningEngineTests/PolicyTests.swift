@@ -88,11 +88,16 @@ import Testing
         ("threatModel:\n", "threatModel:\n  hihg: 0.9\n", "unknown key 'hihg'"),
         (builtInThreatModel.medium, "  medium: 0.4\n", "threatModel.medium"),
         (builtInThreatModel.medium, "  medium: 0.7\n  high: 0.6\n", "threatModel.high"),
-        (builtInThreatModel.doubt, "  doubt: 0.6\n", "threatModel.doubt"),
+        (builtInThreatModel.doubt, "  doubt: 0.99\n", "is above medium ("),
+        (builtInThreatModel.confirm, "  confirm: 0.01\n", "is above medium ("),
         (builtInThreatModel.confirm, "", "'threat.ja.fire-hinted'.confirmedByModel): needs the policy's threatModel.confirm"),
         (
             "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, confirmedByModel: true,",
             "a cancelling pattern raises nothing to confirm"
+        ),
+        (
+            "{id: coercion.ja.kneel,", "{id: coercion.ja.kneel, confirmedByModel: true,",
+            "'coercion.ja.kneel'.confirmedByModel): the threat model confirms threats only"
         ),
     ])
     func aMissingMisspeltOrOutOfRangeJudgmentKeyIsRefusedNamingIt(original: String, replacement: String, problem: String) {

@@ -67,7 +67,7 @@ import Testing
             }
         }
         let trainedOn = #""trainedOn":{"contacts":1,"threats":1,"fingerprint":"x"}"#
-        let features = #""features":"FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent Japanese characters""#
+        let features = #""features":"FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent kana and kanji""#
         #expect(refusal("[]").hasPrefix("not a threat model"))
         #expect(refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("format 2"))
         #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0],"weights":{}}"#).contains("bias must have 3 values"))
@@ -114,8 +114,13 @@ import Testing
         let far = try #require(medium.screen(long).signals.first { $0.kind == .signalThreatViolence }?.evidence.first)
         let blueAt = UInt32(prefix.unicodeScalars.count)
         #expect(far.start <= blueAt && far.end > blueAt + 4, "\(far)")
-        #expect(far.end - far.start == UInt32(ScreeningEngine.modelEvidenceLimit))
+        // About the limit, and whole characters: no skin tone cut from its hand.
+        #expect((160...162).contains(far.end - far.start), "\(far)")
+        #expect(far.excerpt.unicodeScalars.first?.properties.isEmojiModifier == false, "\(far)")
         #expect(Self.text(of: far, in: long) == far.excerpt)
+        // Sentence marks at the end make no empty sentence to point at.
+        let marks = try #require(medium.screen(record(["A blue parcel, blue box!!! \n。"])).signals.first?.evidence.first)
+        #expect(marks.excerpt == "A blue parcel, blue box!", "\(marks)")
 
         let high = ScreeningEngine(
             policy: try Self.policy("threatModel:\n  medium: 0.6\n  high: 0.6\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
@@ -148,6 +153,11 @@ import Testing
         #expect(confirmed.evidence.map(\.rule).contains { $0.hasPrefix("exposure.en.channel-then-leverage + model.threat p=0.") })
         let late = engine.screen(record(["The parcel is late again.", broad]))
         #expect(!late.signals.contains { $0.kind == .signalThreatExposure }, "\(late.signals)")
+        // A broad pattern overlapping one that needs no confirmation does not take it down with it:
+        // exposure.en.press ("I'll tell the papers") stands where channel-then-leverage falls.
+        let press = engine.screen(record(["The parcel is late again.", "I'll tell the papers about this unless you refund."]))
+        let pressed = try #require(press.signals.first { $0.kind == .signalThreatExposure }, "\(press.signals)")
+        #expect(pressed.evidence.count == 1 && pressed.evidence[0].rule.hasPrefix("exposure.en.press"), "\(pressed.evidence)")
 
         // A threat of violence by the patterns, where the model reads none: doubted.
         let doubted = engine.screen(record(["The parcel is late again. I will kill you."], demands: [(.demandReplacement, nil)]))
