@@ -128,9 +128,13 @@ struct UtteranceAnalysis {
                 if let second = secondPart(of: match.pattern, from: match.tokens.upperBound) {
                     pairs += 1
                     candidates.append(
-                        Candidate(signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pairs))
+                        Candidate(
+                            signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pairs,
+                            awaitsConfirmation: pattern.confirmedByModel))
                     candidates.append(
-                        Candidate(signal: pattern.signal, severity: pattern.severity, range: source(second), rule: pattern.id, pair: pairs))
+                        Candidate(
+                            signal: pattern.signal, severity: pattern.severity, range: source(second), rule: pattern.id, pair: pairs,
+                            awaitsConfirmation: pattern.confirmedByModel))
                 } else if waitingPatterns.insert(match.pattern).inserted {
                     firstParts.append((match.pattern, range))
                 }
@@ -188,8 +192,12 @@ struct UtteranceAnalysis {
             let range = source(second)
             let pattern = tokenMatcher.patterns[waiting.pattern]
             guard !dropped(range, pattern.signal) else { continue }
-            hits.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence))
-            hits.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: evidence(range, rule: pattern.id)))
+            let awaits = pattern.confirmedByModel
+            hits.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence, awaitsConfirmation: awaits))
+            hits.append(
+                Hit(
+                    signal: pattern.signal, severity: pattern.severity, evidence: evidence(range, rule: pattern.id),
+                    awaitsConfirmation: awaits))
         }
         open = firstParts.filter { !dropped($0.range, tokenMatcher.patterns[$0.pattern].signal) }.map { first in
             OpenPattern(pattern: first.pattern, evidence: evidence(first.range, rule: tokenMatcher.patterns[first.pattern].id))

@@ -159,6 +159,27 @@ import Testing
         let pressed = try #require(press.signals.first { $0.kind == .signalThreatExposure }, "\(press.signals)")
         #expect(pressed.evidence.count == 1 && pressed.evidence[0].rule.hasPrefix("exposure.en.press"), "\(pressed.evidence)")
 
+        // A two-part pattern marked so awaits the model too, whether its parts meet in one utterance
+        // or over two.
+        let yaml = try #require(
+            ScreeningPolicy.builtInYAML().replacingOccurrences(
+                of: #"threatModel:\n(  [a-z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n  confirm: 0.5\n",
+                options: .regularExpression
+            ).replacingOccurrences(
+                of: "{id: threat.en.lurking-then-weapon,", with: "{id: threat.en.lurking-then-weapon, confirmedByModel: true,"))
+        let lurking = ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml), analyzer: Self.analyzer, threatModel: Self.toyModel())
+        let lurkingLines = [
+            ["The parcel is late again. I'll be waiting outside the store with a bat."],
+            ["I'll be waiting outside the store.", "With a bat."],
+        ]
+        for lines in lurkingLines {
+            let unconfirmed = lurking.screen(record(["The parcel is late again."] + lines))
+            #expect(!unconfirmed.signals.contains { $0.kind == .signalThreatViolence }, "\(lines): \(unconfirmed.signals)")
+            let confirmedLurking = lurking.screen(record(["A blue parcel, blue box, blue parcel."] + lines))
+            let rules = confirmedLurking.signals.first { $0.kind == .signalThreatViolence }?.evidence.map(\.rule) ?? []
+            #expect(rules.contains { $0.hasPrefix("threat.en.lurking-then-weapon + model.threat") }, "\(lines): \(rules)")
+        }
+
         // A threat of violence by the patterns, where the model reads none: doubted.
         let doubted = engine.screen(record(["The parcel is late again. I will kill you."], demands: [(.demandReplacement, nil)]))
         let violence = try #require(doubted.signals.first { $0.kind == .signalThreatViolence })
