@@ -29,7 +29,7 @@ struct AnalysisText {
                 }
                 if let space = pendingSpace {
                     pendingSpace = nil
-                    let between = (scalars.last.map(Self.isJapanese) ?? false) && Self.isJapanese(scalar)
+                    let between = (scalars.last.map(Kana.isKanaOrKanji) ?? false) && Kana.isKanaOrKanji(scalar)
                     if !between && !scalars.isEmpty { append(space.scalar, origin: space.origin) }
                 }
                 // Voicing marks join the kana before them (ｺﾞ → ゴ).
@@ -112,13 +112,6 @@ struct AnalysisText {
         case 0x20, 0x09...0x0D: return true
         case 0..<0x80, 0x3040...0x9FFF: return false
         default: return scalar.properties.isWhitespace
-        }
-    }
-
-    static func isJapanese(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x3005, 0x3006: return true
-        default: return false
         }
     }
 

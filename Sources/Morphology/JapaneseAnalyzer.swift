@@ -208,25 +208,3 @@ private final class Worker: @unchecked Sendable {
             source: 0..<0)
     }
 }
-
-/// Kana folding for comparing spellings.
-public enum Kana {
-    /// Katakana (ァ–ヶ) as hiragana; everything else as it is. Latin letters lower-cased.
-    public static func hiragana(_ text: String) -> String {
-        // Most text has nothing to fold: no copy then.
-        guard text.unicodeScalars.contains(where: { (0x30A1...0x30F6).contains($0.value) || (0x41...0x5A).contains($0.value) })
-        else { return text }
-        var result = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars { result.append(hiragana(scalar)) }
-        return String(result)
-    }
-
-    /// One character folded as in a text: katakana as hiragana, Latin capitals lower-cased.
-    public static func hiragana(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
-        switch scalar.value {
-        case 0x30A1...0x30F6: Unicode.Scalar(scalar.value - 0x60)!
-        case 0x41...0x5A: Unicode.Scalar(scalar.value + 0x20)!
-        default: scalar
-        }
-    }
-}

@@ -50,7 +50,7 @@ public final class TextAnalyzer: Sendable {
     /// The text cut into Japanese and English runs. Scalars that are neither (spaces, symbols,
     /// emoji) go with the run they are in.
     static func runs(_ scalars: [Unicode.Scalar]) -> [Run] {
-        guard scalars.contains(where: AnalysisText.isJapanese) else {
+        guard scalars.contains(where: Kana.isKanaOrKanji) else {
             return scalars.isEmpty ? [] : [Run(range: 0..<scalars.count, isEnglish: true)]
         }
         // Latin stretches: maximal spans of ASCII and Latin letters; English when they hold a letter.

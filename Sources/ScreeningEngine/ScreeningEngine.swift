@@ -146,34 +146,7 @@ public struct ScreeningEngine: Sendable {
     public static func language(of record: DemandRecord) -> String {
         if record.language == "ja" || record.language == "en" { return record.language }
         let texts = record.utterances.lazy.map(\.text) + [record.incident.description_p]
-        return texts.contains(where: hasKanaOrKanji) ? "ja" : "en"
-    }
-
-    /// Kana (U+3040–U+30FF: E3 81–83 xx in UTF-8) or common kanji (U+4E00–U+9FFF: E4 B8–BF xx
-    /// to E9 xx xx), found on the UTF-8 bytes; English text costs one check per eight bytes.
-    private static func hasKanaOrKanji(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { utf8 in
-            var position = 0
-            while position < utf8.count {
-                // Eight ASCII bytes at a time (no top bit set): none of them is kana or kanji.
-                if utf8.count &- position >= 8
-                    && UnsafeRawPointer(utf8.baseAddress.unsafelyUnwrapped).loadUnaligned(fromByteOffset: position, as: UInt64.self)
-                        & 0x8080_8080_8080_8080 == 0
-                {
-                    position &+= 8
-                    continue
-                }
-                let lead = utf8[position]
-                position += 1
-                guard lead >= 0xE3 && lead <= 0xE9, position < utf8.count else { continue }
-                let next = utf8[position]
-                if (lead == 0xE3 && next >= 0x81 && next <= 0x83) || (lead == 0xE4 && next >= 0xB8) || lead >= 0xE5 {
-                    return true
-                }
-            }
-            return false
-        }
+        return texts.contains(where: Kana.containsKanaOrKanji) ? "ja" : "en"
     }
 
     // MARK: - Signals computed from the record
@@ -199,10 +172,12 @@ public struct ScreeningEngine: Sendable {
     /// the word that weighs most.
     public static let modelEvidenceLimit = 160
 
-    /// Where in `text` (scalar offsets) the model's evidence is: the sentence whose features weigh
+    /// The model's evidence in `text`, its scalar offsets and its words: the sentence whose features weigh
     /// most toward a threat, so that a supervisor reads the menace in its words; of a sentence
     /// longer than `modelEvidenceLimit`, that much around its heaviest word.
-    static func heaviestSentence(in text: String, _ located: [ContactFeatures.Located], model: ThreatModel) -> Range<Int> {
+    static func heaviestSentence(
+        in text: String, _ located: [ContactFeatures.Located], model: ThreatModel
+    ) -> (range: Range<Int>, excerpt: String) {
         let scalars = Array(text.unicodeScalars)
         // Sentences end after 。！？．…!? or a line break, or a full stop before a space or the end;
         // trimmed of white space, the empty ones left out.
@@ -223,7 +198,7 @@ public struct ScreeningEngine: Sendable {
             }
         }
         close(at: scalars.count)
-        guard !sentences.isEmpty else { return 0..<0 }
+        guard !sentences.isEmpty else { return (0..<0, "") }
         // Each feature counts in the sentence it was read in (the last one starting at or before it).
         func sentence(of position: Int) -> Int {
             var low = 0
@@ -237,7 +212,10 @@ public struct ScreeningEngine: Sendable {
         var weights = [Double](repeating: 0, count: sentences.count)
         for feature in located { weights[sentence(of: feature.source.lowerBound)] += model.threatWeight(of: feature.feature) }
         let chosen = sentences[weights.indices.max { weights[$0] < weights[$1] } ?? 0]
-        guard chosen.count > modelEvidenceLimit else { return chosen }
+        func excerpt(_ range: Range<Int>) -> (range: Range<Int>, excerpt: String) {
+            (range, String(String.UnicodeScalarView(scalars[range])))
+        }
+        guard chosen.count > modelEvidenceLimit else { return excerpt(chosen) }
         let inSentence = located.filter { chosen.contains($0.source.lowerBound) }
         let heaviest = inSentence.max { model.threatWeight(of: $0.feature) < model.threatWeight(of: $1.feature) }?.source ?? chosen
         var lower = max(chosen.lowerBound, min(heaviest.lowerBound - modelEvidenceLimit / 2, chosen.upperBound - modelEvidenceLimit))
@@ -249,7 +227,7 @@ public struct ScreeningEngine: Sendable {
         }
         while lower > chosen.lowerBound && joins(lower) { lower -= 1 }
         while upper < chosen.upperBound && joins(upper) { upper += 1 }
-        return lower..<upper
+        return excerpt(lower..<upper)
     }
 
     /// A threat the token patterns did not phrase but the model reads in the caller's words: the
@@ -265,14 +243,11 @@ public struct ScreeningEngine: Sendable {
         else { return }
         let text = record.utterances[heaviest.index].text
         let sentence = Self.heaviestSentence(in: text, heaviest.located, model: threatModel)
-        let scalars = text.unicodeScalars
-        let start = scalars.index(scalars.startIndex, offsetBy: sentence.lowerBound)
-        let end = scalars.index(start, offsetBy: sentence.count)
         var evidence = Evidence()
         evidence.utteranceIndex = UInt32(heaviest.index)
-        evidence.start = UInt32(sentence.lowerBound)
-        evidence.end = UInt32(sentence.upperBound)
-        evidence.excerpt = String(String.UnicodeScalarView(scalars[start..<end]))
+        evidence.start = UInt32(sentence.range.lowerBound)
+        evidence.end = UInt32(sentence.range.upperBound)
+        evidence.excerpt = sentence.excerpt
         evidence.rule = ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
         findings.add(
             scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure,

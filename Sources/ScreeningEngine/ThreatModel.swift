@@ -48,7 +48,7 @@ public enum ContactFeatures {
             if let previous { add(hash(key, after: previous.key) & mask, previous.source.lowerBound..<token.source.upperBound) }
             previous = (key, token.source)
             // Character pairs run through the Japanese words (kana or kanji); any other word ends the run.
-            guard token.surface.unicodeScalars.contains(where: isKanaOrKanji) else {
+            guard token.surface.unicodeScalars.contains(where: Kana.isKanaOrKanji) else {
                 previousCharacter = nil
                 continue
             }
@@ -86,14 +86,6 @@ public enum ContactFeatures {
         }
         hash.add(key.utf8)
         return hash.value
-    }
-
-    /// Hiragana, katakana, 々 and the CJK ideographs (with extension A and the compatibility ones).
-    static func isKanaOrKanji(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x3005, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF: true
-        default: false
-        }
     }
 
     /// A pair of characters' hash: a record separator (which no key holds), the two characters.

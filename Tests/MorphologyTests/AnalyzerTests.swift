@@ -66,6 +66,21 @@ import Testing
         #expect(tokens.first { $0.lemma == "車" }?.source == 3..<4)
     }
 
+    /// The byte-level search finds exactly the scalars the per-scalar check names, wherever they
+    /// stand (after a run of ASCII read eight bytes at a time, or last).
+    @Test func japaneseScriptIsFoundOnBytesAsOnScalars() {
+        let samples = [
+            "plain English, long enough for the eight-byte steps", "々", "〆切", "\u{3402}", "\u{FA11}",
+            "abcdefghijklmnop\u{30A2}", "café ñ €100 😡", "\u{2FFF}\u{3000}「」", "\u{FFFD}", "\u{20B9F}", "\u{9FFF}x",
+        ]
+        for text in samples {
+            #expect(
+                Kana.containsKanaOrKanji(text) == text.unicodeScalars.contains(where: Kana.isKanaOrKanji), "\(text)")
+        }
+        #expect(Kana.containsKanaOrKanji("abcdefghijklmnop\u{30A2}"))
+        #expect(!Kana.containsKanaOrKanji("\u{2FFF}\u{3000}「」"))
+    }
+
     @Test func invisibleMarksCurlyApostrophesAndLineBreaksFold() {
         #expect(analyzer.analyze("殺\u{200B}す").first?.lemma == "殺す")
         #expect(lemmas("ki\u{AD}ll") == ["kill"])

@@ -108,6 +108,13 @@ import Testing
         (["Unless I get my money back today, the recording goes up on YouTube with your name on it."], .signalThreatExposure),
         (["I'm not hanging up until you refund me"], .signalCoercion),
         (["You people are useless idiots"], .signalAbusiveLanguage),
+        (["今日から30分おきに電話するからな"], .signalCoercion),
+        (["すぐ来て一筆書けや"], .signalCoercion),
+        (["返金しないなら今から首を吊る。"], .signalCoercion),
+        (["Pay up or I'll bury your firm in filings for a decade."], .signalCoercion),
+        (["You'd better be careful walking alone in that parking garage."], .signalThreatViolence),
+        (["I'd hate for my brothers to come down there and ask around."], .signalThreatViolence),
+        (["お前ら全員死んでもらうぞ"], .signalThreatViolence),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -124,11 +131,25 @@ import Testing
         "I felt like an idiot for forgetting my password.",
         "弁護士に相談しようと思っています。",
         "I'll leave an honest review about the delivery.",
+        "I'm sending the photos to you by email now.",
+        "レビューサイトには正直に書かせてもらいますね。",
+        "I break down chickens with those knives at work.",
+        "The obituary for my mother you printed has the wrong date.",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
         let found = Set(Self.engine.screen(record([line])).signals.map(\.kind))
         #expect(found.isDisjoint(with: hostile), "\(line): \(found)")
+    }
+
+    /// A lawsuit's paperwork is coercion, and the caller's own self-harm forces a demand: neither
+    /// is a threat of violence from the patterns.
+    @Test(arguments: ["I will bury you in paperwork until you retire.", "If the refund isn't here by noon I'm going to kill myself."])
+    func leverageThatIsNotViolence(line: String) {
+        let found = signals(line)
+        #expect(found.contains(.signalCoercion), "\(line): \(found)")
+        let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
+        #expect(violence?.evidence.allSatisfy { $0.rule.hasPrefix("model.") } ?? true, "\(line): \(String(describing: violence))")
     }
 
     @Test func tokenPatternEvidencePointsAtTheCallersText() throws {
