@@ -136,7 +136,10 @@ public struct ScreeningEngine: Sendable {
         claimant.contacts24H = history.contacts24h + 1
         claimant.contacts30D = history.contacts30d + 1
         claimant.riskLevel = risk.raised(to: history.standingRisk)
-        claimant.activeFlags = Array(Set(history.activeFlags + result.signals.map(\.kind))).sorted { $0.rawValue < $1.rawValue }
+        // This contact's part is the flags it stores (a doubted or model-only threat, a recurring
+        // issue and a legitimate claim's signals are not marks on the claimant).
+        let raised = HistoryWindows.flags(raisedBy: result).map(\.kind)
+        claimant.activeFlags = Array(Set(history.activeFlags + raised)).sorted { $0.rawValue < $1.rawValue }
         result.claimant = claimant
         return result
     }

@@ -217,9 +217,12 @@ struct UtteranceAnalysis {
         var isJapaneseBracket: Bool
     }
 
-    /// Scalar ranges inside 「」, 『』, “” or straight double quotes, found on the UTF-8 bytes:
-    /// a scalar starts at every byte that is not a continuation byte, and is compared by its
-    /// bytes packed into one integer.
+    /// Scalar ranges inside 「」, 『』, “”, straight double quotes, or single quotes (' ' or ‘ ’),
+    /// found on the UTF-8 bytes: a scalar starts at every byte that is not a continuation byte,
+    /// and is compared by its bytes packed into one integer. A single quote opens after the start,
+    /// a space or a bracket, and closes before anything but a letter or digit, so that the
+    /// apostrophes of don't, don’t and customers' neither open nor close one; a single quote left
+    /// open gives way to any other mark.
     static func quotationRanges(in text: String) -> [Quotation] {
         var text = text
         return text.withUTF8 { utf8 in
@@ -227,11 +230,17 @@ struct UtteranceAnalysis {
             var open: (index: Int, closer: UInt32)?
             var index = -1
             var position = 0
+            func isWordByte(_ offset: Int) -> Bool {
+                guard offset >= 0 && offset < utf8.count else { return false }
+                let byte = utf8[offset]
+                return byte >= 0x80 || (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
+            }
             while position < utf8.count {
+                let start = position
                 var packed = UInt32(utf8[position])
                 position += 1
-                // ASCII but for " is neither a mark nor inside one's bytes.
-                if packed < 0x80 && packed != 0x22 {
+                // ASCII but for " and ' is neither a mark nor inside one's bytes.
+                if packed < 0x80 && packed != 0x22 && packed != 0x27 {
                     index += 1
                     continue
                 }
@@ -240,10 +249,24 @@ struct UtteranceAnalysis {
                     position += 1
                 }
                 index += 1
-                if let current = open {
+                let single = packed == 0x27 || packed == 0xE2_8098 || packed == 0xE2_8099
+                if let current = open, current.closer == Self.singleQuote {
+                    if single {
+                        if (packed == 0x27 || packed == 0xE2_8099) && !isWordByte(position) && start > 0 && utf8[start - 1] != 0x20 {
+                            ranges.append(Quotation(range: current.index..<(index + 1), isJapaneseBracket: false))
+                            open = nil
+                        }
+                        continue
+                    }
+                    if let pair = quotationMarks.first(where: { $0.opener == packed }) { open = (index, pair.closer) }
+                } else if let current = open {
                     if packed == current.closer {
                         ranges.append(Quotation(range: current.index..<(index + 1), isJapaneseBracket: current.closer >> 16 == 0xE3))
                         open = nil
+                    }
+                } else if single {
+                    if (packed == 0x27 || packed == 0xE2_8098) && !isWordByte(start - 1) && isWordByte(position) {
+                        open = (index, Self.singleQuote)
                     }
                 } else if let pair = quotationMarks.first(where: { $0.opener == packed }) {
                     open = (index, pair.closer)
@@ -252,6 +275,9 @@ struct UtteranceAnalysis {
             return ranges
         }
     }
+
+    /// The closer that stands for any single quote (' or ’) in `quotationRanges`.
+    private static let singleQuote: UInt32 = 0x27
 
     /// Opening and closing quotation marks, as UTF-8 bytes packed into one integer.
     private static let quotationMarks: [(opener: UInt32, closer: UInt32)] = [

@@ -115,6 +115,12 @@ import Testing
         (["You'd better be careful walking alone in that parking garage."], .signalThreatViolence),
         (["I'd hate for my brothers to come down there and ask around."], .signalThreatViolence),
         (["お前ら全員死んでもらうぞ"], .signalThreatViolence),
+        (["I'll be standing at your front desk every single morning until it's fixed."], .signalCoercion),
+        (["I'll keep ringing the store, the head office and the regional manager until somebody refunds me."], .signalCoercion),
+        (["返金するまでここからどかんき。"], .signalCoercion),
+        (["If I were you I'd be looking over my shoulder tonight."], .signalThreatViolence),
+        (["あんた、鏡見てこいや。"], .signalAbusiveLanguage),
+        (["I don't care what the customers' forum says. I know where you live."], .signalThreatViolence),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -135,6 +141,9 @@ import Testing
         "レビューサイトには正直に書かせてもらいますね。",
         "I break down chickens with those knives at work.",
         "The obituary for my mother you printed has the wrong date.",
+        "The driver told me 'I know where you live' and laughed.",
+        "She told me ‘don’t worry, I’ll kill you’ and hung up.",
+        "口コミに正直に書いてもいいですか?",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]

@@ -90,7 +90,7 @@ import Testing
         (builtInThreatModel.medium, "  medium: 0.7\n  high: 0.6\n", "threatModel.high"),
         (builtInThreatModel.doubt, "  doubt: 0.99\n", "is above medium ("),
         (builtInThreatModel.confirm, "  confirm: 0.01\n", "is above medium ("),
-        (builtInThreatModel.confirm, "", "'threat.ja.fire-hinted'.confirmedByModel): needs the policy's threatModel.confirm"),
+        (builtInThreatModel.confirm, "", "'.confirmedByModel): needs the policy's threatModel.confirm"),
         (
             "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, confirmedByModel: true,",
             "a cancelling pattern raises nothing to confirm"

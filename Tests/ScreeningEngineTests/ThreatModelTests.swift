@@ -187,11 +187,13 @@ import Testing
         #expect(violence.evidence.allSatisfy { $0.rule.contains(", doubted by model.threat p=0.") }, "\(violence.evidence)")
         #expect(doubted.verdict == .needsReview)
         #expect(HistoryWindows.flags(raisedBy: doubted).isEmpty)
+        #expect(!doubted.claimant.activeFlags.contains(.signalThreatViolence), "\(doubted.claimant.activeFlags)")
         // Where the model reads one too, the patterns' threat stands.
         let believed = engine.screen(record(["A blue parcel, blue box. I will kill you."], demands: [(.demandReplacement, nil)]))
         #expect(believed.signals.first { $0.kind == .signalThreatViolence }?.severity == .critical)
         #expect(believed.verdict == .unjustDemand)
         #expect(HistoryWindows.flags(raisedBy: believed).contains { $0.kind == .signalThreatViolence })
+        #expect(believed.claimant.activeFlags.contains(.signalThreatViolence))
     }
 
     /// The caller's text that an evidence's scalar range covers.
