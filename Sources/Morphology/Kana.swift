@@ -19,11 +19,11 @@ public enum Kana {
         }
     }
 
-    /// Hiragana, katakana, 々 and 〆, and the CJK ideographs (with extension A and the
-    /// compatibility ones): what makes a text Japanese.
+    /// Hiragana, katakana (half-width too), 々 and 〆, and the CJK ideographs (with extension A and
+    /// the compatibility ones): what makes a text Japanese.
     public static func isKanaOrKanji(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x3005, 0x3006, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF: true
+        case 0x3005, 0x3006, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0xFF66...0xFF9F: true
         default: false
         }
     }

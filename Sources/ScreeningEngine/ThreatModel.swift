@@ -8,7 +8,7 @@ public import Morphology
 /// katakana as hiragana: a slang or dialect form that MeCab splits oddly still shares its
 /// characters with the forms it was taught),
 /// hashed (FNV-1a, 53 bits so that a hash survives any JSON reader). Symbols and words inside
-/// quotation marks (someone else's words: 「次は殺すぞ」って言われた) are left out, and break a pair.
+/// quotation marks other than single quotes (someone else's words: 「次は殺すぞ」って言われた) are left out, and break a pair.
 public enum ContactFeatures {
     static let mask: UInt64 = (1 << 53) - 1
 
@@ -21,7 +21,8 @@ public enum ContactFeatures {
     /// The features of one utterance, `tokens` its analysis, each once, with where each was read.
     /// Linear in the tokens and the quotation marks.
     public static func located(_ text: String, tokens: [Token]) -> [Located] {
-        let quoted = UtteranceAnalysis.quotationRanges(in: text).map(\.range)
+        // Single quotes are also apostrophes: the model trusts only the other marks.
+        let quoted = UtteranceAnalysis.quotationRanges(in: text).filter { !$0.isSingleQuote }.map(\.range)
         var nextQuote = 0
         var seen: Set<UInt64> = []
         seen.reserveCapacity(tokens.count * 2)

