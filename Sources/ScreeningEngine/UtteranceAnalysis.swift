@@ -318,6 +318,9 @@ struct UtteranceAnalysis {
     }
 
     private static func isLetterOrDigit(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        if bytes.count == 1, let byte = bytes.first {
+            return (0x30...0x39).contains(byte) || (0x61...0x7A).contains(byte | 0x20)
+        }
         guard let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first else { return false }
         return scalar.properties.isAlphabetic || scalar.properties.numericType != nil
     }
@@ -328,9 +331,11 @@ struct UtteranceAnalysis {
         guard offset < utf8.count, isLetterOrDigit(after: offset, in: utf8), !(0x30...0x39).contains(utf8[offset]) else { return false }
         var end = offset
         while end < utf8.count && end - offset < 6 && (utf8[end] | 0x20) >= 0x61 && (utf8[end] | 0x20) <= 0x7A { end += 1 }
-        let word = String(decoding: utf8[offset..<end], as: UTF8.self).lowercased()
-        return !(["cause", "em", "til", "bout", "round", "n", "tis", "twas"].contains(word) && !isLetterOrDigit(after: end, in: utf8))
+        guard !isLetterOrDigit(after: end, in: utf8) else { return true }
+        return !elisions.contains(String(decoding: utf8[offset..<end], as: UTF8.self).lowercased())
     }
+
+    private static let elisions: Set<String> = ["cause", "em", "til", "bout", "round", "n", "tis", "twas"]
 
     /// Opening and closing quotation marks, as UTF-8 bytes packed into one integer.
     private static let quotationMarks: [(opener: UInt32, closer: UInt32)] = [
