@@ -121,6 +121,7 @@ import Testing
         (["If I were you I'd be looking over my shoulder tonight."], .signalThreatViolence),
         (["あんた、鏡見てこいや。"], .signalAbusiveLanguage),
         (["I don't care what the customers' forum says. I know where you live."], .signalThreatViolence),
+        (["I'm telling you, \"I will burn your store down\" and I mean it."], .signalThreatViolence),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
