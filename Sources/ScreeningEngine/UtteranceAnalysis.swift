@@ -76,6 +76,12 @@ struct UtteranceAnalysis {
             var pair: Int?
             var awaitsConfirmation = false
         }
+        /// A token pattern's hit at `range` (in scalars).
+        func candidate(_ pattern: TokenMatcher.Pattern, at range: Range<Int>, pair: Int? = nil) -> Candidate {
+            Candidate(
+                signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pair,
+                awaitsConfirmation: pattern.confirmedByModel)
+        }
         func evidence(_ source: Range<Int>, rule: String) -> Evidence {
             var evidence = Evidence()
             evidence.utteranceIndex = UInt32(index)
@@ -127,22 +133,13 @@ struct UtteranceAnalysis {
             } else if pattern.then != nil {
                 if let second = secondPart(of: match.pattern, from: match.tokens.upperBound) {
                     pairs += 1
-                    candidates.append(
-                        Candidate(
-                            signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pairs,
-                            awaitsConfirmation: pattern.confirmedByModel))
-                    candidates.append(
-                        Candidate(
-                            signal: pattern.signal, severity: pattern.severity, range: source(second), rule: pattern.id, pair: pairs,
-                            awaitsConfirmation: pattern.confirmedByModel))
+                    candidates.append(candidate(pattern, at: range, pair: pairs))
+                    candidates.append(candidate(pattern, at: source(second), pair: pairs))
                 } else if waitingPatterns.insert(match.pattern).inserted {
                     firstParts.append((match.pattern, range))
                 }
             } else {
-                candidates.append(
-                    Candidate(
-                        signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id,
-                        awaitsConfirmation: pattern.confirmedByModel))
+                candidates.append(candidate(pattern, at: range))
             }
         }
 
