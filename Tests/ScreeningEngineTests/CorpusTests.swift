@@ -20,12 +20,12 @@ import Testing
     /// sentences: threats and violent sentences 0.60, abuse 0.40, clean ones flagged 3 %).
     enum Floor {
         static let heldOutAccuracy = 0.91
-        static let heldOutThreatRecall = 0.93
+        static let heldOutThreatRecall = 0.94
         static let heldOutLegitimateJudgedUnjust = 0.0045
         static let developmentAccuracy = 0.91
         static let developmentThreatRecall = 0.98
-        static let developmentLegitimateJudgedUnjust = 0.0
-        static let threatSentences = (en: 0.85, ja: 0.92)
+        static let developmentLegitimateJudgedUnjust = 0.0005
+        static let threatSentences = (en: 0.84, ja: 0.92)
         static let abuseSentences = (en: 0.63, ja: 0.74)
         static let cleanFlagged = 0.03
         /// Of the ordinary complaint wording (`dev-sentences/complaint-wording-clean.jsonl`), how

@@ -122,6 +122,16 @@ import Testing
         (["あんた、鏡見てこいや。"], .signalAbusiveLanguage),
         (["I don't care what the customers' forum says. I know where you live."], .signalThreatViolence),
         (["I'm telling you, \"I will burn your store down\" and I mean it."], .signalThreatViolence),
+        (["I will shoot you at the event tomorrow."], .signalThreatViolence),
+        (["Your warehouse? I'm going to bomb it."], .signalThreatViolence),
+        (["バットを持った男が十人、店に行くぞ。"], .signalThreatViolence),
+        (["そっちの社長さんの家がどこにあるかも、お孫さんがどこの幼稚園に通っとるかも、みな承知しとるんや。"], .signalThreatViolence),
+        (["I'd hate for anything to happen to you on your way home tonight."], .signalThreatViolence),
+        (["I've done time for less than this."], .signalThreatViolence),
+        (["I know which exit your staff use after closing."], .signalThreatViolence),
+        (["Pepper spray won't help you, by the way."], .signalThreatViolence),
+        (["週刊誌の編集部に、このやり取りを送る準備はできています。"], .signalThreatExposure),
+        (["Refund me or you'll be a meme by tonight."], .signalThreatExposure),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -143,6 +153,20 @@ import Testing
         "I break down whole hogs with those knives at work.",
         "The obituary for my mother you printed has the wrong date.",
         "口コミに正直に書いてもいいですか?",
+        "Twelve grown men standing in a parking lot, holding their disappointment.",
+        "I shoot weddings for a living and the camera froze mid-ceremony.",
+        "鹿撃ちに行く日に銃を裸で持ってくわけにいかないっしょ。",
+        "チェーンソーを持った殺人鬼が出てくる場面で画面が固まります。",
+        "I bombed the exam because the sessions were cancelled.",
+        "I don't know which exit to use at the station.",
+        "Your security team can't help me.",
+        "My review never gets posted.",
+        "Please cc your CEO on the reply.",
+        "I thought it would be a trending color.",
+        "返品の件は家族も承知してるから大丈夫です。",
+        "若い店員さんで、手が早いから袋詰めが雑でした。",
+        "ライブ配信中に落ちたわ。",
+        "子どもの顔を撮ってやろうと思ったら、カメラが起動しません。",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
