@@ -132,6 +132,16 @@ import Testing
         (["Pepper spray won't help you, by the way."], .signalThreatViolence),
         (["週刊誌の編集部に、このやり取りを送る準備はできています。"], .signalThreatExposure),
         (["Refund me or you'll be a meme by tonight."], .signalThreatExposure),
+        (["明日から毎日この店の前に立っとるでね。開店から閉店まで。"], .signalCoercion),
+        (["振り込まないなら、もう私どうなってもいいので。"], .signalCoercion),
+        (["何年でも裁判で争う所存です。"], .signalCoercion),
+        (["I brought a bike lock. I'll lock myself to the front railing if I have to."], .signalCoercion),
+        (["They'll not leave until I say so."], .signalCoercion),
+        (["返金するまで毎日電話するからな。"], .signalCoercion),
+        (["I'll keep calling every day until you refund me."], .signalCoercion),
+        (["お金が戻るまで毎日電話するからな。"], .signalCoercion),
+        (["I won't leave until you open the safe and pay me."], .signalCoercion),
+        (["I know where you live, down the street from me, and I'll be waiting for you."], .signalThreatViolence),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -167,6 +177,22 @@ import Testing
         "若い店員さんで、手が早いから袋詰めが雑でした。",
         "ライブ配信中に落ちたわ。",
         "子どもの顔を撮ってやろうと思ったら、カメラが起動しません。",
+        "毎朝店の前に立って開店を待っています。",
+        "修理できないなら、もうどうなってもいいので処分してください。",
+        "I wait every morning until the bus comes.",
+        "I locked myself out trying to get to the car.",
+        "The video didn't play well on YouTube.",
+        "If it's not back by the weekend, my kids are going to kill each other.",
+        "The driver was the guy who pulled the little boy out of the river last summer.",
+        "あら、去年契約してくれた人よね? 顔覚えてるわ、丁寧に説明してくれたもの。",
+        "家で調べたら、やっぱり初期不良でした。",
+        "直るまで毎日電話しますね。",
+        "I'll keep calling every day until it's fixed.",
+        "I'm just going to sit in your lobby until the branch opens at nine.",
+        "治るまで毎日病院に通っています。",
+        "I'll be home every day until the parcel arrives, so any time is fine.",
+        "I placed my mother's obituary with you on Thursday.",
+        "結婚記念日のケーキ、箱開けたらクリームがぐちゃぐちゃやねん。",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
