@@ -21,8 +21,13 @@ public enum ContactFeatures {
     /// The features of one utterance, `tokens` its analysis, each once, with where each was read.
     /// Linear in the tokens and the quotation marks.
     public static func located(_ text: String, tokens: [Token]) -> [Located] {
+        located(text, tokens: tokens, quotations: UtteranceAnalysis.quotationRanges(in: text))
+    }
+
+    /// As `located(_:tokens:)`, with the utterance's quotation marks already scanned.
+    static func located(_ text: String, tokens: [Token], quotations: [UtteranceAnalysis.Quotation]) -> [Located] {
         // Single quotes are also apostrophes: the model trusts only the other marks.
-        let quoted = UtteranceAnalysis.quotationRanges(in: text).filter { !$0.isSingleQuote }.map(\.range)
+        let quoted = quotations.filter { !$0.isSingleQuote }.map(\.range)
         var nextQuote = 0
         var seen: Set<UInt64> = []
         seen.reserveCapacity(tokens.count * 2)

@@ -103,7 +103,13 @@ struct UtteranceAnalysis {
         // Token patterns. A `then` part's matches are found once per utterance, so that many first
         // parts cost no more than one.
         let tokens = tokenMatcher.analyzer.analyze(text)
-        if wantsFeatures { features = ContactFeatures.located(text, tokens: tokens) }
+        // The quotation marks are scanned once: for the model's features and for the patterns' hits.
+        var scanned: [Quotation]?
+        if wantsFeatures {
+            let quotations = Self.quotationRanges(in: text)
+            scanned = quotations
+            features = ContactFeatures.located(text, tokens: tokens, quotations: quotations)
+        }
         let keys = tokenMatcher.keys(of: tokens)
         func source(_ range: Range<Int>) -> Range<Int> {
             tokens[range.lowerBound].source.lowerBound..<tokens[range.upperBound - 1].source.upperBound
@@ -147,7 +153,7 @@ struct UtteranceAnalysis {
         // emphasis, so they quote only where the utterance reports speech.
         let quotations =
             candidates.isEmpty && firstParts.isEmpty && open.isEmpty
-            ? [] : Self.quotationRanges(in: text).filter { reports || $0.isJapaneseBracket }.map(\.range)
+            ? [] : (scanned ?? Self.quotationRanges(in: text)).filter { reports || $0.isJapaneseBracket }.map(\.range)
         func dropped(_ range: Range<Int>, _ signal: SignalKind) -> Bool {
             if cancelled.contains(where: { $0.range.overlaps(range) && ($0.signal == .signalUnspecified || $0.signal == signal) }) {
                 return true
