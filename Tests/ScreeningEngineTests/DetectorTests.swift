@@ -142,6 +142,21 @@ import Testing
         (["お金が戻るまで毎日電話するからな。"], .signalCoercion),
         (["I won't leave until you open the safe and pay me."], .signalCoercion),
         (["I know where you live, down the street from me, and I'll be waiting for you."], .signalThreatViolence),
+        (["Y'all better fix this truck before I come down there and fix your face."], .signalThreatViolence),
+        (["凸って物理でわからせに行くから。"], .signalThreatViolence),
+        (["減らしてくれるまでここ動かんけんね"], .signalCoercion),
+        (["減額の紙もらうまでは帰らん"], .signalCoercion),
+        (["返すまで、ここのカウンターの前から動かないからな"], .signalCoercion),
+        (["じゃあ振り込まれるまで毎日かけるわ。"], .signalCoercion),
+        (["1時間過ぎたら1分ごとに電話しますから。"], .signalCoercion),
+        (["We're not leaving this table until he comes out."], .signalCoercion),
+        (["waive it or i take the whole bottle tonight."], .signalCoercion),
+        (["If nobody's here today I'll do something to myself, and it'll be on you."], .signalCoercion),
+        (["Every Saturday I'll be stood outside your showroom with a board till I've got the money."], .signalCoercion),
+        (["I'll name you in the claim, I'll go after your wages, your flat, your car."], .signalCoercion),
+        (["今月の家賃をタダにするなら、訴訟はやめてあげてもいいですよ。"], .signalCoercion),
+        (["I'll ring every branch number you've got, every ten minutes until somebody comes"], .signalCoercion),
+        (["灯油持ってそっちに伺ったほうがよろしいですか"], .signalThreatViolence),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -193,6 +208,17 @@ import Testing
         "I'll be home every day until the parcel arrives, so any time is fine.",
         "I placed my mother's obituary with you on Thursday.",
         "結婚記念日のケーキ、箱開けたらクリームがぐちゃぐちゃやねん。",
+        "この包丁、持って売り場まで行ったほうがいいですか？",
+        "包丁持ってうろうろするのも物騒だし（笑）",
+        "30分おきに電話をかけてますが、つながりません。",
+        "レッカーが来るまで車がここから動かないんです。",
+        "届くまで毎日電話かけなきゃいけないなんて、疲れるわ。",
+        "弁護士に相談したら、訴訟はやめたほうがいいと言われました。",
+        "修理してもらうまで電源は切らないほうがいいですか。",
+        "The whole bottle leaked in the box, so if you could send another one that would be great.",
+        "Every Tuesday the bins are left standing outside my gate.",
+        "We're not leaving the house tomorrow, so any slot is fine.",
+        "The clinic promised to fix her face after the botched filler.",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
