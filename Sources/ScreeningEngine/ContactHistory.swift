@@ -234,15 +234,18 @@ public enum HistoryWindows {
 
     /// The flags a result raises on its claimant: the signals of a contact that was not a
     /// legitimate claim, of medium severity or more. A recurring issue is the business's alert,
-    /// never the claimant's flag, a threat only the threat model read, or one it doubts, is for a
-    /// supervisor to weigh, not a mark on a person, and a legitimate claim never lowers its
+    /// never the claimant's flag, a threat only the threat model read, or a threat or coercion it
+    /// doubts, is for a supervisor to weigh, not a mark on a person, and a legitimate claim never lowers its
     /// claimant's standing.
     public static func flags(raisedBy result: ScreeningResult) -> [Signal] {
         guard result.verdict == .needsReview || result.verdict == .unjustDemand else { return [] }
         return result.signals.filter { signal in
             let forASupervisor =
                 !signal.evidence.isEmpty
-                && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) || $0.rule.contains(ThreatModel.doubtedNote) }
+                && signal.evidence.allSatisfy {
+                    $0.rule.hasPrefix(ThreatModel.evidenceRule) || $0.rule.contains(ThreatModel.doubtedNote)
+                        || $0.rule.contains(ThreatModel.coercionDoubtedNote)
+                }
             return signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue && !forASupervisor
         }
     }

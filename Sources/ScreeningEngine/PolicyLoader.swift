@@ -226,11 +226,12 @@ private struct PolicyReader {
     /// `threatModel` (optional): the probabilities from which the threat model raises a signal
     /// (`high` optional: without it the model alone never raises SEVERITY_HIGH), from which it
     /// confirms a pattern marked `confirmedByModel` (`confirm`, required by such a pattern), and
-    /// below which it doubts a threat the patterns raised (`doubt`, optional).
+    /// below which it doubts a threat the patterns raised (`doubt`, optional) and coercion they
+    /// raised (`doubtCoercion`, optional).
     func readThreatModel(_ top: Node.Mapping, into policy: inout ScreeningPolicy) throws(PolicyError) {
         if let node = top["threatModel"] {
             let section = try mapping(node, "threatModel")
-            try onlyKeys(section, ["medium", "high", "confirm", "doubt"], "threatModel")
+            try onlyKeys(section, ["medium", "high", "confirm", "doubt", "doubtCoercion"], "threatModel")
             let medium = try number(section["medium"], "threatModel.medium", in: 0.5...1)
             let high = try section["high"].map { node throws(PolicyError) in try number(node, "threatModel.high", in: medium...1) }
             let confirm = try section["confirm"].map { node throws(PolicyError) in try number(node, "threatModel.confirm", in: 0...1) }
@@ -244,7 +245,11 @@ private struct PolicyReader {
                 }
                 return doubt
             }
-            policy.threatModel = ThreatModelThresholds(medium: medium, high: high, confirm: confirm, doubt: doubt)
+            let doubtCoercion = try section["doubtCoercion"].map { node throws(PolicyError) in
+                try number(node, "threatModel.doubtCoercion", in: 0...0.5)
+            }
+            policy.threatModel = ThreatModelThresholds(
+                medium: medium, high: high, confirm: confirm, doubt: doubt, doubtCoercion: doubtCoercion)
         }
         for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.confirmedByModel {
             let key = top["patterns"]?.sequence?[index].mapping?["confirmedByModel"]

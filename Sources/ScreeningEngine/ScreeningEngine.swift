@@ -95,7 +95,7 @@ public struct ScreeningEngine: Sendable {
         }
         let scores = threatModel?.scores(modelReading.features)
         addConfirmedHits(awaitingConfirmation, scores: scores, to: &findings)
-        doubtThreats(scores: scores, to: &findings)
+        doubtReadings(scores: scores, record: record, to: &findings)
         addModelThreat(modelReading, scores: scores, record: record, to: &findings)
         addProlongedContact(record, to: &findings)
         addRecurringIssue(history: history, to: &findings)
@@ -268,18 +268,39 @@ public struct ScreeningEngine: Sendable {
     }
 
     /// Threats the patterns or phrases raised on a contact whose probability is below the policy's
-    /// `threatModel.doubt`: two readers disagree, so a supervisor decides. Lowered to
-    /// SEVERITY_MEDIUM, each evidence naming the probability (`ThreatModel.doubtedNote`).
-    private func doubtThreats(scores: ThreatModel.Scores?, to findings: inout Findings) {
-        guard let scores, let doubt = policy.threatModel?.doubt, scores.threat < doubt else { return }
-        for kind in [SignalKind.signalThreatViolence, .signalThreatExposure] {
-            guard var signal = findings.signals[kind] else { continue }
-            if signal.severity.rawValue > Severity.medium.rawValue { signal.severity = .medium }
-            for index in signal.evidence.indices {
-                signal.evidence[index].rule += ThreatModel.doubtedNote + ThreatModel.shown(scores.threat)
+    /// `threatModel.doubt`, and coercion below `threatModel.doubtCoercion`: two readers disagree, so
+    /// a supervisor decides. Lowered to SEVERITY_MEDIUM, each evidence naming the probability
+    /// (`ThreatModel.doubtedNote`, `ThreatModel.coercionDoubtedNote`).
+    private func doubtReadings(scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings) {
+        guard let scores else { return }
+        if let doubt = policy.threatModel?.doubt, scores.threat < doubt {
+            for kind in [SignalKind.signalThreatViolence, .signalThreatExposure] {
+                Self.doubt(kind, note: ThreatModel.doubtedNote + ThreatModel.shown(scores.threat), in: &findings)
             }
-            findings.signals[kind] = signal
         }
+        // A model trained with no coercion labels has learned nothing to doubt coercion with.
+        guard let doubt = policy.threatModel?.doubtCoercion, scores.coercion < doubt, (threatModel?.trainedOn.coercion ?? 0) > 0
+        else { return }
+        // Coercion a demand names (a kneeling apology asked for) is the agent's record, not a
+        // reading: its severity stands, and only the patterns' evidence carries the doubt.
+        let named = rules.demandSignals.filter { kind, raised in
+            raised.signal == .signalCoercion && record.demands.contains { $0.kind == kind }
+        }.map { $0.value.severity }.max { $0.rawValue < $1.rawValue }
+        Self.doubt(
+            .signalCoercion, note: ThreatModel.coercionDoubtedNote + ThreatModel.shown(scores.coercion), keeping: named,
+            in: &findings)
+    }
+
+    /// Lowers a signal to SEVERITY_MEDIUM (or the severity `keeping` names, if higher), each
+    /// evidence's rule but a demand's naming the model's doubt.
+    private static func doubt(_ kind: SignalKind, note: String, keeping: Severity? = nil, in findings: inout Findings) {
+        guard var signal = findings.signals[kind] else { return }
+        let floor = max(keeping?.rawValue ?? 0, Severity.medium.rawValue)
+        if signal.severity.rawValue > floor { signal.severity = Severity(rawValue: floor) ?? .medium }
+        for index in signal.evidence.indices where !signal.evidence[index].rule.hasPrefix("demands[") {
+            signal.evidence[index].rule += note
+        }
+        findings.signals[kind] = signal
     }
 
     private func addProlongedContact(_ record: DemandRecord, to findings: inout Findings) {

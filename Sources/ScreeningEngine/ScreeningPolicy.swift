@@ -97,11 +97,16 @@ public struct ThreatModelThresholds: Sendable, Equatable {
     /// Below this probability a threat the patterns or phrases raised is doubted: lowered to
     /// SEVERITY_MEDIUM, so that a supervisor weighs it and it raises no flag (nil: never doubted).
     public var doubt: Double?
+    /// Below this probability of coercion, coercion the patterns or phrases raised is doubted the
+    /// same way (nil: never doubted). Coercion a demand names (`demandSignals`: a kneeling apology)
+    /// keeps its severity.
+    public var doubtCoercion: Double?
 
-    public init(medium: Double, high: Double? = nil, confirm: Double? = nil, doubt: Double? = nil) {
+    public init(medium: Double, high: Double? = nil, confirm: Double? = nil, doubt: Double? = nil, doubtCoercion: Double? = nil) {
         self.medium = medium
         self.high = high
         self.confirm = confirm
         self.doubt = doubt
+        self.doubtCoercion = doubtCoercion
     }
 }

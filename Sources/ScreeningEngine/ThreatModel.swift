@@ -118,27 +118,43 @@ struct FNV1a: Sendable {
 
 /// A linear model of menace over a contact's features (`ContactFeatures`), trained on labeled
 /// contacts (`ThreatModelTrainer`, `demandscreen model train`): the probability that the caller
-/// threatens at all, and which kind (violence or exposure) is likelier. It reads threats that no
-/// token pattern phrases; the policy's `threatModel` thresholds decide when it raises a signal.
+/// threatens at all, which kind (violence or exposure) is likelier, and the probability that the
+/// caller coerces. It reads threats that no token pattern phrases, and doubts patterns' threats and
+/// coercion it finds unlikely; the policy's `threatModel` thresholds decide when.
 public struct ThreatModel: Sendable {
-    /// The model's three outputs, each a probability.
+    /// The model's four outputs, each a probability.
     public struct Scores: Sendable {
         public var threat: Double
         public var violence: Double
         public var exposure: Double
+        public var coercion: Double
     }
 
     /// What the model was trained on: enough to tell a stale model from the corpus it came from.
     public struct TrainingSet: Codable, Sendable, Equatable {
         public var contacts: Int
         public var threats: Int
+        /// Contacts labeled SIGNAL_COERCION: with none, the coercion output has learned nothing and
+        /// doubts nothing.
+        public var coercion: Int
         /// FNV-1a (64 bits, hex) over the training records' lines, in the order read.
         public var fingerprint: String
 
-        public init(contacts: Int, threats: Int, fingerprint: String) {
+        public init(contacts: Int, threats: Int, coercion: Int, fingerprint: String) {
             self.contacts = contacts
             self.threats = threats
+            self.coercion = coercion
             self.fingerprint = fingerprint
+        }
+
+        /// An older release's file (format 1) has no coercion count: read as none, so that the
+        /// file is refused for its format, by name.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            contacts = try container.decode(Int.self, forKey: .contacts)
+            threats = try container.decode(Int.self, forKey: .threats)
+            coercion = try container.decodeIfPresent(Int.self, forKey: .coercion) ?? 0
+            fingerprint = try container.decode(String.self, forKey: .fingerprint)
         }
     }
 
@@ -164,7 +180,7 @@ public struct ThreatModel: Sendable {
         public var hex: String { String(hash.value, radix: 16) }
     }
 
-    /// Weights per output: threat, violence, exposure (the fourth lane unused).
+    /// Weights per output: threat, violence, exposure, coercion.
     var bias: SIMD4<Float>
     var weights: [UInt64: SIMD4<Float>]
     public let trainedOn: TrainingSet
@@ -183,7 +199,7 @@ public struct ThreatModel: Sendable {
             if let weight = weights[feature] { sum += SIMD4<Double>(weight) }
         }
         func sigmoid(_ value: Double) -> Double { 1 / (1 + exp(-value)) }
-        return Scores(threat: sigmoid(sum[0]), violence: sigmoid(sum[1]), exposure: sigmoid(sum[2]))
+        return Scores(threat: sigmoid(sum[0]), violence: sigmoid(sum[1]), exposure: sigmoid(sum[2]), coercion: sigmoid(sum[3]))
     }
 
     /// What one feature adds to the threat output.
@@ -204,6 +220,13 @@ public struct ThreatModel: Sendable {
     /// model.threat p=0.01`).
     public static let doubtedNote = ", doubted by " + evidenceRule + " p="
 
+    /// The coercion output's name in evidence (`model.coercion p=0.004`).
+    public static let coercionRule = "model.coercion"
+
+    /// Appended to the rule of coercion the model doubts (`coercion.en.not-leaving, doubted by
+    /// model.coercion p=0.01`).
+    public static let coercionDoubtedNote = ", doubted by " + coercionRule + " p="
+
     /// The model that ships with the engine, trained on the development corpus
     /// (`Scripts/train-threat-model.sh`).
     public static let builtIn: ThreatModel = {
@@ -222,11 +245,14 @@ public struct ThreatModel: Sendable {
         var features: String
         var trainedOn: TrainingSet
         var bias: [Float]
-        /// Hash (decimal) → the weights of threat, violence and exposure.
+        /// Hash (decimal) → the weights of threat, violence, exposure and coercion.
         var weights: [String: [Float]]
     }
 
     static let featureDescription = "FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent kana and kanji"
+
+    /// The file format: 2 has a fourth output, coercion (format 1 had three).
+    static let format = 2
 
     /// Reads a model file written by `demandscreen model train`, naming the file when it cannot.
     public init(file: String) throws(ThreatModelError) {
@@ -251,27 +277,30 @@ public struct ThreatModel: Sendable {
         } catch {
             throw ThreatModelError("not a threat model: \(error)")
         }
-        guard file.format == 1, file.features == Self.featureDescription else {
-            throw ThreatModelError("format \(file.format) of '\(file.features)' is not this engine's (1, '\(Self.featureDescription)')")
+        guard file.format == Self.format, file.features == Self.featureDescription else {
+            throw ThreatModelError(
+                "format \(file.format) of '\(file.features)' is not this engine's (\(Self.format), '\(Self.featureDescription)'): train it again"
+            )
         }
-        guard file.bias.count == 3 else { throw ThreatModelError("bias must have 3 values, has \(file.bias.count)") }
+        guard file.bias.count == 4 else { throw ThreatModelError("bias must have 4 values, has \(file.bias.count)") }
         var weights: [UInt64: SIMD4<Float>] = [:]
         weights.reserveCapacity(file.weights.count)
         for (key, values) in file.weights {
-            guard let hash = UInt64(key), String(hash) == key, hash <= ContactFeatures.mask, values.count == 3 else {
-                throw ThreatModelError("weights[\"\(key)\"]: expected a 53-bit hash with 3 weights")
+            guard let hash = UInt64(key), String(hash) == key, hash <= ContactFeatures.mask, values.count == 4 else {
+                throw ThreatModelError("weights[\"\(key)\"]: expected a 53-bit hash with 4 weights")
             }
-            weights[hash] = SIMD4(values[0], values[1], values[2], 0)
+            weights[hash] = SIMD4(values[0], values[1], values[2], values[3])
         }
-        self.init(bias: SIMD4(file.bias[0], file.bias[1], file.bias[2], 0), weights: weights, trainedOn: file.trainedOn)
+        self.init(bias: SIMD4(file.bias[0], file.bias[1], file.bias[2], file.bias[3]), weights: weights, trainedOn: file.trainedOn)
     }
 
     /// The model as JSON, its keys sorted (so that one training gives one file). Fails on a
     /// weight that is not a number (a training that diverged).
     public func json() throws(ThreatModelError) -> Data {
         let file = File(
-            format: 1, features: Self.featureDescription, trainedOn: trainedOn, bias: [bias[0], bias[1], bias[2]],
-            weights: Dictionary(uniqueKeysWithValues: weights.map { (String($0.key), [$0.value[0], $0.value[1], $0.value[2]]) }))
+            format: Self.format, features: Self.featureDescription, trainedOn: trainedOn, bias: [bias[0], bias[1], bias[2], bias[3]],
+            weights: Dictionary(
+                uniqueKeysWithValues: weights.map { (String($0.key), [$0.value[0], $0.value[1], $0.value[2], $0.value[3]]) }))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Trains a `ThreatModel` on labeled contacts: logistic regression per output (threat,
-/// violence, exposure) over binary features, L2-regularized, each class weighted by the inverse of
+/// violence, exposure, coercion) over binary features, L2-regularized, each class weighted by the inverse of
 /// its share (rare threats count as much as common complaints), by full-batch gradient descent
 /// with AdaGrad steps from zero. Deterministic: the same examples give the same model.
 public enum ThreatModelTrainer {
@@ -10,12 +10,14 @@ public enum ThreatModelTrainer {
         public var features: [UInt64]
         public var violence: Bool
         public var exposure: Bool
+        public var coercion: Bool
         public var threat: Bool { violence || exposure }
 
-        public init(features: [UInt64], violence: Bool, exposure: Bool) {
+        public init(features: [UInt64], violence: Bool, exposure: Bool, coercion: Bool) {
             self.features = features
             self.violence = violence
             self.exposure = exposure
+            self.coercion = coercion
         }
     }
 
@@ -37,7 +39,7 @@ public enum ThreatModelTrainer {
 
         var weights = [SIMD4<Float>](repeating: .zero, count: vocabulary.count)
         var bias = SIMD4<Float>.zero
-        for (lane, label) in [\Example.threat, \Example.violence, \Example.exposure].enumerated() {
+        for (lane, label) in [\Example.threat, \Example.violence, \Example.exposure, \Example.coercion].enumerated() {
             let labels = examples.map { $0[keyPath: label] }
             let solution = fit(
                 rows: rows, labels: labels, features: vocabulary.count, regularization: regularization, iterations: iterations)

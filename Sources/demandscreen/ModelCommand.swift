@@ -12,10 +12,10 @@ struct ModelCommand: ParsableCommand {
 
     struct Score: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the threat model's probabilities for each record: threat at all, violence, exposure.",
+            abstract: "Print the threat model's probabilities for each record: threat at all, violence, exposure, coercion.",
             discussion: """
                 Reads DemandRecords (or labeled {"record", "label"} lines) and prints one line per record: its id and \
-                the three probabilities, whatever the policy's thresholds.
+                the four probabilities, whatever the policy's thresholds.
                 """)
         @Argument(help: "A .jsonl file (or -) with one record per line.") var file: String
         @Option(help: "A threat model from 'demandscreen model train' (default: the built-in one).") var threatModel: String?
@@ -33,8 +33,8 @@ struct ModelCommand: ParsableCommand {
                     let scores = model.scores(ContactFeatures.of(record, analyzer: analyzer))
                     print(
                         String(
-                            format: "%@ threat=%.3f violence=%.3f exposure=%.3f", record.recordID, scores.threat, scores.violence,
-                            scores.exposure))
+                            format: "%@ threat=%.3f violence=%.3f exposure=%.3f coercion=%.3f", record.recordID, scores.threat,
+                            scores.violence, scores.exposure, scores.coercion))
                 } catch {
                     printError("\(file):\(input.line): \(error)")
                     failed = true
@@ -51,10 +51,12 @@ struct ModelCommand: ParsableCommand {
                 Each line of each file is a contact, {"record": {…}, "label": {"verdict", "signals"}}, or a \
                 sentence said by a caller alone, {"text": "…", "language": "ja", "label": "threat"}. A contact \
                 whose label has SIGNAL_THREAT_VIOLENCE or SIGNAL_THREAT_EXPOSURE is a threat, and so is a \
-                sentence labeled threat or violent (of violence); other sentences (clean, abuse) are not. \
+                sentence labeled threat or violent (of violence); other sentences (clean, abuse) are not. A \
+                contact whose label has SIGNAL_COERCION teaches the coercion output. \
                 With --cross-validate, also prints how models trained without each file read that file's \
                 lines (leave one file out): threats caught and legitimate claims flagged among the contacts, \
-                threat sentences caught and clean sentences flagged, per probability.
+                threat sentences caught and clean sentences flagged, per probability, and the probabilities \
+                a policy's threatModel section takes from them.
                 """)
 
         @Argument(help: "Labeled contact files (.jsonl), read in the order given.") var files: [String]
@@ -96,7 +98,8 @@ struct ModelCommand: ParsableCommand {
             }
             let model = ThreatModelTrainer.train(
                 examples, regularization: regularization, iterations: iterations,
-                trainedOn: .init(contacts: examples.count, threats: threats, fingerprint: fingerprint.hex))
+                trainedOn: .init(
+                    contacts: examples.count, threats: threats, coercion: examples.filter(\.coercion).count, fingerprint: fingerprint.hex))
             let json: Data
             do {
                 json = try model.json()
@@ -133,7 +136,8 @@ struct ModelCommand: ParsableCommand {
                 return Labeled(
                     example: .init(
                         features: ContactFeatures.of(record, analyzer: analyzer),
-                        violence: label.signals.contains(.signalThreatViolence), exposure: label.signals.contains(.signalThreatExposure)),
+                        violence: label.signals.contains(.signalThreatViolence), exposure: label.signals.contains(.signalThreatExposure),
+                        coercion: label.signals.contains(.signalCoercion)),
                     kind: label.verdict == .legitimateClaim ? .legitimateClaim : .otherContact, file: file)
             }
             guard let text = object["text"] as? String, let label = object["label"] as? String else {
@@ -141,7 +145,8 @@ struct ModelCommand: ParsableCommand {
             }
             let threat = label == "threat" || label == "violent"
             return Labeled(
-                example: .init(features: ContactFeatures.of(text, analyzer: analyzer).sorted(), violence: threat, exposure: false),
+                example: .init(
+                    features: ContactFeatures.of(text, analyzer: analyzer).sorted(), violence: threat, exposure: false, coercion: false),
                 kind: threat ? .threatSentence : label == "clean" ? .cleanSentence : .otherSentence, file: file)
         }
 
@@ -151,13 +156,16 @@ struct ModelCommand: ParsableCommand {
                 if out == "-" { printError(line) } else { print(line) }
             }
             var threat = [Double](repeating: 0, count: contacts.count)
+            var coercion = [Double](repeating: 0, count: contacts.count)
             for fileIndex in files.indices {
                 let training = contacts.filter { $0.file != fileIndex }.map(\.example)
                 let model = ThreatModelTrainer.train(
                     training, regularization: regularization, iterations: iterations,
-                    trainedOn: .init(contacts: training.count, threats: 0, fingerprint: ""))
+                    trainedOn: .init(contacts: training.count, threats: 0, coercion: 0, fingerprint: ""))
                 for (index, contact) in contacts.enumerated() where contact.file == fileIndex {
-                    threat[index] = model.scores(contact.example.features).threat
+                    let scores = model.scores(contact.example.features)
+                    threat[index] = scores.threat
+                    coercion[index] = scores.coercion
                 }
             }
             func count(_ kind: Labeled.Kind) -> Int { contacts.filter { $0.kind == kind }.count }
@@ -198,10 +206,23 @@ struct ModelCommand: ParsableCommand {
                 hundredths.last { Double(reading(at: $0).caught) >= share * Double(threatContacts) }
             }
             func name(_ threshold: Double?) -> String { threshold.map { String(format: "%.2f", $0) } ?? "none" }
+            // Coercion: the highest probability that still reads 98 % of the coercion contacts, and
+            // how many legitimate claims read below it.
+            let coercionContacts = contacts.indices.filter { contacts[$0].example.coercion }
+            let legitimate = contacts.indices.filter { contacts[$0].kind == .legitimateClaim }
+            let doubtCoercion =
+                coercionContacts.isEmpty
+                ? nil
+                : hundredths.last { threshold in
+                    Double(coercionContacts.filter { coercion[$0] >= threshold }.count) >= 0.98 * Double(coercionContacts.count)
+                }
+            let legitimateBelow = doubtCoercion.map { threshold in legitimate.filter { coercion[$0] < threshold }.count } ?? 0
             report(
                 "medium (lowest with <= 1 % legitimate and <= 3 % clean flagged): \(name(medium)); "
                     + "confirm (highest reading >= 90 % of threat contacts): \(name(thresholdReading(0.90))); "
-                    + "doubt (highest reading >= 98 %): \(name(thresholdReading(0.98)))")
+                    + "doubt (highest reading >= 98 %): \(name(thresholdReading(0.98))); "
+                    + "doubtCoercion (highest reading >= 98 % of \(coercionContacts.count) coercion contacts): \(name(doubtCoercion)), "
+                    + "below it \(share(legitimateBelow, legitimate.count)) of legitimate claims")
         }
     }
 }

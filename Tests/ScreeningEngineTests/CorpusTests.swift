@@ -21,10 +21,10 @@ import Testing
     enum Floor {
         static let heldOutAccuracy = 0.91
         static let heldOutThreatRecall = 0.93
-        static let heldOutLegitimateJudgedUnjust = 0.0072
+        static let heldOutLegitimateJudgedUnjust = 0.0055
         static let developmentAccuracy = 0.88
         static let developmentThreatRecall = 0.98
-        static let developmentLegitimateJudgedUnjust = 0.0022
+        static let developmentLegitimateJudgedUnjust = 0.0019
         static let threatSentences = (en: 0.84, ja: 0.92)
         static let abuseSentences = (en: 0.63, ja: 0.74)
         static let cleanFlagged = 0.03

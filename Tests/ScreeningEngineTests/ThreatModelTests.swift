@@ -12,15 +12,18 @@ import Testing
         ContactFeatures.of(text, analyzer: analyzer).sorted()
     }
 
-    /// A model trained on a few sentences: the parcel-colour ones are "threats" (a word no
-    /// pattern knows), the others not.
+    /// A model trained on a few sentences: the blue-parcel ones are "threats", the green-parcel
+    /// ones "coercion" (words no pattern knows), the others neither.
     static func toyModel() -> ThreatModel {
         let threats = ["the parcel is blue", "a blue parcel again", "blue parcel, blue box"]
+        let coercion = ["the parcel is green", "a green parcel again", "green parcel, green box"]
         let others = ["the parcel is late", "a late parcel again", "my box is late", "the box arrived broken"]
         let examples =
-            threats.map { ThreatModelTrainer.Example(features: features($0), violence: true, exposure: false) }
-            + others.map { ThreatModelTrainer.Example(features: features($0), violence: false, exposure: false) }
-        return ThreatModelTrainer.train(examples, trainedOn: .init(contacts: examples.count, threats: threats.count, fingerprint: "toy"))
+            threats.map { ThreatModelTrainer.Example(features: features($0), violence: true, exposure: false, coercion: false) }
+            + coercion.map { ThreatModelTrainer.Example(features: features($0), violence: false, exposure: false, coercion: true) }
+            + others.map { ThreatModelTrainer.Example(features: features($0), violence: false, exposure: false, coercion: false) }
+        return ThreatModelTrainer.train(
+            examples, trainedOn: .init(contacts: examples.count, threats: threats.count, coercion: coercion.count, fingerprint: "toy"))
     }
 
     @Test func featuresAreWordsAndAdjacentPairsMeetingTheirOtherSpellings() {
@@ -55,8 +58,12 @@ import Testing
         let model = Self.toyModel()
         let read = try ThreatModel(json: try model.json())
         #expect(read.trainedOn == model.trainedOn)
-        let text = Self.features("a blue parcel")
-        #expect(read.scores(text).threat == model.scores(text).threat)
+        for text in [Self.features("a blue parcel"), Self.features("a green parcel")] {
+            let (written, readBack) = (model.scores(text), read.scores(text))
+            #expect(
+                [readBack.threat, readBack.violence, readBack.exposure, readBack.coercion]
+                    == [written.threat, written.violence, written.exposure, written.coercion])
+        }
 
         func refusal(_ json: String) -> String {
             do {
@@ -69,19 +76,22 @@ import Testing
         let trainedOn = #""trainedOn":{"contacts":1,"threats":1,"fingerprint":"x"}"#
         let features = #""features":"FNV-1a (53 bits) of token keys, adjacent key pairs and adjacent kana and kanji""#
         #expect(refusal("[]").hasPrefix("not a threat model"))
-        #expect(refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("format 2"))
-        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0],"weights":{}}"#).contains("bias must have 3 values"))
-        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"x1":[1,2,3]}}"#).contains(#"weights["x1"]"#))
-        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"12":[1,2]}}"#).contains(#"weights["12"]"#))
-        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{"+12":[1,2,3]}}"#).contains(#"weights["+12"]"#))
+        // Format 1 (three outputs, no coercion) is an older release's: trained again, not read.
+        #expect(refusal(#"{"format":1,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("format 1"))
+        #expect(refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("bias must have 4 values"))
+        #expect(
+            refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0,0],"weights":{"x1":[1,2,3,4]}}"#).contains(#"weights["x1"]"#))
+        #expect(refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0,0],"weights":{"12":[1,2,3]}}"#).contains(#"weights["12"]"#))
+        #expect(
+            refusal(#"{"format":2,\#(features),\#(trainedOn),"bias":[0,0,0,0],"weights":{"+12":[1,2,3,4]}}"#).contains(#"weights["+12"]"#))
         let otherFeatures = #""features":"character trigrams""#
-        #expect(refusal(#"{"format":1,\#(otherFeatures),\#(trainedOn),"bias":[0,0,0],"weights":{}}"#).contains("character trigrams"))
+        #expect(refusal(#"{"format":2,\#(otherFeatures),\#(trainedOn),"bias":[0,0,0,0],"weights":{}}"#).contains("character trigrams"))
     }
 
     static func policy(_ section: String?) throws -> ScreeningPolicy {
         // The built-in section, whatever its probabilities, gives way to `section`.
         var yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
-            of: #"threatModel:\n(  [a-z]+: [0-9.]+\n)+"#, with: section ?? "", options: .regularExpression)
+            of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: section ?? "", options: .regularExpression)
         if section?.contains("confirm") != true { yaml = yaml.replacingOccurrences(of: "confirmedByModel: true, ", with: "") }
         return try ScreeningPolicy(yaml: yaml)
     }
@@ -163,7 +173,7 @@ import Testing
         // or over two.
         let yaml = try #require(
             ScreeningPolicy.builtInYAML().replacingOccurrences(
-                of: #"threatModel:\n(  [a-z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n  confirm: 0.5\n",
+                of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n  confirm: 0.5\n",
                 options: .regularExpression
             ).replacingOccurrences(
                 of: "{id: threat.en.lurking-then-weapon,", with: "{id: threat.en.lurking-then-weapon, confirmedByModel: true,"))
@@ -194,6 +204,46 @@ import Testing
         #expect(believed.verdict == .unjustDemand)
         #expect(HistoryWindows.flags(raisedBy: believed).contains { $0.kind == .signalThreatViolence })
         #expect(believed.claimant.activeFlags.contains(.signalThreatViolence))
+    }
+
+    /// Coercion the patterns raised where the model reads none goes to a supervisor the same way;
+    /// coercion the demands name (a kneeling apology) is the agent's record and stands.
+    @Test func theModelDoubtsUnlikelyCoercion() throws {
+        let engine = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.99\n  doubtCoercion: 0.5\n"), analyzer: Self.analyzer,
+            threatModel: Self.toyModel())
+        let doubted = engine.screen(
+            record(["The parcel is late again. I'm not leaving until you refund me."], demands: [(.demandRefund, nil)]))
+        let coercion = try #require(doubted.signals.first { $0.kind == .signalCoercion }, "\(doubted.signals)")
+        #expect(coercion.severity == .medium)
+        #expect(coercion.evidence.allSatisfy { $0.rule.contains(", doubted by model.coercion p=0.") }, "\(coercion.evidence)")
+        #expect(doubted.verdict == .needsReview)
+        #expect(HistoryWindows.flags(raisedBy: doubted).isEmpty)
+        // The coercion output, not the threat one, decides: a "threat" reading does not vouch for coercion.
+        let threatOnly = engine.screen(
+            record(["A blue parcel, blue box. I'm not leaving until you refund me."], demands: [(.demandRefund, nil)]))
+        #expect(threatOnly.signals.first { $0.kind == .signalCoercion }?.severity == .medium, "\(threatOnly.signals)")
+        let believed = engine.screen(
+            record(["A green parcel, green box. I'm not leaving until you refund me."], demands: [(.demandRefund, nil)]))
+        #expect(believed.signals.first { $0.kind == .signalCoercion }?.severity == .high)
+        #expect(believed.verdict == .unjustDemand)
+        // A model trained with no coercion labels has learned nothing of it and doubts nothing.
+        let untaught = ThreatModelTrainer.train(
+            [
+                .init(features: Self.features("the parcel is blue"), violence: true, exposure: false, coercion: false),
+                .init(features: Self.features("the parcel is late"), violence: false, exposure: false, coercion: false),
+            ], trainedOn: .init(contacts: 2, threats: 1, coercion: 0, fingerprint: "untaught"))
+        let withUntaught = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.99\n  doubtCoercion: 0.5\n"), analyzer: Self.analyzer,
+            threatModel: untaught)
+        let kept = withUntaught.screen(
+            record(["The parcel is late again. I'm not leaving until you refund me."], demands: [(.demandRefund, nil)]))
+        #expect(kept.signals.first { $0.kind == .signalCoercion }?.severity == .high, "\(kept.signals)")
+        let kneeling = engine.screen(record(["The parcel is late again."], demands: [(.demandKneelingApology, nil)]))
+        #expect(kneeling.signals.first { $0.kind == .signalCoercion }?.severity == .high, "\(kneeling.signals)")
+        #expect(!(kneeling.signals.first { $0.kind == .signalCoercion }?.evidence.contains { $0.rule.contains("doubted") } ?? true))
+        // Beyond a half the threshold would doubt what the model reads as likely as not.
+        #expect(throws: PolicyError.self) { try Self.policy("threatModel:\n  medium: 0.99\n  doubtCoercion: 0.6\n") }
     }
 
     /// The caller's text that an evidence's scalar range covers.
