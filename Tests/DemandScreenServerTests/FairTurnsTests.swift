@@ -161,7 +161,10 @@ import Testing
                     try await turns.run(caller: "d", subject: "s") {
                         recorder.begin("\(index)")
                         together.add()
-                        try await Task.sleep(for: .milliseconds(50))
+                        // Each holds its turn until both have begun (up to about two seconds): with a
+                        // turn lost, the second could not begin while the first holds the other, and
+                        // however slowly the machine schedules them, two free turns overlap.
+                        for _ in 0..<2000 where together.value < 2 { try await Task.sleep(for: .milliseconds(1)) }
                         recorder.end()
                     }
                 }
