@@ -297,7 +297,7 @@ public struct ScreeningEngine: Sendable {
         guard var signal = findings.signals[kind] else { return }
         let floor = max(keeping?.rawValue ?? 0, Severity.medium.rawValue)
         if signal.severity.rawValue > floor { signal.severity = Severity(rawValue: floor) ?? .medium }
-        for index in signal.evidence.indices where !signal.evidence[index].rule.hasPrefix("demands[") {
+        for index in signal.evidence.indices where !isDemandEvidence(signal.evidence[index]) {
             signal.evidence[index].rule += note
         }
         findings.signals[kind] = signal
@@ -612,6 +612,9 @@ public struct ScreeningEngine: Sendable {
         let index = record.demands.firstIndex { $0.kind == kind } ?? 0
         return fieldEvidence("demands[\(index)]", kind.protoName, record.demands.indices.contains(index) ? record.demands[index].text : "")
     }
+
+    /// Whether `evidence` is a demand's (`demandEvidence`): the agent's record, not a reading.
+    static func isDemandEvidence(_ evidence: Evidence) -> Bool { evidence.rule.hasPrefix("demands[") }
 
     /// `value` with one decimal (2.5), without Foundation's formatter, which costs more than
     /// screening a short record.

@@ -202,20 +202,19 @@ struct ModelCommand: ParsableCommand {
                 return atMost(flagged[.legitimateClaim] ?? 0, count(.legitimateClaim), 0.01)
                     && atMost(flagged[.cleanSentence] ?? 0, count(.cleanSentence), 0.03)
             }
-            func thresholdReading(_ share: Double) -> Double? {
-                hundredths.last { Double(reading(at: $0).caught) >= share * Double(threatContacts) }
+            /// The highest probability at which `probabilities` still read `share` of the lines at `lines`.
+            func highest(reading share: Double, of lines: [Int], in probabilities: [Double]) -> Double? {
+                hundredths.last { threshold in Double(lines.filter { probabilities[$0] >= threshold }.count) >= share * Double(lines.count)
+                }
             }
+            let threatLines = contacts.indices.filter { contacts[$0].kind != .threatSentence && contacts[$0].example.threat }
+            func thresholdReading(_ share: Double) -> Double? { highest(reading: share, of: threatLines, in: threat) }
             func name(_ threshold: Double?) -> String { threshold.map { String(format: "%.2f", $0) } ?? "none" }
             // Coercion: the highest probability that still reads 98 % of the coercion contacts, and
             // how many legitimate claims read below it.
             let coercionContacts = contacts.indices.filter { contacts[$0].example.coercion }
             let legitimate = contacts.indices.filter { contacts[$0].kind == .legitimateClaim }
-            let doubtCoercion =
-                coercionContacts.isEmpty
-                ? nil
-                : hundredths.last { threshold in
-                    Double(coercionContacts.filter { coercion[$0] >= threshold }.count) >= 0.98 * Double(coercionContacts.count)
-                }
+            let doubtCoercion = coercionContacts.isEmpty ? nil : highest(reading: 0.98, of: coercionContacts, in: coercion)
             let legitimateBelow = doubtCoercion.map { threshold in legitimate.filter { coercion[$0] < threshold }.count } ?? 0
             report(
                 "medium (lowest with <= 1 % legitimate and <= 3 % clean flagged): \(name(medium)); "
