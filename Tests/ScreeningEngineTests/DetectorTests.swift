@@ -182,6 +182,38 @@ import Testing
         (["I'll call your manager at home every night until there's someone fired for this."], .signalCoercion),
         (["Tell your manager somebody might set her house on fire one of these nights."], .signalThreatViolence),
         (["店の商品ぐちゃぐちゃにしてやるからな"], .signalThreatViolence),
+        (
+            [
+                "I know the footpath behind the Hanley building that Professor Hale takes after his evening lab.",
+                "It is badly lit. I would advise him to vary his route.",
+            ], .signalThreatViolence
+        ),
+        (["I'm not hanging up until you refund me."], .signalCoercion),
+        (["返金するという回答をもらうまで切りませんから。"], .signalCoercion),
+        (["I'm not hanging up until someone tells me the refund has gone through."], .signalCoercion),
+        (["Someone threw a rock through your window. Next time it'll be your head."], .signalThreatViolence),
+        (["I've got mates who aren't as patient as me, d'you know what I mean?"], .signalThreatViolence),
+        (["うちの甥っ子ね、ちょっとそっち方面の仕事してる子でさ。話つけに行かせようかって、本人が言ってんのよ。"], .signalThreatViolence),
+        (["あたしは止めてるんだけどね、いつまで止められるかしら。"], .signalThreatViolence),
+        (["この子がもし死んだら、あなたの家族も同じ目に遭えばいいのよ。"], .signalThreatViolence),
+        (["登校班の集合場所、公園の前のところですよね。私もあの道、毎朝通るんですよ。"], .signalThreatViolence),
+        (["わしも若い頃はいろいろやっとったけぇ、あんまり人を怒らせん方がええよ。"], .signalThreatViolence),
+        (["でないとな、町内会の回覧板に、お宅の名前入れて『こういうとこや』て書いて回すで。"], .signalThreatExposure),
+        (["学年の保護者のLINEグループ、百二十人ほどいるんですけどね。今回の件、私が見聞きしたことを、そのまま皆さんに共有しようと思っています。"], .signalThreatExposure),
+        (["ok so ur moderator is Vex right. would hate for him to get a visitor."], .signalThreatViolence),
+        (["They'd be made up to meet you after you lock up tonight."], .signalThreatViolence),
+        (["He'll be back round Creggan way some day, and he mightn't find it as easy to leave."], .signalThreatViolence),
+        (["we'll have a proper chat, just me and him, in the vestibule, no cameras."], .signalThreatViolence),
+        (["You ever wonder what happens to gate agents who ruin a man's daughter's wedding?"], .signalThreatViolence),
+        (["I'd also hate for anything to happen to Mrs Holloway's little dog."], .signalThreatViolence),
+        (["I do hope Ms. Pruitt is careful on those back roads out past the reservoir."], .signalThreatViolence),
+        (["I know his van, so I do."], .signalThreatViolence),
+        (["Anything could happen in a park that early, and who'd see?"], .signalThreatViolence),
+        (["You know I hunt, right? Been shooting since I was nine. Don't miss."], .signalThreatViolence),
+        (["I know which car park Mr Davies uses, and I know the path through the woods he takes to it."], .signalThreatViolence),
+        (["You'd want to get home to them safe every night."], .signalThreatViolence),
+        (["i can make a video about your salon 👀 or you can refund the $220"], .signalThreatExposure),
+        (["i'm filming tonight either way unless u change ur mind"], .signalThreatExposure),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -271,6 +303,17 @@ import Testing
         "The box says a toddler could do this job in ten minutes, it took me four hours.",
         "I had to go back to India and came home to a cancelled account.",
         "白いシャツなのに、下着つけても透けるんですけど。",
+        "I am not hanging up until a supervisor gives me that answer.",
+        "今日は答えを聞くまで切りませんから。",
+        "The poison your fella put down hasn't killed a single rat.",
+        "And I'm going to murder my husband, he's thrown out the receipt with the box.",
+        "You might want to vary the route, the ring road is gridlocked every morning.",
+        "My friends aren't as patient as me, they returned theirs already.",
+        "I saw your van outside my house but nobody knocked.",
+        "I'd hate for anything to happen to my kids with this faulty car seat.",
+        "Do you know what happened to the order that I placed last week?",
+        "I hope my daughter stays careful on the road, the tyres you fitted keep losing pressure.",
+        "話をつけに行ったら、店長さんが不在でした。",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
