@@ -188,7 +188,6 @@ import Testing
                 "It is badly lit. I would advise him to vary his route.",
             ], .signalThreatViolence
         ),
-        (["I'm not hanging up until you refund me."], .signalCoercion),
         (["返金するという回答をもらうまで切りませんから。"], .signalCoercion),
         (["I'm not hanging up until someone tells me the refund has gone through."], .signalCoercion),
         (["Someone threw a rock through your window. Next time it'll be your head."], .signalThreatViolence),
