@@ -216,16 +216,20 @@ public struct ThreatModel: Sendable {
         String(format: "%.3f", (probability * 1000).rounded(.down) / 1000)
     }
 
+    /// What every doubt the model appends to a rule begins with: evidence so marked is for a
+    /// supervisor to weigh.
+    public static let doubtedMarker = ", doubted by "
+
     /// Appended to the rule of a threat the model doubts (`threat.en.intent-to-harm, doubted by
     /// model.threat p=0.01`).
-    public static let doubtedNote = ", doubted by " + evidenceRule + " p="
+    public static let doubtedNote = doubtedMarker + evidenceRule + " p="
 
     /// The coercion output's name in evidence (`model.coercion p=0.004`).
     public static let coercionRule = "model.coercion"
 
     /// Appended to the rule of coercion the model doubts (`coercion.en.not-leaving, doubted by
     /// model.coercion p=0.01`).
-    public static let coercionDoubtedNote = ", doubted by " + coercionRule + " p="
+    public static let coercionDoubtedNote = doubtedMarker + coercionRule + " p="
 
     /// The model that ships with the engine, trained on the development corpus
     /// (`Scripts/train-threat-model.sh`).
