@@ -77,7 +77,8 @@ private struct PolicyReader {
         guard let top = root.mapping else { throw fail(root, "", "the policy must be a mapping of keys") }
         let known: Set<String> = [
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
-            "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "lexicon", "exceptions", "reportingCues",
+            "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "warrantedDemands", "lexicon", "exceptions",
+            "reportingCues",
             "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData", "concepts", "patterns", "threatModel",
             "scores", "signalGroups", "demandSignals", "rationales",
         ]
@@ -157,6 +158,24 @@ private struct PolicyReader {
             related[category] = Set(try demandKinds(value, path))
         }
         let priceless = Set(try demandKinds(top["pricelessDemands"], "pricelessDemands"))
+        var warranted: [DemandKind: Set<IncidentCategory>] = [:]
+        if let node = top["warrantedDemands"] {
+            for (key, value) in try mapping(node, "warrantedDemands") {
+                let path = "warrantedDemands.\(key.string ?? "?")"
+                guard let name = key.string, let kind = DemandKind(protoName: name), priceless.contains(kind) else {
+                    throw fail(key, path, "not one of pricelessDemands (\(priceless.map(\.protoName).sorted().joined(separator: ", ")))")
+                }
+                var categories: Set<IncidentCategory> = []
+                for (index, item) in try sequence(value, path).enumerated() {
+                    let name = try string(item, "\(path)[\(index)]")
+                    guard let category = IncidentCategory(protoName: name) else {
+                        throw fail(item, "\(path)[\(index)]", "unknown incident category '\(name)'")
+                    }
+                    categories.insert(category)
+                }
+                warranted[kind] = categories
+            }
+        }
 
         var lexicon: [ScreeningPolicy.LexiconEntry] = []
         let lexiconNode = try sequence(top["lexicon"], "lexicon")
@@ -206,6 +225,7 @@ private struct PolicyReader {
             repeatedContacts30d: repeated30d,
             relatedDemands: related,
             pricelessDemands: priceless,
+            warrantedDemands: warranted,
             lexicon: lexicon,
             exceptions: try strings(top["exceptions"], "exceptions"),
             reportingCues: try strings(top["reportingCues"], "reportingCues"),

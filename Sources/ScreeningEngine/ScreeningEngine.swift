@@ -235,15 +235,25 @@ public struct ScreeningEngine: Sendable {
 
     /// A threat the token patterns did not phrase but the model reads in the caller's words: the
     /// kind it finds likelier, SEVERITY_MEDIUM (a supervisor reviews) from the policy's
-    /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set. The evidence is the
-    /// sentence that weighs most in the utterance that weighs most, with the probability.
+    /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set. Beside a
+    /// threat of one kind the patterns raised, the other kind where the model's own probability of
+    /// it reaches `medium` too ("refund it or it's on TikTok" and later "my brothers know where he
+    /// drinks"). The evidence is the sentence that weighs most in the utterance that weighs most,
+    /// with the probability.
     private func addModelThreat(
         _ reading: ModelReading, scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings
     ) {
         guard let scores, let threatModel, let thresholds = policy.threatModel, let heaviest = reading.heaviest,
-            findings.signals[.signalThreatViolence] == nil, findings.signals[.signalThreatExposure] == nil,
             scores.threat >= thresholds.medium
         else { return }
+        let raised = [SignalKind.signalThreatViolence, .signalThreatExposure].filter { findings.signals[$0] != nil }
+        let kind: SignalKind
+        switch raised {
+        case []: kind = scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure
+        case [.signalThreatViolence] where scores.exposure >= thresholds.medium: kind = .signalThreatExposure
+        case [.signalThreatExposure] where scores.violence >= thresholds.medium: kind = .signalThreatViolence
+        default: return
+        }
         let text = record.utterances[heaviest.index].text
         let sentence = Self.heaviestSentence(in: text, heaviest.located, model: threatModel)
         var evidence = Evidence()
@@ -252,9 +262,7 @@ public struct ScreeningEngine: Sendable {
         evidence.end = UInt32(sentence.range.upperBound)
         evidence.excerpt = sentence.excerpt
         evidence.rule = ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
-        findings.add(
-            scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure,
-            thresholds.high.map { scores.threat >= $0 } ?? false ? .high : .medium, evidence: evidence)
+        findings.add(kind, thresholds.high.map { scores.threat >= $0 } ?? false ? .high : .medium, evidence: evidence)
     }
 
     /// The hits of patterns marked `confirmedByModel`, where the model's probability reaches the
@@ -423,7 +431,13 @@ public struct ScreeningEngine: Sendable {
         let scores = rules.proportionalityScores
         var score = 1.0
         var reasons: [String] = []
-        if let priceless = concreteDemands.first(where: { policy.pricelessDemands.contains($0.kind) }) {
+        // Warranted by a confirmed fault, unless the caller's words asked for more (a dismissal).
+        let askedForMore = findings.signals[.signalExcessiveDemand] != nil
+        func warranted(_ kind: DemandKind) -> Bool {
+            !askedForMore && record.assessment.companyFault == .confirmed
+                && policy.warrantedDemands[kind]?.contains(record.incident.category) == true
+        }
+        if let priceless = concreteDemands.first(where: { policy.pricelessDemands.contains($0.kind) && !warranted($0.kind) }) {
             score = 0
             findings.add(.signalExcessiveDemand, .high, evidence: Self.demandEvidence(record, kind: priceless.kind))
             reasons.append(text(.pricelessDemand, language, ["demand": Self.label(priceless.kind, ja: language == "ja")]))
@@ -512,16 +526,18 @@ public struct ScreeningEngine: Sendable {
     private func decideVerdict(
         legitimacy: Double, conduct: Double, factsUnknown: Bool, credibleViolence: Bool, findings: Findings
     ) -> Verdict {
-        if credibleViolence || conduct <= policy.conductUnjustAtMost || legitimacy < policy.unjustBelow {
-            return .unjustDemand
-        }
+        if credibleViolence || conduct <= policy.conductUnjustAtMost { return .unjustDemand }
         // Content alone decides money far beyond the verified loss, however politely it is asked.
         if findings.grossAmount { return .unjustDemand }
         let grossDemand =
             findings.signals[.signalExcessiveDemand]?.severity == .high
             || findings.signals[.signalUnrelatedDemand]?.severity == .high
-        let pressure = rules.pressureSignals.contains { findings.signals[$0] != nil }
+        // Pressure the threat model doubts (two readers disagree) is a supervisor's to weigh, not proof.
+        let pressure = rules.pressureSignals.contains { findings.presses($0) }
         if grossDemand && pressure { return .unjustDemand }
+        // Weak content alone (money asked where no fault was found) is a supervisor's to weigh: a low
+        // legitimacy makes the demand unjust only beside unacceptable means or a gross demand.
+        if legitimacy < policy.unjustBelow && (pressure || grossDemand) { return .unjustDemand }
         // Hiding the purpose behind "sincerity" is itself an unacceptable way of demanding.
         if findings.signals[.signalUnclearPurpose]?.severity == .high { return .unjustDemand }
         // A passing insult on a sound claim goes to a supervisor; it does not make the claim unjust.
@@ -667,6 +683,12 @@ struct Findings {
     }
 
     var orderedSignals: [Signal] { signals.values }
+
+    /// Whether a signal of this kind was raised on evidence the threat model does not doubt.
+    func presses(_ kind: SignalKind) -> Bool {
+        guard let signal = signals[kind] else { return false }
+        return signal.evidence.isEmpty || signal.evidence.contains { !$0.rule.contains(ThreatModel.doubtedMarker) }
+    }
 }
 
 /// One record's signals by kind, a slot per kind in `SignalKind`'s order: looked up a few dozen

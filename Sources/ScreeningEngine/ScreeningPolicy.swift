@@ -60,6 +60,9 @@ public struct ScreeningPolicy: Sendable {
     public var relatedDemands: [IncidentCategory: Set<DemandKind>]
     /// Demands that no loss can price (kneeling, dismissing staff): always out of proportion.
     public var pricelessDemands: Set<DemandKind>
+    /// Priceless demands that a fault the agent confirmed in an incident of these kinds warrants
+    /// (disciplining the member of staff whose rudeness was confirmed): then in proportion.
+    public var warrantedDemands: [DemandKind: Set<IncidentCategory>] = [:]
     public var lexicon: [LexiconEntry]
     /// Terms that cancel a lexicon match they overlap (殺虫剤, 虫を殺す, "dying to").
     public var exceptions: [String]

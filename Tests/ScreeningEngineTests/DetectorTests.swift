@@ -213,6 +213,23 @@ import Testing
         (["You'd want to get home to them safe every night."], .signalThreatViolence),
         (["i can make a video about your salon 👀 or you can refund the $220"], .signalThreatExposure),
         (["i'm filming tonight either way unless u change ur mind"], .signalThreatExposure),
+        (["Refund me. My brothers'll sort him out, and they know where he drinks on Fridays."], .signalThreatViolence),
+        (["I served two tours. I still know how to use a rifle, and I've got one in the closet."], .signalThreatViolence),
+        (
+            ["I'm on first-name terms with a journalist at the Daily Mail. Five thousand pounds, or it's a double-page spread."],
+            .signalThreatExposure
+        ),
+        (
+            ["A thousand dollar gift card. Otherwise I call my buddy at Channel 8 and he does a little piece on y'all's kitchen."],
+            .signalThreatExposure
+        ),
+        (["私、中日新聞の社会部に大学の同期がいるんです。見舞金百万円。ダメなら同期に電話します。"], .signalThreatExposure),
+        (["A full December refund and a free January, and I'll leave all of that alone."], .signalThreatExposure),
+        (["A year free and I'll keep it to myself."], .signalThreatExposure),
+        (["he's gonna learn real fast what happens when you mess with my money"], .signalThreatViolence),
+        (["Someone should tell her to be careful who she's rude to."], .signalThreatViolence),
+        (["帰りに会えたら、直接お礼言っときます。口じゃなくて拳でね"], .signalThreatViolence),
+        (["ああいう先生は、いつか誰かに痛い目に遭わされるんじゃないでしょうか。"], .signalThreatViolence),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -236,7 +253,6 @@ import Testing
         "口コミに正直に書いてもいいですか?",
         "Twelve grown men standing in a parking lot, holding their disappointment.",
         "I shoot weddings for a living and the camera froze mid-ceremony.",
-        "鹿撃ちに行く日に銃を裸で持ってくわけにいかないっしょ。",
         "チェーンソーを持った殺人鬼が出てくる場面で画面が固まります。",
         "I bombed the exam because the sessions were cancelled.",
         "I don't know which exit to use at the station.",
@@ -313,11 +329,39 @@ import Testing
         "Do you know what happened to the order that I placed last week?",
         "I hope my daughter stays careful on the road, the tyres you fitted keep losing pressure.",
         "話をつけに行ったら、店長さんが不在でした。",
+        "My son was in bed when the alarm went off at three in the morning.",
+        "The underwire in this bra snapped after one wash.",
+        "スパーでボコボコにされに通ってるのに、財布までボコボコとかやめてほしいっす笑",
+        "昨日テレビ局の取材を受けました。",
+        "My buddy at the station said the part was recalled, can you check?",
+        "I know how to use a nail gun, the one you sold me jams every time.",
+        "The replacement will be sent Monday unless the warehouse is closed, the agent said.",
+        "安全装置がばかになってたんだよ。同じのはもう怖くて使えねえ。",
+        "地元紙で記者をしている友人にこの話をしたところ、記事にしてはどうかと言われました。",
+        "I'll keep it to myself next time, I just wanted you to know the driver was lovely.",
+        "I want to learn what happens when the warranty expires.",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
         let found = Set(Self.engine.screen(record([line])).signals.map(\.kind))
         #expect(found.isDisjoint(with: hostile), "\(line): \(found)")
+    }
+
+    /// Innocent lines the threat model alone reads as menace (a known limit of a bag of words): it
+    /// sends them to a supervisor at SEVERITY_MEDIUM, no pattern fires on them, and they are never
+    /// judged unjust.
+    @Test(arguments: [
+        "鹿撃ちに行く日に銃を裸で持ってくわけにいかないっしょ。",
+        "I'm worried about your driver, anything could happen to him walking back to the van in the dark.",
+        "If anything funny happens with the new boiler I'll call you.",
+    ])
+    func innocentLinesTheModelMisreadsGoOnlyToASupervisor(line: String) {
+        let result = Self.engine.screen(record([line]))
+        #expect(result.verdict != .unjustDemand)
+        for signal in result.signals {
+            #expect(signal.severity == .medium, "\(line): \(signal)")
+            #expect(signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) }, "\(line): \(signal)")
+        }
     }
 
     /// A lawsuit's paperwork is coercion, and the caller's own self-harm forces a demand: neither

@@ -99,6 +99,14 @@ import Testing
             "{id: coercion.ja.kneel,", "{id: coercion.ja.kneel, confirmedByModel: true,",
             "'coercion.ja.kneel'.confirmedByModel): the threat model confirms threats only"
         ),
+        (
+            "  DEMAND_STAFF_DISCIPLINE: [INCIDENT_STAFF_CONDUCT]\n", "  DEMAND_REFUND: [INCIDENT_STAFF_CONDUCT]\n",
+            "(warrantedDemands.DEMAND_REFUND): not one of pricelessDemands"
+        ),
+        (
+            "  DEMAND_STAFF_DISCIPLINE: [INCIDENT_STAFF_CONDUCT]\n", "  DEMAND_STAFF_DISCIPLINE: [INCIDENT_RUDENESS]\n",
+            "unknown incident category 'INCIDENT_RUDENESS'"
+        ),
     ])
     func aMissingMisspeltOrOutOfRangeJudgmentKeyIsRefusedNamingIt(original: String, replacement: String, problem: String) {
         let yaml = ScreeningPolicy.builtInYAML()

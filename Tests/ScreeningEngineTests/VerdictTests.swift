@@ -97,6 +97,36 @@ import Testing
         #expect(result.verdict == .unjustDemand)
     }
 
+    @Test func disciplineForConfirmedRudenessIsWarranted() {
+        let confirmed = engine.screen(
+            record(
+                ["窓口の方に怒鳴られました。録音もあります", "あの方にはきちんと指導していただきたいです"], category: .incidentStaffConduct,
+                demands: [(.demandApology, nil), (.demandStaffDiscipline, nil)]))
+        #expect(!confirmed.signals.contains { $0.kind == .signalExcessiveDemand })
+        #expect(confirmed.verdict == .legitimateClaim)
+        // Not yet confirmed, the same demand is still out of proportion.
+        let unconfirmed = engine.screen(
+            record(
+                ["窓口の方に怒鳴られました", "あの方にはきちんと指導していただきたいです"], fault: .unknown, causation: .unknown,
+                category: .incidentStaffConduct, demands: [(.demandStaffDiscipline, nil)]))
+        #expect(unconfirmed.signals.contains { $0.kind == .signalExcessiveDemand && $0.severity == .high })
+        #expect(unconfirmed.verdict != .legitimateClaim)
+    }
+
+    @Test func aThreatTheModelDoubtsIsNoPressureBesideAPricelessDemand() throws {
+        let result = engine.screen(
+            record(
+                [
+                    "My daughter broke out in hives on Monday because the sub let her eat a shrimp cracker.",
+                    "Thankfully it was mild. But she could've ended up in the hospital.",
+                    "I'd like him fired. I'm saying that calmly, I'm not trying to make a scene.",
+                ], category: .incidentServiceQuality, demands: [(.demandStaffDiscipline, nil)], language: "en"))
+        let threat = try #require(result.signals.first { $0.kind == .signalThreatViolence })
+        #expect(threat.evidence.allSatisfy { $0.rule.contains(ThreatModel.doubtedMarker) })
+        #expect(result.signals.contains { $0.kind == .signalExcessiveDemand && $0.severity == .high })
+        #expect(result.verdict == .needsReview)
+    }
+
     @Test func writtenApologyUnderPressureIsDeclined() {
         let pressured = engine.screen(
             record(["念書を書け。書かないならネットに晒す"], fault: .unknown, demands: [(.demandWrittenApology, nil)]))
