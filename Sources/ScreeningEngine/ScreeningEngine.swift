@@ -154,20 +154,25 @@ public struct ScreeningEngine: Sendable {
 
     // MARK: - Signals computed from the record
 
-    /// The caller's words as the threat model reads them: every feature once, and the utterance
-    /// whose words weigh most toward a threat, with where each of its features was read.
+    /// The caller's words as the threat model reads them: every feature once, and for the threat
+    /// at all and each kind, the utterance whose words weigh most toward it, with where each of its
+    /// features was read.
     struct ModelReading {
+        typealias Utterance = (index: Int, weight: Double, located: [ContactFeatures.Located])
         var features: Set<UInt64> = []
-        var heaviest: (index: Int, weight: Double, located: [ContactFeatures.Located])?
+        var heaviest: [ThreatModel.Output: Utterance] = [:]
 
         mutating func add(_ utterance: [ContactFeatures.Located], of index: Int, model: ThreatModel) {
-            var weight = 0.0
+            guard !utterance.isEmpty else { return }
+            var weights = SIMD4<Double>()
             for located in utterance {
                 features.insert(located.feature)
-                weight += model.threatWeight(of: located.feature)
+                if let weight = model.weights[located.feature] { weights += SIMD4<Double>(weight) }
             }
-            guard !utterance.isEmpty, heaviest.map({ weight > $0.weight }) ?? true else { return }
-            heaviest = (index, weight, utterance)
+            for output in [ThreatModel.Output.threat, .violence, .exposure] {
+                let weight = weights[output.rawValue]
+                if heaviest[output].map({ weight > $0.weight }) ?? true { heaviest[output] = (index, weight, utterance) }
+            }
         }
     }
 
@@ -179,7 +184,7 @@ public struct ScreeningEngine: Sendable {
     /// most toward a threat, so that a supervisor reads the menace in its words; of a sentence
     /// longer than `modelEvidenceLimit`, that much around its heaviest word.
     static func heaviestSentence(
-        in text: String, _ located: [ContactFeatures.Located], model: ThreatModel
+        in text: String, _ located: [ContactFeatures.Located], model: ThreatModel, toward output: ThreatModel.Output = .threat
     ) -> (range: Range<Int>, excerpt: String) {
         let scalars = Array(text.unicodeScalars)
         // Sentences end after 。！？．…!? or a line break, or a full stop before a space or the end;
@@ -213,14 +218,15 @@ public struct ScreeningEngine: Sendable {
             return low
         }
         var weights = [Double](repeating: 0, count: sentences.count)
-        for feature in located { weights[sentence(of: feature.source.lowerBound)] += model.threatWeight(of: feature.feature) }
+        for feature in located { weights[sentence(of: feature.source.lowerBound)] += model.weight(of: feature.feature, toward: output) }
         let chosen = sentences[weights.indices.max { weights[$0] < weights[$1] } ?? 0]
         func excerpt(_ range: Range<Int>) -> (range: Range<Int>, excerpt: String) {
             (range, String(String.UnicodeScalarView(scalars[range])))
         }
         guard chosen.count > modelEvidenceLimit else { return excerpt(chosen) }
         let inSentence = located.filter { chosen.contains($0.source.lowerBound) }
-        let heaviest = inSentence.max { model.threatWeight(of: $0.feature) < model.threatWeight(of: $1.feature) }?.source ?? chosen
+        let heaviest =
+            inSentence.max { model.weight(of: $0.feature, toward: output) < model.weight(of: $1.feature, toward: output) }?.source ?? chosen
         var lower = max(chosen.lowerBound, min(heaviest.lowerBound - modelEvidenceLimit / 2, chosen.upperBound - modelEvidenceLimit))
         var upper = min(chosen.upperBound, lower + modelEvidenceLimit)
         // Whole characters: a skin tone, a combining mark or a joined emoji stays with what it joins.
@@ -237,32 +243,40 @@ public struct ScreeningEngine: Sendable {
     /// kind it finds likelier, SEVERITY_MEDIUM (a supervisor reviews) from the policy's
     /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set. Beside a
     /// threat of one kind the patterns raised, the other kind where the model's own probability of
-    /// it reaches `medium` too ("refund it or it's on TikTok" and later "my brothers know where he
-    /// drinks"). The evidence is the sentence that weighs most in the utterance that weighs most,
-    /// with the probability.
+    /// it reaches `medium` too (and `high` for SEVERITY_HIGH): "refund it or it's on TikTok" and
+    /// later "I'll come round with a few lads". The evidence is the sentence that weighs most toward
+    /// a threat (toward its own kind, for a second kind) in the utterance that weighs most, with the
+    /// probability of a threat at all.
     private func addModelThreat(
         _ reading: ModelReading, scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings
     ) {
-        guard let scores, let threatModel, let thresholds = policy.threatModel, let heaviest = reading.heaviest,
-            scores.threat >= thresholds.medium
-        else { return }
+        guard let scores, let threatModel, let thresholds = policy.threatModel, scores.threat >= thresholds.medium else { return }
         let raised = [SignalKind.signalThreatViolence, .signalThreatExposure].filter { findings.signals[$0] != nil }
+        // The kind, the probability its severity is weighed on and the output its evidence is read
+        // toward: the threat at all for the likelier kind, the kind's own for a second one.
         let kind: SignalKind
+        let probability: Double
+        let output: ThreatModel.Output
         switch raised {
-        case []: kind = scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure
-        case [.signalThreatViolence] where scores.exposure >= thresholds.medium: kind = .signalThreatExposure
-        case [.signalThreatExposure] where scores.violence >= thresholds.medium: kind = .signalThreatViolence
+        case []:
+            kind = scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure
+            (probability, output) = (scores.threat, .threat)
+        case [.signalThreatViolence] where scores.exposure >= thresholds.medium:
+            (kind, probability, output) = (.signalThreatExposure, min(scores.exposure, scores.threat), .exposure)
+        case [.signalThreatExposure] where scores.violence >= thresholds.medium:
+            (kind, probability, output) = (.signalThreatViolence, min(scores.violence, scores.threat), .violence)
         default: return
         }
+        guard let heaviest = reading.heaviest[output] else { return }
         let text = record.utterances[heaviest.index].text
-        let sentence = Self.heaviestSentence(in: text, heaviest.located, model: threatModel)
+        let sentence = Self.heaviestSentence(in: text, heaviest.located, model: threatModel, toward: output)
         var evidence = Evidence()
         evidence.utteranceIndex = UInt32(heaviest.index)
         evidence.start = UInt32(sentence.range.lowerBound)
         evidence.end = UInt32(sentence.range.upperBound)
         evidence.excerpt = sentence.excerpt
         evidence.rule = ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
-        findings.add(kind, thresholds.high.map { scores.threat >= $0 } ?? false ? .high : .medium, evidence: evidence)
+        findings.add(kind, thresholds.high.map { probability >= $0 } ?? false ? .high : .medium, evidence: evidence)
     }
 
     /// The hits of patterns marked `confirmedByModel`, where the model's probability reaches the
@@ -431,8 +445,9 @@ public struct ScreeningEngine: Sendable {
         let scores = rules.proportionalityScores
         var score = 1.0
         var reasons: [String] = []
-        // Warranted by a confirmed fault, unless the caller's words asked for more (a dismissal).
-        let askedForMore = findings.signals[.signalExcessiveDemand] != nil
+        // Warranted by a confirmed fault, unless the caller's words asked for more (a dismissal) or
+        // pressed for it (coercion: "fire her or else").
+        let askedForMore = findings.signals[.signalExcessiveDemand] != nil || findings.signals[.signalCoercion] != nil
         func warranted(_ kind: DemandKind) -> Bool {
             !askedForMore && record.assessment.companyFault == .confirmed
                 && policy.warrantedDemands[kind]?.contains(record.incident.category) == true
@@ -536,8 +551,12 @@ public struct ScreeningEngine: Sendable {
         let pressure = rules.pressureSignals.contains { findings.presses($0) }
         if grossDemand && pressure { return .unjustDemand }
         // Weak content alone (money asked where no fault was found) is a supervisor's to weigh: a low
-        // legitimacy makes the demand unjust only beside unacceptable means or a gross demand.
-        if legitimacy < policy.unjustBelow && (pressure || grossDemand) { return .unjustDemand }
+        // legitimacy makes the demand unjust only beside unacceptable means (pressure, or conduct
+        // such as repeated or prolonged contact at SEVERITY_MEDIUM or more) or a gross demand.
+        let conductInQuestion = rules.conductSignals.contains { kind in
+            findings.presses(kind) && (findings.signals[kind]?.severity.rawValue ?? 0) >= Severity.medium.rawValue
+        }
+        if legitimacy < policy.unjustBelow && (pressure || conductInQuestion || grossDemand) { return .unjustDemand }
         // Hiding the purpose behind "sincerity" is itself an unacceptable way of demanding.
         if findings.signals[.signalUnclearPurpose]?.severity == .high { return .unjustDemand }
         // A passing insult on a sound claim goes to a supervisor; it does not make the claim unjust.
@@ -580,7 +599,7 @@ public struct ScreeningEngine: Sendable {
     ) -> [Action] {
         var actions: [Action] = []
         func add(_ action: Action) { if !actions.contains(action) { actions.append(action) } }
-        let leverage = rules.pressureSignals.contains { findings.signals[$0] != nil }
+        let leverage = rules.pressureSignals.contains { findings.presses($0) }
         switch verdict {
         case .legitimateClaim:
             add(.resolve)
@@ -686,8 +705,7 @@ struct Findings {
 
     /// Whether a signal of this kind was raised on evidence the threat model does not doubt.
     func presses(_ kind: SignalKind) -> Bool {
-        guard let signal = signals[kind] else { return false }
-        return signal.evidence.isEmpty || signal.evidence.contains { !$0.rule.contains(ThreatModel.doubtedMarker) }
+        signals[kind]?.evidence.contains { !$0.rule.contains(ThreatModel.doubtedMarker) } ?? false
     }
 }
 

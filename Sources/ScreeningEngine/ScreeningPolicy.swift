@@ -58,7 +58,8 @@ public struct ScreeningPolicy: Sendable {
     public var transcriptRetentionDays: UInt32 = 365
     /// The demands related to each kind of incident; others are unrelated (要求内容と原因の関連性).
     public var relatedDemands: [IncidentCategory: Set<DemandKind>]
-    /// Demands that no loss can price (kneeling, dismissing staff): always out of proportion.
+    /// Demands that no loss can price (kneeling, disciplining or dismissing staff): out of proportion
+    /// but where `warrantedDemands` says otherwise.
     public var pricelessDemands: Set<DemandKind>
     /// Priceless demands that a fault the agent confirmed in an incident of these kinds warrants
     /// (disciplining the member of staff whose rudeness was confirmed): then in proportion.

@@ -202,9 +202,14 @@ public struct ThreatModel: Sendable {
         return Scores(threat: sigmoid(sum[0]), violence: sigmoid(sum[1]), exposure: sigmoid(sum[2]), coercion: sigmoid(sum[3]))
     }
 
-    /// What one feature adds to the threat output.
-    func threatWeight(of feature: UInt64) -> Double {
-        Double(weights[feature]?[0] ?? 0)
+    /// The model's outputs, in the order of its weights.
+    enum Output: Int, CaseIterable {
+        case threat, violence, exposure, coercion
+    }
+
+    /// What one feature adds to an output.
+    func weight(of feature: UInt64, toward output: Output) -> Double {
+        Double(weights[feature]?[output.rawValue] ?? 0)
     }
 
     /// The evidence rule of the model's signals (`model.threat p=0.91`): what no token pattern said.

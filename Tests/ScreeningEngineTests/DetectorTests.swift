@@ -230,6 +230,11 @@ import Testing
         (["Someone should tell her to be careful who she's rude to."], .signalThreatViolence),
         (["帰りに会えたら、直接お礼言っときます。口じゃなくて拳でね"], .signalThreatViolence),
         (["ああいう先生は、いつか誰かに痛い目に遭わされるんじゃないでしょうか。"], .signalThreatViolence),
+        (["半殺しにされてえのか"], .signalThreatViolence),
+        (["ボコボコにされたくなかったら金払え"], .signalThreatViolence),
+        (["週刊誌の記者が取材に来てたから、金を払わないなら全部話すぞ"], .signalThreatExposure),
+        (["Bet you're fun in bed, love."], .signalAbusiveLanguage),
+        (["What colour bra have you got on?"], .signalAbusiveLanguage),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -337,14 +342,35 @@ import Testing
         "I know how to use a nail gun, the one you sold me jams every time.",
         "The replacement will be sent Monday unless the warehouse is closed, the agent said.",
         "安全装置がばかになってたんだよ。同じのはもう怖くて使えねえ。",
-        "地元紙で記者をしている友人にこの話をしたところ、記事にしてはどうかと言われました。",
+        "地元紙で記者をしている友人にこの話をしたところ、記事にしてはどうかと言われました。でも、そういうことをしたいわけではありません。",
         "I'll keep it to myself next time, I just wanted you to know the driver was lovely.",
         "I want to learn what happens when the warranty expires.",
+        "I don't know how to use my glue gun, the instructions are missing.",
+        "The subscription terms with the publisher said twelve issues, I only got ten.",
+        "テレビ局の近くに住んでいる友人がいて、その人の家にも同じ不良品が届いたそうです。",
+        "Just send the replacement and I'll leave you alone.",
+        "息子が先輩にボコボコにされた",
+        "悔しくて言葉も出ないくらいで、拳を握りしめていました。",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
         let hostile: Set<SignalKind> = [.signalThreatViolence, .signalThreatExposure, .signalCoercion, .signalAbusiveLanguage]
         let found = Set(Self.engine.screen(record([line])).signals.map(\.kind))
         #expect(found.isDisjoint(with: hostile), "\(line): \(found)")
+    }
+
+    /// Beside an exposure threat the patterns found, the model adds violence it reads on its own,
+    /// citing the sentence that weighs most toward violence.
+    @Test func theModelAddsTheSecondKindBesideAPatternsThreat() throws {
+        let result = Self.engine.screen(
+            record([
+                "Refund me by Friday or the video goes on TikTok with your name on it. Maybe I'll come round with a few lads and we'll see how chatty you are then."
+            ]))
+        let exposure = try #require(result.signals.first { $0.kind == .signalThreatExposure })
+        #expect(exposure.evidence.contains { !$0.rule.hasPrefix(ThreatModel.evidenceRule) })
+        let violence = try #require(result.signals.first { $0.kind == .signalThreatViolence })
+        #expect(violence.severity == .medium)
+        #expect(violence.evidence.map(\.rule).allSatisfy { $0.hasPrefix(ThreatModel.evidenceRule + " p=") })
+        #expect(violence.evidence.first?.excerpt.contains("a few lads") == true, "\(violence.evidence)")
     }
 
     /// Innocent lines the threat model alone reads as menace (a known limit of a bag of words): it

@@ -110,7 +110,13 @@ import Testing
                 ["窓口の方に怒鳴られました", "あの方にはきちんと指導していただきたいです"], fault: .unknown, causation: .unknown,
                 category: .incidentStaffConduct, demands: [(.demandStaffDiscipline, nil)]))
         #expect(unconfirmed.signals.contains { $0.kind == .signalExcessiveDemand && $0.severity == .high })
-        #expect(unconfirmed.verdict != .legitimateClaim)
+        // Confirmed, but a dismissal asked for is more than the fault warrants.
+        for dismissal in ["I'd like him fired.", "Not kidding, she should be fired.", "あんな人、辞めさせるべきです。"] {
+            let asked = engine.screen(
+                record([dismissal], category: .incidentStaffConduct, demands: [(.demandStaffDiscipline, nil)]))
+            #expect(asked.signals.contains { $0.kind == .signalExcessiveDemand }, "\(dismissal)")
+            #expect(asked.verdict != .legitimateClaim, "\(dismissal)")
+        }
     }
 
     @Test func aThreatTheModelDoubtsIsNoPressureBesideAPricelessDemand() throws {
