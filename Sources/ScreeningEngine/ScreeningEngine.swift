@@ -550,13 +550,10 @@ public struct ScreeningEngine: Sendable {
         // Pressure the threat model doubts (two readers disagree) is a supervisor's to weigh, not proof.
         let pressure = rules.pressureSignals.contains { findings.presses($0) }
         if grossDemand && pressure { return .unjustDemand }
-        // Weak content alone (money asked where no fault was found) is a supervisor's to weigh: a low
-        // legitimacy makes the demand unjust only beside unacceptable means (pressure, or conduct
-        // such as repeated or prolonged contact at SEVERITY_MEDIUM or more) or a gross demand.
-        let conductInQuestion = rules.conductSignals.contains { kind in
-            findings.presses(kind) && (findings.signals[kind]?.severity.rawValue ?? 0) >= Severity.medium.rawValue
-        }
-        if legitimacy < policy.unjustBelow && (pressure || conductInQuestion || grossDemand) { return .unjustDemand }
+        // Weak content alone (money asked where no fault was found, on a long or repeated call too) is
+        // a supervisor's to weigh: a low legitimacy makes the demand unjust only beside unacceptable
+        // means or a gross demand.
+        if legitimacy < policy.unjustBelow && (pressure || grossDemand) { return .unjustDemand }
         // Hiding the purpose behind "sincerity" is itself an unacceptable way of demanding.
         if findings.signals[.signalUnclearPurpose]?.severity == .high { return .unjustDemand }
         // A passing insult on a sound claim goes to a supervisor; it does not make the claim unjust.

@@ -231,6 +231,9 @@ import Testing
         (["帰りに会えたら、直接お礼言っときます。口じゃなくて拳でね"], .signalThreatViolence),
         (["ああいう先生は、いつか誰かに痛い目に遭わされるんじゃないでしょうか。"], .signalThreatViolence),
         (["半殺しにされてえのか"], .signalThreatViolence),
+        (["おたくの店員もボコボコにされたらええわ"], .signalThreatViolence),
+        (["言葉でなく拳で返す"], .signalThreatViolence),
+        (["テレビ局のディレクターとは取材を受けた縁がある。返金しないならネタとして持ち込むぞ"], .signalThreatExposure),
         (["ボコボコにされたくなかったら金払え"], .signalThreatViolence),
         (["週刊誌の記者が取材に来てたから、金を払わないなら全部話すぞ"], .signalThreatExposure),
         (["Bet you're fun in bed, love."], .signalAbusiveLanguage),
@@ -350,6 +353,12 @@ import Testing
         "テレビ局の近くに住んでいる友人がいて、その人の家にも同じ不良品が届いたそうです。",
         "Just send the replacement and I'll leave you alone.",
         "息子が先輩にボコボコにされた",
+        "昨日ボコボコにされて帰ってきた",
+        "ボコボコにされた方の生徒の親です",
+        "anyone can tell I'm wearing a bra under it",
+        "I ordered the same colour bra as last time",
+        "I'd like the agent who dismissed my complaint to call me back.",
+        "ネジ穴がばかになってしまいました",
         "悔しくて言葉も出ないくらいで、拳を握りしめていました。",
     ])
     func hardNegativesRaiseNoHostileSignal(line: String) {
