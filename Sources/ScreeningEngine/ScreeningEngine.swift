@@ -181,8 +181,8 @@ public struct ScreeningEngine: Sendable {
     public static let modelEvidenceLimit = 160
 
     /// The model's evidence in `text`, its scalar offsets and its words: the sentence whose features weigh
-    /// most toward a threat, so that a supervisor reads the menace in its words; of a sentence
-    /// longer than `modelEvidenceLimit`, that much around its heaviest word.
+    /// most toward `output` (a threat at all, or one kind), so that a supervisor reads the menace in
+    /// its words; of a sentence longer than `modelEvidenceLimit`, that much around its heaviest word.
     static func heaviestSentence(
         in text: String, _ located: [ContactFeatures.Located], model: ThreatModel, toward output: ThreatModel.Output = .threat
     ) -> (range: Range<Int>, excerpt: String) {

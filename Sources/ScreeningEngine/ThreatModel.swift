@@ -203,7 +203,7 @@ public struct ThreatModel: Sendable {
     }
 
     /// The model's outputs, in the order of its weights.
-    enum Output: Int, CaseIterable {
+    enum Output: Int {
         case threat, violence, exposure, coercion
     }
 
