@@ -242,7 +242,7 @@ public enum HistoryWindows {
         return result.signals.filter { signal in
             let forASupervisor =
                 !signal.evidence.isEmpty
-                && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) || $0.rule.contains(ThreatModel.doubtedMarker) }
+                && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) || ThreatModel.doubts($0) }
             return signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue && !forASupervisor
         }
     }

@@ -165,15 +165,7 @@ private struct PolicyReader {
                 guard let name = key.string, let kind = DemandKind(protoName: name), priceless.contains(kind) else {
                     throw fail(key, path, "not one of pricelessDemands (\(priceless.map(\.protoName).sorted().joined(separator: ", ")))")
                 }
-                var categories: Set<IncidentCategory> = []
-                for (index, item) in try sequence(value, path).enumerated() {
-                    let name = try string(item, "\(path)[\(index)]")
-                    guard let category = IncidentCategory(protoName: name) else {
-                        throw fail(item, "\(path)[\(index)]", "unknown incident category '\(name)'")
-                    }
-                    categories.insert(category)
-                }
-                warranted[kind] = categories
+                warranted[kind] = Set(try protoNamed(value, path, IncidentCategory.self, "incident category"))
             }
         }
 
@@ -533,14 +525,21 @@ private struct PolicyReader {
     }
 
     func demandKinds(_ node: Node?, _ path: String) throws(PolicyError) -> [DemandKind] {
-        var kinds: [DemandKind] = []
+        try protoNamed(node, path, DemandKind.self, "demand kind")
+    }
+
+    /// A sequence of .proto names, each a value of `type` (`what` names it in an error).
+    func protoNamed<Value: ProtoNamedEnum>(
+        _ node: Node?, _ path: String, _ type: Value.Type, _ what: String
+    ) throws(PolicyError) -> [Value] {
+        var values: [Value] = []
         for (index, item) in try sequence(node, path).enumerated() {
             let name = try string(item, "\(path)[\(index)]")
-            guard let kind = DemandKind(protoName: name) else {
-                throw fail(item, "\(path)[\(index)]", "unknown demand kind '\(name)'")
+            guard let value = Value(protoName: name) else {
+                throw fail(item, "\(path)[\(index)]", "unknown \(what) '\(name)'")
             }
-            kinds.append(kind)
+            values.append(value)
         }
-        return kinds
+        return values
     }
 }

@@ -702,7 +702,7 @@ struct Findings {
 
     /// Whether a signal of this kind was raised on evidence the threat model does not doubt.
     func presses(_ kind: SignalKind) -> Bool {
-        signals[kind]?.evidence.contains { !$0.rule.contains(ThreatModel.doubtedMarker) } ?? false
+        signals[kind]?.evidence.contains { !ThreatModel.doubts($0) } ?? false
     }
 }
 

@@ -225,6 +225,11 @@ public struct ThreatModel: Sendable {
     /// supervisor to weigh.
     public static let doubtedMarker = ", doubted by "
 
+    /// Whether the model doubts this evidence (its rule carries `doubtedMarker`).
+    public static func doubts(_ evidence: Evidence) -> Bool {
+        evidence.rule.contains(doubtedMarker)
+    }
+
     /// Appended to the rule of a threat the model doubts (`threat.en.intent-to-harm, doubted by
     /// model.threat p=0.01`).
     public static let doubtedNote = doubtedMarker + evidenceRule + " p="
