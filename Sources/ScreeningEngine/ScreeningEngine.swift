@@ -340,8 +340,9 @@ public struct ScreeningEngine: Sendable {
         guard day >= policy.repeatedContacts24h || month >= policy.repeatedContacts30d else { return }
         // Calling again, calmly, about an open legitimate claim is a follow-up, not harassment,
         // even when it asks for the same remedy again; unless the pace is extreme, or the call
-        // presses (threats, abuse, a hidden purpose, an excessive or escalating demand).
-        let pressure = rules.notAFollowUpSignals.contains { findings.signals[$0] != nil }
+        // presses (threats, abuse, a hidden purpose, an excessive or escalating demand); a threat
+        // the model doubts does not.
+        let pressure = rules.notAFollowUpSignals.contains { findings.presses($0) }
         let followUp = history.hasOpenLegitimateClaim && !pressure
         if followUp && day < policy.repeatedContacts24h * 2 { return }
         let raised = history.repeatedDemandContacts >= 2 || day >= policy.repeatedContacts24h * 2

@@ -91,6 +91,14 @@ enum RecordInput {
         if asJSONLines || path == "-" || path.hasSuffix(".jsonl") || path.hasSuffix(".ndjson") {
             return JSONLines.split(text)
         }
+        // A file of records one per line under another name is read as JSON lines, so that each
+        // record's error names its own line instead of the whole file being "not JSON".
+        let lines = JSONLines.split(text)
+        if lines.count > 1, (try? JSONSerialization.jsonObject(with: Data(text.utf8))) == nil,
+            (try? JSONSerialization.jsonObject(with: Data(lines[0].json.utf8))) is [String: Any]
+        {
+            return lines
+        }
         return [(1, text)]
     }
 }

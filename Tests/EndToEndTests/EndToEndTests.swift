@@ -277,4 +277,23 @@ import Testing
         #expect(try output.lines.map { try ScreeningResult(jsonString: $0).recordID } == [good.recordID])
     }
 
+    @Test func recordsOnePerLineInAJSONFileAreReadAsLines() async throws {
+        let data = try temporaryDirectory()
+        let good = try DemandRecord(
+            jsonString: try String(contentsOfFile: PackagePaths.example("gift-delivered-early.json"), encoding: .utf8))
+        var second = good
+        second.recordID = "second"
+        var bad = good
+        bad.recordID = "bad"
+        let badLine = try bad.jsonString().replacingOccurrences(of: "SPEAKER_CUSTOMER", with: "SPEAKER_BOSS")
+        let file = data + "/records.json"
+        try [try good.jsonString(), try second.jsonString(), badLine].joined(separator: "\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let output = try await runCLI(["evaluate", file], dataDirectory: data)
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("\(file):3: utterances["), "\(output.stderr)")
+        #expect(!output.stderr.contains("not JSON"), "\(output.stderr)")
+        #expect(try output.lines.map { try ScreeningResult(jsonString: $0).recordID } == [good.recordID, "second"])
+    }
+
 }

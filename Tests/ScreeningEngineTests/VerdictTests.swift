@@ -149,14 +149,29 @@ import Testing
         #expect(result.verdict != .unjustDemand, "length alone never makes a demand unjust")
     }
 
-    @Test func repeatedContactComesFromHistory() {
+    @Test func repeatedContactComesFromHistory() throws {
         let history = ClaimantHistory(contacts24h: 4, contacts30d: 9, repeatedDemandContacts: 3)
         let result = engine.screen(record(["また電話した。返金しろ"], demands: [(.demandRefund, 1000)]), history: history)
         #expect(result.signals.contains { $0.kind == .signalRepeatedContact && $0.severity == .high })
         #expect(result.claimant.contacts24H == 5)
-        let followUp = ClaimantHistory(contacts24h: 1, contacts30d: 2, hasOpenLegitimateClaim: true)
+        // The third call in a day about an open legitimate claim: a follow-up.
+        let followUp = ClaimantHistory(contacts24h: 2, contacts30d: 2, hasOpenLegitimateClaim: true)
         let legitimate = engine.screen(record(["先週の不具合、まだ直っていません"]), history: followUp)
         #expect(!legitimate.signals.contains { $0.kind == .signalRepeatedContact })
+        // A threat the model doubts does not make a calm follow-up pressure.
+        let worried = engine.screen(
+            record(
+                [
+                    "My daughter broke out in hives on Monday because the sub let her eat a shrimp cracker.",
+                    "Thankfully it was mild. But she could've ended up in the hospital.",
+                    "I'm calling again about the refund for the lunch plan you promised last week.",
+                ], category: .incidentServiceQuality, demands: [(.demandRefund, 4_000)], language: "en"),
+            history: followUp)
+        let doubted = try #require(worried.signals.first { $0.kind == .signalThreatViolence })
+        #expect(doubted.evidence.allSatisfy { $0.rule.contains(ThreatModel.doubtedMarker) })
+        #expect(!worried.signals.contains { $0.kind == .signalRepeatedContact })
+        let noOpenClaim = ClaimantHistory(contacts24h: 2, contacts30d: 2)
+        #expect(engine.screen(record(["先週の不具合、まだ直っていません"]), history: noOpenClaim).signals.contains { $0.kind == .signalRepeatedContact })
     }
 
     /// Money raised since an earlier call beyond what the loss supports is an excessive demand,
