@@ -77,7 +77,8 @@ private struct PolicyReader {
         guard let top = root.mapping else { throw fail(root, "", "the policy must be a mapping of keys") }
         let known: Set<String> = [
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
-            "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "warrantedDemands", "lexicon", "exceptions",
+            "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "warrantedDemands", "answerableDemands", "lexicon",
+            "exceptions",
             "reportingCues",
             "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData", "concepts", "patterns", "threatModel",
             "scores", "signalGroups", "demandSignals", "rationales",
@@ -168,6 +169,8 @@ private struct PolicyReader {
                 warranted[kind] = Set(try protoNamed(value, path, IncidentCategory.self, "incident category"))
             }
         }
+        var answerable: Set<DemandKind> = []
+        if let node = top["answerableDemands"] { answerable = Set(try demandKinds(node, "answerableDemands")) }
 
         var lexicon: [ScreeningPolicy.LexiconEntry] = []
         let lexiconNode = try sequence(top["lexicon"], "lexicon")
@@ -218,6 +221,7 @@ private struct PolicyReader {
             relatedDemands: related,
             pricelessDemands: priceless,
             warrantedDemands: warranted,
+            answerableDemands: answerable,
             lexicon: lexicon,
             exceptions: try strings(top["exceptions"], "exceptions"),
             reportingCues: try strings(top["reportingCues"], "reportingCues"),

@@ -114,8 +114,11 @@ public struct ScreeningEngine: Sendable {
 
         let factsUnknown = record.assessment.companyFault == .unknown || record.assessment.causation == .unknown
         let credibleViolence = findings.signals[.signalThreatViolence]?.severity == .critical
+        let onlyAnswerable =
+            !concreteDemands.isEmpty
+            && concreteDemands.allSatisfy { policy.answerableDemands.contains($0.kind) && $0.amount.amountMinor == 0 }
         let verdict = decideVerdict(
-            legitimacy: legitimacy, conduct: conduct.score, factsUnknown: factsUnknown,
+            legitimacy: legitimacy, conduct: conduct.score, factsUnknown: factsUnknown, onlyAnswerable: onlyAnswerable,
             credibleViolence: credibleViolence, findings: findings)
         let risk = assessRisk(verdict: verdict, credibleViolence: credibleViolence, findings: findings, history: history)
 
@@ -540,7 +543,8 @@ public struct ScreeningEngine: Sendable {
     // MARK: - Verdict, risk, actions
 
     private func decideVerdict(
-        legitimacy: Double, conduct: Double, factsUnknown: Bool, credibleViolence: Bool, findings: Findings
+        legitimacy: Double, conduct: Double, factsUnknown: Bool, onlyAnswerable: Bool, credibleViolence: Bool,
+        findings: Findings
     ) -> Verdict {
         if credibleViolence || conduct <= policy.conductUnjustAtMost { return .unjustDemand }
         // Content alone decides money far beyond the verified loss, however politely it is asked.
@@ -557,6 +561,11 @@ public struct ScreeningEngine: Sendable {
         if legitimacy < policy.unjustBelow && (pressure || grossDemand) { return .unjustDemand }
         // Hiding the purpose behind "sincerity" is itself an unacceptable way of demanding.
         if findings.signals[.signalUnclearPurpose]?.severity == .high { return .unjustDemand }
+        // Asking only to be told what happened, or that it not happen again, needs no fault found
+        // first: asked with no signal raised, it is answered.
+        if onlyAnswerable && !findings.signals.values.contains(where: { $0.kind != .signalRecurringIssue }) {
+            return .legitimateClaim
+        }
         // A passing insult on a sound claim goes to a supervisor; it does not make the claim unjust.
         let contentInDoubt = rules.inDoubtSignals.contains { findings.signals[$0] != nil }
         // A contact long enough for SEVERITY_MEDIUM goes to a supervisor even when the claim is sound.

@@ -64,6 +64,9 @@ public struct ScreeningPolicy: Sendable {
     /// Priceless demands that a fault the agent confirmed in an incident of these kinds warrants
     /// (disciplining the member of staff whose rudeness was confirmed): then in proportion.
     public var warrantedDemands: [DemandKind: Set<IncidentCategory>] = [:]
+    /// Demands that need no established fault to be met (to be told what happened, that it not
+    /// happen again): asked alone and calmly, they make a legitimate claim whatever the facts.
+    public var answerableDemands: Set<DemandKind> = []
     public var lexicon: [LexiconEntry]
     /// Terms that cancel a lexicon match they overlap (殺虫剤, 虫を殺す, "dying to").
     public var exceptions: [String]

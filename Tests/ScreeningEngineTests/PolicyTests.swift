@@ -107,6 +107,10 @@ import Testing
             "  DEMAND_STAFF_DISCIPLINE: [INCIDENT_STAFF_CONDUCT]\n", "  DEMAND_STAFF_DISCIPLINE: [INCIDENT_RUDENESS]\n",
             "unknown incident category 'INCIDENT_RUDENESS'"
         ),
+        (
+            "answerableDemands: [DEMAND_EXPLANATION, DEMAND_IMPROVEMENT]", "answerableDemands: [DEMAND_EXPLANATION, DEMAND_ANSWER]",
+            "DEMAND_ANSWER"
+        ),
     ])
     func aMissingMisspeltOrOutOfRangeJudgmentKeyIsRefusedNamingIt(original: String, replacement: String, problem: String) {
         let yaml = ScreeningPolicy.builtInYAML()

@@ -119,6 +119,30 @@ import Testing
         }
     }
 
+    /// Asking only to be told what happened, or that it not happen again, is answered whatever the
+    /// facts; money, or any signal, still waits for them.
+    @Test func aClaimAskingOnlyForAnExplanationIsAnsweredBeforeTheFacts() {
+        let lines = ["請求額が先月の倍になっています。どうしてこうなったのか説明してください。"]
+        for fault in [Fault.unknown, .none] {
+            let explanation = engine.screen(
+                record(lines, fault: fault, causation: .unknown, category: .incidentBilling, demands: [(.demandExplanation, nil)]))
+            #expect(explanation.verdict == .legitimateClaim, "\(fault)")
+            let improvement = engine.screen(
+                record(lines, fault: fault, causation: .unknown, category: .incidentBilling, demands: [(.demandImprovement, nil)]))
+            #expect(improvement.verdict == .legitimateClaim, "\(fault)")
+        }
+        let withMoney = engine.screen(
+            record(
+                lines, fault: .unknown, causation: .unknown, category: .incidentBilling,
+                demands: [(.demandExplanation, nil), (.demandRefund, 5_000)]))
+        #expect(withMoney.verdict == .needsReview)
+        let withAnInsult = engine.screen(
+            record(
+                lines + ["お前みたいな馬鹿じゃ話にならん"], fault: .unknown, causation: .unknown, category: .incidentBilling,
+                demands: [(.demandExplanation, nil)]))
+        #expect(withAnInsult.verdict != .legitimateClaim)
+    }
+
     @Test func aThreatTheModelDoubtsIsNoPressureBesideAPricelessDemand() throws {
         let result = engine.screen(
             record(
