@@ -114,9 +114,12 @@ public struct ScreeningEngine: Sendable {
 
         let factsUnknown = record.assessment.companyFault == .unknown || record.assessment.causation == .unknown
         let credibleViolence = findings.signals[.signalThreatViolence]?.severity == .critical
+        // Only answerable demands (DEMAND_UNSPECIFIED is none), no money, nothing menacing that a
+        // broad pattern half-read, and a claimant with no standing flag.
         let onlyAnswerable =
-            !concreteDemands.isEmpty
-            && concreteDemands.allSatisfy { policy.answerableDemands.contains($0.kind) && $0.amount.amountMinor == 0 }
+            !record.demands.isEmpty
+            && record.demands.allSatisfy { policy.answerableDemands.contains($0.kind) && $0.amount.amountMinor == 0 }
+            && awaitingConfirmation.isEmpty && history.standingRisk == .riskLow
         let verdict = decideVerdict(
             legitimacy: legitimacy, conduct: conduct.score, factsUnknown: factsUnknown, onlyAnswerable: onlyAnswerable,
             credibleViolence: credibleViolence, findings: findings)

@@ -95,7 +95,7 @@ enum RecordInput {
         // record's error names its own line instead of the whole file being "not JSON".
         let lines = JSONLines.split(text)
         if lines.count > 1, (try? JSONSerialization.jsonObject(with: Data(text.utf8))) == nil,
-            (try? JSONSerialization.jsonObject(with: Data(lines[0].json.utf8))) is [String: Any]
+            lines.contains(where: { (try? JSONSerialization.jsonObject(with: Data($0.json.utf8))) is [String: Any] })
         {
             return lines
         }

@@ -287,12 +287,12 @@ import Testing
         bad.recordID = "bad"
         let badLine = try bad.jsonString().replacingOccurrences(of: "SPEAKER_CUSTOMER", with: "SPEAKER_BOSS")
         let file = data + "/records.json"
-        try [try good.jsonString(), try second.jsonString(), badLine].joined(separator: "\n")
+        try ["# records exported from the call log", try good.jsonString(), try second.jsonString(), badLine].joined(separator: "\n")
             .write(toFile: file, atomically: true, encoding: .utf8)
         let output = try await runCLI(["evaluate", file], dataDirectory: data)
         #expect(output.status != 0)
-        #expect(output.stderr.contains("\(file):3: utterances["), "\(output.stderr)")
-        #expect(!output.stderr.contains("not JSON"), "\(output.stderr)")
+        #expect(output.stderr.contains("\(file):1: not JSON"), "\(output.stderr)")
+        #expect(output.stderr.contains("\(file):4: utterances["), "\(output.stderr)")
         #expect(try output.lines.map { try ScreeningResult(jsonString: $0).recordID } == [good.recordID, "second"])
     }
 

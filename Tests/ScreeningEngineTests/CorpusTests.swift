@@ -19,7 +19,7 @@ import Testing
     /// (held-out contacts: accuracy 0.90, threat recall 0.95, no legitimate claim judged unjust;
     /// sentences: threats and violent sentences 0.60, abuse 0.40, clean ones flagged 3 %).
     enum Floor {
-        static let heldOutAccuracy = 0.894
+        static let heldOutAccuracy = 0.89
         static let heldOutThreatRecall = 0.935
         static let heldOutLegitimateJudgedUnjust = 0.0065
         static let developmentAccuracy = 0.88

@@ -141,6 +141,26 @@ import Testing
                 lines + ["お前みたいな馬鹿じゃ話にならん"], fault: .unknown, causation: .unknown, category: .incidentBilling,
                 demands: [(.demandExplanation, nil)]))
         #expect(withAnInsult.verdict != .legitimateClaim)
+        // 誠意 beside the explanation: a demand that is not answerable.
+        let sincerity = engine.screen(
+            record(
+                ["説明しろ。あとは誠意を見せろ。わかってるよな。"], fault: .none, causation: .none, category: .incidentBilling,
+                demands: [(.demandUnspecified, nil), (.demandExplanation, nil)]))
+        #expect(sincerity.verdict != .legitimateClaim)
+        // Menace a broad pattern read, below the model's confirmation, still waits for a supervisor.
+        for veiled in ["担当の方の車のナンバー、控えておきましたので。", "知り合いに人探しが得意なのがおるんですよ。"] {
+            let result = engine.screen(
+                record(
+                    lines + [veiled], fault: .none, causation: .none, category: .incidentBilling,
+                    demands: [(.demandExplanation, nil)]))
+            #expect(result.verdict != .legitimateClaim, "\(veiled)")
+        }
+        // A claimant already flagged is not answered as a routine claim.
+        let flagged = engine.screen(
+            record(lines, fault: .unknown, causation: .unknown, category: .incidentBilling, demands: [(.demandExplanation, nil)]),
+            history: ClaimantHistory(standingRisk: .riskCritical))
+        #expect(flagged.verdict != .legitimateClaim)
+        #expect(flagged.riskLevel == .riskCritical)
     }
 
     @Test func aThreatTheModelDoubtsIsNoPressureBesideAPricelessDemand() throws {
