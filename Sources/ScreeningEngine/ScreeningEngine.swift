@@ -75,6 +75,8 @@ public struct ScreeningEngine: Sendable {
         }
 
         let concreteDemands = record.demands.filter { $0.kind != .demandUnspecified }
+        // Read before it is cleared: 誠意を見せろ beside an explanation asked is no routine question.
+        let soughtSincerity = findings.signals[.signalUnclearPurpose] != nil
         // 誠意を見せろ next to a concrete demand is emphasis; without one it hides the purpose.
         if !concreteDemands.isEmpty {
             findings.signals[.signalUnclearPurpose] = nil
@@ -114,12 +116,13 @@ public struct ScreeningEngine: Sendable {
 
         let factsUnknown = record.assessment.companyFault == .unknown || record.assessment.causation == .unknown
         let credibleViolence = findings.signals[.signalThreatViolence]?.severity == .critical
-        // Only answerable demands (DEMAND_UNSPECIFIED is none), no money, nothing menacing that a
-        // broad pattern half-read, and a claimant with no standing flag.
+        // Only answerable demands (DEMAND_UNSPECIFIED is none), no money, no 誠意, nothing menacing
+        // that a broad pattern read (confirmed or not), no standing flag of high risk.
         let onlyAnswerable =
             !record.demands.isEmpty
             && record.demands.allSatisfy { policy.answerableDemands.contains($0.kind) && $0.amount.amountMinor == 0 }
-            && awaitingConfirmation.isEmpty && history.standingRisk == .riskLow
+            && !soughtSincerity && awaitingConfirmation.isEmpty
+            && history.standingRisk.rawValue < RiskLevel.riskHigh.rawValue
         let verdict = decideVerdict(
             legitimacy: legitimacy, conduct: conduct.score, factsUnknown: factsUnknown, onlyAnswerable: onlyAnswerable,
             credibleViolence: credibleViolence, findings: findings)

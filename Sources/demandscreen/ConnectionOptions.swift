@@ -94,7 +94,9 @@ enum RecordInput {
         // A file of records one per line under another name is read as JSON lines, so that each
         // record's error names its own line instead of the whole file being "not JSON".
         let lines = JSONLines.split(text)
+        // A pretty-printed record (a line that is only "{") keeps its one error for the whole file.
         if lines.count > 1, (try? JSONSerialization.jsonObject(with: Data(text.utf8))) == nil,
+            !lines.contains(where: { $0.json == "{" }),
             lines.contains(where: { (try? JSONSerialization.jsonObject(with: Data($0.json.utf8))) is [String: Any] })
         {
             return lines

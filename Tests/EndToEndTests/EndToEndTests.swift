@@ -294,6 +294,15 @@ import Testing
         #expect(output.stderr.contains("\(file):1: not JSON"), "\(output.stderr)")
         #expect(output.stderr.contains("\(file):4: utterances["), "\(output.stderr)")
         #expect(try output.lines.map { try ScreeningResult(jsonString: $0).recordID } == [good.recordID, "second"])
+        // One pretty-printed record with a fault is still one record with one error.
+        let pretty = data + "/pretty.json"
+        let prettyText =
+            "{\n  \"recordId\": \"p-1\"\n  \"utterances\": [\n    {\"speaker\": \"SPEAKER_CUSTOMER\", \"text\": \"a\"}\n  ]\n}\n"
+        try prettyText.write(toFile: pretty, atomically: true, encoding: .utf8)
+        let prettyOutput = try await runCLI(["evaluate", pretty], dataDirectory: data)
+        #expect(prettyOutput.status != 0)
+        #expect(prettyOutput.stderr.contains("\(pretty):1: not JSON"), "\(prettyOutput.stderr)")
+        #expect(!prettyOutput.stderr.contains("\(pretty):4:"), "\(prettyOutput.stderr)")
     }
 
 }

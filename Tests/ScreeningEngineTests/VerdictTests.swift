@@ -147,6 +147,12 @@ import Testing
                 ["説明しろ。あとは誠意を見せろ。わかってるよな。"], fault: .none, causation: .none, category: .incidentBilling,
                 demands: [(.demandUnspecified, nil), (.demandExplanation, nil)]))
         #expect(sincerity.verdict != .legitimateClaim)
+        // The same words recorded as an explanation only.
+        let sincerityInWords = engine.screen(
+            record(
+                ["説明しろ。あとは誠意を見せろ。わかってるよな。"], fault: .none, causation: .none, category: .incidentBilling,
+                demands: [(.demandExplanation, nil)]))
+        #expect(sincerityInWords.verdict != .legitimateClaim)
         // Menace a broad pattern read, below the model's confirmation, still waits for a supervisor.
         for veiled in ["担当の方の車のナンバー、控えておきましたので。", "知り合いに人探しが得意なのがおるんですよ。"] {
             let result = engine.screen(
@@ -161,6 +167,11 @@ import Testing
             history: ClaimantHistory(standingRisk: .riskCritical))
         #expect(flagged.verdict != .legitimateClaim)
         #expect(flagged.riskLevel == .riskCritical)
+        // A flag of a long call before is no misconduct: the question is still answered.
+        let longBefore = engine.screen(
+            record(lines, fault: .unknown, causation: .unknown, category: .incidentBilling, demands: [(.demandExplanation, nil)]),
+            history: ClaimantHistory(standingRisk: .riskElevated))
+        #expect(longBefore.verdict == .legitimateClaim)
     }
 
     @Test func aThreatTheModelDoubtsIsNoPressureBesideAPricelessDemand() throws {
