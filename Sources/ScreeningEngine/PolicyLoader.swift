@@ -77,10 +77,9 @@ private struct PolicyReader {
         guard let top = root.mapping else { throw fail(root, "", "the policy must be a mapping of keys") }
         let known: Set<String> = [
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
-            "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "warrantedDemands", "answerableDemands", "lexicon",
-            "exceptions",
-            "reportingCues",
-            "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData", "concepts", "patterns", "threatModel",
+            "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "warrantedDemands", "answerableDemands",
+            "lexicon", "exceptions", "reportingCues", "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData",
+            "concepts", "patterns", "threatModel",
             "scores", "signalGroups", "demandSignals", "rationales",
         ]
         for (key, _) in top {

@@ -74,7 +74,8 @@ func unaryCall<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
     }
 }
 
-/// Records read from a file: one JSON object, or JSON lines (`.jsonl` or `-` for standard input).
+/// Records read from a file: one JSON object, or JSON lines (`.jsonl`, `-` for standard input, or
+/// any file that is not one JSON document and has a record on a line of its own).
 enum RecordInput {
     /// Each record's JSON text with the line it starts on; `asJSONLines` reads any file line by line.
     static func read(_ path: String, asJSONLines: Bool = false) throws -> [(line: Int, json: String)] {
@@ -95,8 +96,8 @@ enum RecordInput {
         // record's error names its own line instead of the whole file being "not JSON".
         let lines = JSONLines.split(text)
         // A pretty-printed record (a line that is only "{") keeps its one error for the whole file.
-        if lines.count > 1, (try? JSONSerialization.jsonObject(with: Data(text.utf8))) == nil,
-            !lines.contains(where: { $0.json == "{" }),
+        if lines.count > 1, !lines.contains(where: { $0.json == "{" }),
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) == nil,
             lines.contains(where: { (try? JSONSerialization.jsonObject(with: Data($0.json.utf8))) is [String: Any] })
         {
             return lines
