@@ -32,6 +32,9 @@ public struct JudgmentRules: Sendable {
     /// A repeated call with any of these is not a follow-up of an open claim, however sound
     /// the claim (default: the pressure signals and SIGNAL_EXCESSIVE_DEMAND).
     public var notAFollowUpSignals: Set<SignalKind>
+    /// Menace that makes a demand unjust beside any demand out of proportion (SIGNAL_EXCESSIVE_DEMAND,
+    /// whatever its severity): the means serve the excess (empty when the policy leaves it out).
+    public var leverageSignals: Set<SignalKind>
     /// A claim with any of these is not judged legitimate outright.
     public var inDoubtSignals: Set<SignalKind>
     /// Demands that raise a signal by being made (a kneeling apology: coercion).

@@ -79,7 +79,7 @@ private struct PolicyReader {
             "version", "weights", "verdict", "conductPenalty", "proportionality", "prolongedContact",
             "repeatedContact", "sustainedAbuse", "relatedDemands", "pricelessDemands", "warrantedDemands", "answerableDemands",
             "lexicon", "exceptions", "reportingCues", "writtenStatementTerms", "elementCues", "recurringIssue", "riskFlags", "personalData",
-            "concepts", "patterns", "threatModel",
+            "concepts", "patterns", "agentWarnings", "threatModel",
             "scores", "signalGroups", "demandSignals", "rationales",
         ]
         for (key, _) in top {
@@ -242,11 +242,12 @@ private struct PolicyReader {
     /// (`high` optional: without it the model alone never raises SEVERITY_HIGH), from which it
     /// confirms a pattern marked `confirmedByModel` (`confirm`, required by such a pattern), and
     /// below which it doubts a threat the patterns raised (`doubt`, optional) and coercion they
-    /// raised (`doubtCoercion`, optional).
+    /// raised (`doubtCoercion`, optional), and from which a threat the agent warned about is raised
+    /// (`warned`, optional, at most `medium`).
     func readThreatModel(_ top: Node.Mapping, into policy: inout ScreeningPolicy) throws(PolicyError) {
         if let node = top["threatModel"] {
             let section = try mapping(node, "threatModel")
-            try onlyKeys(section, ["medium", "high", "confirm", "doubt", "doubtCoercion"], "threatModel")
+            try onlyKeys(section, ["medium", "high", "confirm", "doubt", "doubtCoercion", "warned"], "threatModel")
             let medium = try number(section["medium"], "threatModel.medium", in: 0.5...1)
             let high = try section["high"].map { node throws(PolicyError) in try number(node, "threatModel.high", in: medium...1) }
             let confirm = try section["confirm"].map { node throws(PolicyError) in try number(node, "threatModel.confirm", in: 0...1) }
@@ -263,8 +264,11 @@ private struct PolicyReader {
             let doubtCoercion = try section["doubtCoercion"].map { node throws(PolicyError) in
                 try number(node, "threatModel.doubtCoercion", in: 0...0.5)
             }
+            let warned = try section["warned"].map { node throws(PolicyError) in
+                try number(node, "threatModel.warned", in: 0.05...medium)
+            }
             policy.threatModel = ThreatModelThresholds(
-                medium: medium, high: high, confirm: confirm, doubt: doubt, doubtCoercion: doubtCoercion)
+                medium: medium, high: high, confirm: confirm, doubt: doubt, doubtCoercion: doubtCoercion, warned: warned)
         }
         for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.confirmedByModel {
             let key = top["patterns"]?.sequence?[index].mapping?["confirmedByModel"]
@@ -311,7 +315,7 @@ private struct PolicyReader {
             return values
         }
         let groups = try mapping(top["signalGroups"], "signalGroups")
-        try onlyKeys(groups, ["conduct", "pressure", "inDoubt", "notAFollowUp"], "signalGroups")
+        try onlyKeys(groups, ["conduct", "pressure", "inDoubt", "notAFollowUp", "leverage"], "signalGroups")
         func signals(_ name: String) throws(PolicyError) -> [SignalKind] {
             var kinds: [SignalKind] = []
             for (index, item) in try sequence(groups[name], "signalGroups.\(name)").enumerated() {
@@ -364,6 +368,7 @@ private struct PolicyReader {
             pressureSignals: Set(try signals("pressure")),
             notAFollowUpSignals: groups["notAFollowUp"] == nil
                 ? Set(try signals("pressure") + [.signalExcessiveDemand]) : Set(try signals("notAFollowUp")),
+            leverageSignals: groups["leverage"] == nil ? [] : Set(try signals("leverage")),
             inDoubtSignals: Set(try signals("inDoubt")),
             demandSignals: demandSignals,
             rationales: RationaleCatalog(texts: texts))
@@ -419,32 +424,54 @@ private struct PolicyReader {
             } else if entry["severity"] != nil {
                 throw fail(node, path, "a cancelling pattern has no severity")
             }
-            func syntax(_ key: String) throws(PolicyError) -> TokenPatternSyntax? {
-                guard let node = entry[key] else { return nil }
-                let text = try string(node, "\(path).\(key)")
-                let parsed: TokenPatternSyntax
-                do {
-                    parsed = try TokenPatternSyntax(text)
-                } catch {
-                    throw fail(node, "\(path).\(key)", error.description)
-                }
-                for name in parsed.conceptNames where concepts[name] == nil {
-                    throw fail(node, "\(path).\(key)", "unknown concept '@\(name)'")
-                }
-                for item in parsed.items {
-                    guard case .word(let word) = item, NormalizedText.fold(term: word).isEmpty else { continue }
-                    throw fail(node, "\(path).\(key)", "'\(word)' has no letter or digit")
-                }
-                return parsed
+            guard let tokens = try patternSyntax(entry, "tokens", path, concepts: concepts) else {
+                throw fail(node, "\(path).tokens", "missing")
             }
-            guard let tokens = try syntax("tokens") else { throw fail(node, "\(path).tokens", "missing") }
             rules.append(
                 TokenPatternRule(
-                    id: id, signal: signal, severity: severity, tokens: tokens, then: try syntax("then"), cancels: cancels,
+                    id: id, signal: signal, severity: severity, tokens: tokens,
+                    then: try patternSyntax(entry, "then", path, concepts: concepts), cancels: cancels,
                     confirmedByModel: confirmedByModel))
+        }
+        var warnings: [AgentWarning] = []
+        let warningNodes = try top["agentWarnings"].map { node throws(PolicyError) in try sequence(node, "agentWarnings") } ?? []
+        for (index, node) in warningNodes.enumerated() {
+            let entry = try mapping(node, "agentWarnings[\(index)]")
+            let id = try string(entry["id"], "agentWarnings[\(index)].id")
+            let path = "agentWarnings[\(index)] '\(id)'"
+            guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
+            try onlyKeys(entry, ["id", "tokens"], path)
+            guard let tokens = try patternSyntax(entry, "tokens", path, concepts: concepts) else {
+                throw fail(node, "\(path).tokens", "missing")
+            }
+            warnings.append(AgentWarning(id: id, tokens: tokens))
         }
         policy.concepts = concepts
         policy.tokenPatterns = rules
+        policy.agentWarnings = warnings
+    }
+
+    /// A pattern's `key` part (`tokens`, `then`), parsed and checked against the concepts; nil
+    /// when the entry has none.
+    private func patternSyntax(
+        _ entry: Node.Mapping, _ key: String, _ path: String, concepts: [String: [String]]
+    ) throws(PolicyError) -> TokenPatternSyntax? {
+        guard let node = entry[key] else { return nil }
+        let text = try string(node, "\(path).\(key)")
+        let parsed: TokenPatternSyntax
+        do {
+            parsed = try TokenPatternSyntax(text)
+        } catch {
+            throw fail(node, "\(path).\(key)", error.description)
+        }
+        for name in parsed.conceptNames where concepts[name] == nil {
+            throw fail(node, "\(path).\(key)", "unknown concept '@\(name)'")
+        }
+        for item in parsed.items {
+            guard case .word(let word) = item, NormalizedText.fold(term: word).isEmpty else { continue }
+            throw fail(node, "\(path).\(key)", "'\(word)' has no letter or digit")
+        }
+        return parsed
     }
 
     /// The optional sections on history and personal data; a policy without them keeps the

@@ -9,6 +9,8 @@ public struct ScreeningEngine: Sendable {
     public let policy: ScreeningPolicy
     let matcher: PolicyMatcher
     let tokenMatcher: TokenMatcher
+    /// The policy's `agentWarnings`; nil when it has none.
+    let agentWarningMatcher: TokenMatcher?
     /// Weighs the caller's words when the policy sets `threatModel` thresholds; nil when it does not.
     public let threatModel: ThreatModel?
 
@@ -19,12 +21,16 @@ public struct ScreeningEngine: Sendable {
         self.policy = policy
         self.matcher = PolicyMatcher(policy: policy)
         self.tokenMatcher = TokenMatcher(policy: policy, analyzer: analyzer)
+        self.agentWarningMatcher =
+            policy.agentWarnings.isEmpty ? nil : TokenMatcher(agentWarningsOf: policy, analyzer: analyzer)
         self.threatModel = policy.threatModel == nil ? nil : threatModel ?? .builtIn
     }
 
     /// Words of the policy's token patterns that the analyzer reads as no token, so that they can
     /// never match (`demandscreen policy check` refuses a policy with any).
-    public var unreadablePatternWords: [String] { tokenMatcher.unreadableWords }
+    public var unreadablePatternWords: [String] {
+        Array(Set(tokenMatcher.unreadableWords + (agentWarningMatcher?.unreadableWords ?? []))).sorted()
+    }
 
     /// An engine on the process's analyzer for the default MeCab dictionary
     /// (`JapaneseAnalyzer.defaultDictionary`). A program that must say why the dictionary cannot
@@ -255,11 +261,16 @@ public struct ScreeningEngine: Sendable {
     /// it reaches `medium` too (and `high` for SEVERITY_HIGH): "refund it or it's on TikTok" and
     /// later "I'll come round with a few lads". The evidence is the sentence that weighs most toward
     /// a threat (toward its own kind, for a second kind) in the utterance that weighs most, with the
-    /// probability of a threat at all.
+    /// probability of a threat at all. When the agent warned about it in a later utterance (the
+    /// policy's `agentWarnings`: そのようなご発言は記録いたします, "I have to log that as a threat"), two
+    /// readers agree: SEVERITY_HIGH from `threatModel.warned` (or `medium`), the agent's words its
+    /// second evidence.
     private func addModelThreat(
         _ reading: ModelReading, scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings
     ) {
-        guard let scores, let threatModel, let thresholds = policy.threatModel, scores.threat >= thresholds.medium else { return }
+        guard let scores, let threatModel, let thresholds = policy.threatModel else { return }
+        let least = min(thresholds.warned ?? thresholds.medium, thresholds.medium)
+        guard scores.threat >= least else { return }
         let raised = [SignalKind.signalThreatViolence, .signalThreatExposure].filter { findings.signals[$0] != nil }
         // The kind, the probability its severity is weighed on and the output its evidence is read
         // toward: the threat at all for the likelier kind, the kind's own for a second one.
@@ -270,9 +281,9 @@ public struct ScreeningEngine: Sendable {
         case []:
             kind = scores.violence >= scores.exposure ? .signalThreatViolence : .signalThreatExposure
             (probability, output) = (scores.threat, .threat)
-        case [.signalThreatViolence] where scores.exposure >= thresholds.medium:
+        case [.signalThreatViolence] where scores.exposure >= least:
             (kind, probability, output) = (.signalThreatExposure, min(scores.exposure, scores.threat), .exposure)
-        case [.signalThreatExposure] where scores.violence >= thresholds.medium:
+        case [.signalThreatExposure] where scores.violence >= least:
             (kind, probability, output) = (.signalThreatViolence, min(scores.violence, scores.threat), .violence)
         default: return
         }
@@ -285,7 +296,35 @@ public struct ScreeningEngine: Sendable {
         evidence.end = UInt32(sentence.range.upperBound)
         evidence.excerpt = sentence.excerpt
         evidence.rule = ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
-        findings.add(kind, thresholds.high.map { probability >= $0 } ?? false ? .high : .medium, evidence: evidence)
+        if let warning = agentWarning(after: heaviest.index, in: record) {
+            findings.add(kind, .high, evidence: evidence)
+            findings.add(kind, .high, evidence: warning)
+        } else if probability >= thresholds.medium {
+            findings.add(kind, thresholds.high.map { probability >= $0 } ?? false ? .high : .medium, evidence: evidence)
+        }
+    }
+
+    /// The first of the policy's `agentWarnings` in an agent's utterance after `index`, as evidence
+    /// named by the warning's id. The agent's utterances are analysed only when the model reads a threat.
+    private func agentWarning(after index: Int, in record: DemandRecord) -> Evidence? {
+        guard let warnings = agentWarningMatcher else { return nil }
+        for later in record.utterances.indices where later > index && record.utterances[later].speaker == .agent {
+            let text = record.utterances[later].text
+            let tokens = warnings.analyzer.analyze(text)
+            guard let match = warnings.matches(in: warnings.keys(of: tokens)).first else { continue }
+            let start = tokens[match.tokens.lowerBound].source.lowerBound
+            let end = tokens[match.tokens.upperBound - 1].source.upperBound
+            let scalars = text.unicodeScalars
+            let from = scalars.index(scalars.startIndex, offsetBy: start)
+            var evidence = Evidence()
+            evidence.utteranceIndex = UInt32(later)
+            evidence.start = UInt32(start)
+            evidence.end = UInt32(end)
+            evidence.excerpt = String(scalars[from..<scalars.index(from, offsetBy: end - start)])
+            evidence.rule = warnings.patterns[match.pattern].id
+            return evidence
+        }
+        return nil
     }
 
     /// The hits of patterns marked `confirmedByModel`, where the model's probability reaches the
@@ -561,6 +600,10 @@ public struct ScreeningEngine: Sendable {
         // Pressure the threat model doubts (two readers disagree) is a supervisor's to weigh, not proof.
         let pressure = rules.pressureSignals.contains { findings.presses($0) }
         if grossDemand && pressure { return .unjustDemand }
+        // Menace beside a demand out of proportion: the means serve the excess.
+        if findings.signals[.signalExcessiveDemand] != nil && rules.leverageSignals.contains(where: { findings.presses($0) }) {
+            return .unjustDemand
+        }
         // Weak content alone (money asked where no fault was found, on a long or repeated call too) is
         // a supervisor's to weigh: a low legitimacy makes the demand unjust only beside unacceptable
         // means or a gross demand.

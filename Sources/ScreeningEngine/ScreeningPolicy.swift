@@ -82,6 +82,9 @@ public struct ScreeningPolicy: Sendable {
     public var concepts: [String: [String]] = [:]
     /// Rules over tokens: how threats, exposure, coercion and abuse are phrased.
     public var tokenPatterns: [TokenPatternRule] = []
+    /// The agent's own warnings (そのようなご発言はお控えください, "I have to log that as a threat"):
+    /// after a threat only the model read, one makes it SEVERITY_HIGH.
+    public var agentWarnings: [AgentWarning] = []
     /// The threat model's probabilities in the judgment; nil leaves the model out.
     public var threatModel: ThreatModelThresholds?
     /// The criteria's scores, the signal groups, the demand signals and the rationales.
@@ -108,9 +111,16 @@ public struct ThreatModelThresholds: Sendable, Equatable {
     /// same way (nil: never doubted). Coercion a demand names (`demandSignals`: a kneeling apology)
     /// keeps its severity.
     public var doubtCoercion: Double?
+    /// From this probability (at most `medium`), a threat the model reads that the agent warned
+    /// about afterwards (`ScreeningPolicy.agentWarnings`) is raised, SEVERITY_HIGH (nil: `medium`).
+    public var warned: Double?
 
-    public init(medium: Double, high: Double? = nil, confirm: Double? = nil, doubt: Double? = nil, doubtCoercion: Double? = nil) {
+    public init(
+        medium: Double, high: Double? = nil, confirm: Double? = nil, doubt: Double? = nil, doubtCoercion: Double? = nil,
+        warned: Double? = nil
+    ) {
         self.medium = medium
+        self.warned = warned
         self.high = high
         self.confirm = confirm
         self.doubt = doubt

@@ -112,7 +112,19 @@ final class TokenMatcher: Sendable {
 
     /// Compiles the policy's patterns. The policy was checked when it was read (syntax, concepts);
     /// words that analyse to no token are listed in `unreadableWords`.
-    init(policy: ScreeningPolicy, analyzer: TextAnalyzer) {
+    convenience init(policy: ScreeningPolicy, analyzer: TextAnalyzer) {
+        self.init(patterns: policy.tokenPatterns, concepts: policy.concepts, analyzer: analyzer)
+    }
+
+    /// Compiles the agent's warnings (`ScreeningPolicy.agentWarnings`) over the policy's concepts.
+    convenience init(agentWarningsOf policy: ScreeningPolicy, analyzer: TextAnalyzer) {
+        let patterns = policy.agentWarnings.map {
+            TokenPatternRule(id: $0.id, signal: .signalUnspecified, severity: .unspecified, tokens: $0.tokens)
+        }
+        self.init(patterns: patterns, concepts: policy.concepts, analyzer: analyzer)
+    }
+
+    private init(patterns rules: [TokenPatternRule], concepts: [String: [String]], analyzer: TextAnalyzer) {
         self.analyzer = analyzer
         var keyIDs: [UTF8Key: Int32] = [:]
         func intern(_ key: String) -> Int32 {
@@ -165,7 +177,7 @@ final class TokenMatcher: Sendable {
                 case .concept(let name):
                     if conceptDrafts[name] == nil {
                         var concept = Draft()
-                        for entry in policy.concepts[name] ?? [] { add(entry, to: &concept) }
+                        for entry in concepts[name] ?? [] { add(entry, to: &concept) }
                         conceptDrafts[name] = concept
                     }
                     let concept = conceptDrafts[name]!
@@ -194,7 +206,7 @@ final class TokenMatcher: Sendable {
             return start..<elements.count
         }
         var patterns: [Pattern] = []
-        for rule in policy.tokenPatterns {
+        for rule in rules {
             let tokens = compile(rule.tokens)
             let then = rule.then.map(compile)
             patterns.append(

@@ -44,6 +44,18 @@ public struct TokenPatternRule: Sendable, Hashable {
     }
 }
 
+/// A token pattern over the agent's words: the agent warns the caller about what was just said
+/// (そのようなご発言は記録いたします, "that's a threat and I have to note it").
+public struct AgentWarning: Sendable, Hashable {
+    public var id: String
+    public var tokens: TokenPatternSyntax
+
+    public init(id: String, tokens: TokenPatternSyntax) {
+        self.id = id
+        self.tokens = tokens
+    }
+}
+
 /// A pattern's elements as parsed from its text; concepts are still names.
 public struct TokenPatternSyntax: Sendable, Hashable {
     public enum Item: Sendable, Hashable {

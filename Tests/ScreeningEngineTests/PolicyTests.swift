@@ -111,6 +111,11 @@ import Testing
             "answerableDemands: [DEMAND_EXPLANATION, DEMAND_IMPROVEMENT]", "answerableDemands: [DEMAND_EXPLANATION, DEMAND_ANSWER]",
             "DEMAND_ANSWER"
         ),
+        ("  warned: 0.2\n", "  warned: 0.9\n", "threatModel.warned"),
+        (
+            "  leverage: [SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE]", "  leverage: [SIGNAL_MENACE]",
+            "unknown signal kind 'SIGNAL_MENACE'"
+        ),
     ])
     func aMissingMisspeltOrOutOfRangeJudgmentKeyIsRefusedNamingIt(original: String, replacement: String, problem: String) {
         let yaml = ScreeningPolicy.builtInYAML()
@@ -160,6 +165,38 @@ import Testing
         let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "  harm_ja: [殺す,", with: "  harm_ja: [Привет, 殺す,")
         let engine = ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml))
         #expect(engine.unreadablePatternWords == ["Привет"])
+    }
+
+    @Test(arguments: [
+        (
+            "{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}", "{id: agent.ja.not-overlooked, tokens: \"@overlook_ja できる\"}",
+            "unknown concept '@overlook_ja'"
+        ),
+        (
+            "{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}",
+            "{id: agent.ja.not-overlooked, signal: SIGNAL_COERCION, tokens: \"看過 できる\"}", "unknown key 'signal'"
+        ),
+        ("{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}", "{id: agent.ja.not-overlooked}", "tokens): missing"),
+        (
+            "{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}", "{id: threat.ja.harm-with-intent, tokens: \"看過 できる\"}",
+            "another pattern has this id"
+        ),
+    ])
+    func aBrokenAgentWarningIsNamedByItsID(original: String, broken: String, problem: String) throws {
+        let yaml = ScreeningPolicy.builtInYAML()
+        #expect(yaml.contains(original), "the built-in policy no longer has \(original)")
+        do {
+            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: original, with: broken))
+            Issue.record("a broken agent warning was accepted")
+        } catch {
+            #expect(error.description.contains("agentWarnings["), "\(error)")
+            #expect(error.description.contains(problem), "\(error)")
+        }
+    }
+
+    @Test func agentWarningWordsTheAnalyzerCannotReadAreNamed() throws {
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "tokens: \"看過 できる\"", with: "tokens: \"Привет できる\"")
+        #expect(ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml)).unreadablePatternWords == ["Привет"])
     }
 
     @Test func aPatternIDIsUnique() throws {

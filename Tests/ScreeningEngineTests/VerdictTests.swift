@@ -1,4 +1,5 @@
 import DemandScreenAPI
+import Foundation
 import ScreeningEngine
 import Testing
 
@@ -186,6 +187,81 @@ import Testing
         #expect(threat.evidence.allSatisfy { $0.rule.contains(ThreatModel.doubtedMarker) })
         #expect(result.signals.contains { $0.kind == .signalExcessiveDemand && $0.severity == .high })
         #expect(result.verdict == .needsReview)
+    }
+
+    /// A veiled threat no pattern phrases, which the model reads at SEVERITY_MEDIUM.
+    static let busTaken = "担当の方、毎朝7時のバスに乗っておられますよね。"
+    static let vanParked = "Your driver parks that white van on Elm Street every night, doesn't he."
+
+    @Test func aThreatOnlyTheModelReadIsUnjustBesideAnExcessiveDemand() throws {
+        let asked = record([Self.busTaken], loss: 3000, demands: [(.demandCompensation, 15000)])
+        let result = engine.screen(asked)
+        let threat = try #require(result.signals.first { $0.kind == .signalThreatViolence })
+        #expect(threat.severity == .medium)
+        #expect(threat.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) })
+        #expect(result.signals.contains { $0.kind == .signalExcessiveDemand && $0.severity == .medium })
+        #expect(result.verdict == .unjustDemand)
+        // The same with a proportionate demand goes to a supervisor.
+        let proportionate = engine.screen(record([Self.busTaken], loss: 3000, demands: [(.demandCompensation, 3000)]))
+        #expect(proportionate.verdict == .needsReview)
+        // A policy without `signalGroups.leverage` leaves it to a supervisor too.
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
+            of: "  leverage: [SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE]\n", with: "")
+        let without = ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml))
+        #expect(without.policy.rules.leverageSignals.isEmpty)
+        #expect(without.screen(asked).verdict == .needsReview)
+    }
+
+    @Test(arguments: [
+        (busTaken, "ただいまのご発言は記録させていただきます。返金の手続きは進めます。", "agent.ja.statement-recorded", "ja"),
+        (busTaken, "そのようなお話はお控えいただけますでしょうか。", "agent.ja.refrain", "ja"),
+        (vanParked, "I have to log that as a threat. The refund is still going through.", "agent.en.logged-as-threat", "en"),
+        (vanParked, "Sir, that sounds like a threat to our staff.", "agent.en.that-is-a-threat", "en"),
+    ])
+    func theAgentsWarningConfirmsAThreatOnlyTheModelRead(line: String, warning: String, rule: String, language: String) throws {
+        let warned = engine.screen(
+            record([line], loss: 3000, demands: [(.demandRefund, 3000)], agent: [warning], language: language))
+        let threat = try #require(warned.signals.first { $0.kind == .signalThreatViolence })
+        #expect(threat.severity == .high)
+        let agents = try #require(threat.evidence.first { $0.rule == rule })
+        #expect(agents.utteranceIndex == 1)
+        #expect(warning.contains(agents.excerpt) && !agents.excerpt.isEmpty)
+        #expect(warned.verdict == .unjustDemand)
+        // Two readers agree: the claimant is flagged.
+        #expect(HistoryWindows.flags(raisedBy: warned).contains { $0.kind == .signalThreatViolence })
+    }
+
+    @Test func theAgentsWarningRaisesAThreatTheModelReadsBelowMedium() throws {
+        let line = "The girl at the front desk, she finishes at six, right?"
+        let unanswered = engine.screen(record([line], loss: 3000, demands: [(.demandRefund, 3000)], language: "en"))
+        #expect(!unanswered.signals.contains { $0.kind == .signalThreatViolence })
+        let warned = engine.screen(
+            record(
+                [line], loss: 3000, demands: [(.demandRefund, 3000)],
+                agent: ["That sounds like a threat to a member of our staff. Your refund is on its way."], language: "en"))
+        let threat = try #require(warned.signals.first { $0.kind == .signalThreatViolence })
+        #expect(threat.severity == .high)
+        let read = try #require(threat.evidence.first { $0.rule.hasPrefix(ThreatModel.evidenceRule + " p=") })
+        let probability = try #require(Double(read.rule.dropFirst((ThreatModel.evidenceRule + " p=").count)))
+        let thresholds = try #require(engine.policy.threatModel)
+        #expect(probability >= thresholds.warned ?? 1 && probability < thresholds.medium, "\(read.rule)")
+        #expect(threat.evidence.contains { $0.rule == "agent.en.that-is-a-threat" })
+        #expect(warned.verdict == .unjustDemand)
+    }
+
+    @Test func anAgentsReplyThatWarnsOfNothingOrComesFirstConfirmsNothing() throws {
+        let replied = engine.screen(
+            record(
+                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)],
+                agent: ["I'll note it on the job and ring you when the parts arrive."], language: "en"))
+        #expect(replied.signals.first { $0.kind == .signalThreatViolence }?.severity == .medium)
+        #expect(replied.verdict == .needsReview)
+        var early = record([Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)], language: "en")
+        var warning = Utterance()
+        warning.speaker = .agent
+        warning.text = "I have to log that as a threat."
+        early.utterances.insert(warning, at: 0)
+        #expect(engine.screen(early).verdict == .needsReview)
     }
 
     @Test func writtenApologyUnderPressureIsDeclined() {
