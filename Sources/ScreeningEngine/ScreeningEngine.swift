@@ -304,23 +304,32 @@ public struct ScreeningEngine: Sendable {
         }
     }
 
-    /// The first of the policy's `agentWarnings` in an agent's utterance after `index`, as evidence
-    /// named by the warning's id. The agent's utterances are analysed only when the model reads a threat.
+    /// How far after the caller's words an agent's warning is looked for: the agent's replies among
+    /// the next six utterances (on the development corpus every warning is within six, most in the
+    /// next one), the first 512 scalars of each (a warning opens a reply; the latest seen starts at
+    /// 311), so that a long reply costs no more than a short one.
+    static let warningWindow = (utterances: 6, scalars: 512)
+
+    /// The first of the policy's `agentWarnings` in an agent's reply after utterance `index`, as
+    /// evidence named by the warning's id. The agent's utterances are analysed only when the model
+    /// reads a threat, and only within `warningWindow`.
     private func agentWarning(after index: Int, in record: DemandRecord) -> Evidence? {
         guard let warnings = agentWarningMatcher else { return nil }
-        for later in record.utterances.indices where later > index && record.utterances[later].speaker == .agent {
-            let text = record.utterances[later].text
-            let tokens = warnings.analyzer.analyze(text)
+        let window = (index + 1)..<min(record.utterances.count, index + 1 + Self.warningWindow.utterances)
+        for later in window where record.utterances[later].speaker == .agent {
+            let reply = record.utterances[later].text.unicodeScalars
+            var text = String.UnicodeScalarView()
+            text.append(contentsOf: reply.prefix(Self.warningWindow.scalars))
+            let tokens = warnings.analyzer.analyze(String(text))
             guard let match = warnings.matches(in: warnings.keys(of: tokens)).first else { continue }
             let start = tokens[match.tokens.lowerBound].source.lowerBound
             let end = tokens[match.tokens.upperBound - 1].source.upperBound
-            let scalars = text.unicodeScalars
-            let from = scalars.index(scalars.startIndex, offsetBy: start)
+            let from = reply.index(reply.startIndex, offsetBy: start)
             var evidence = Evidence()
             evidence.utteranceIndex = UInt32(later)
             evidence.start = UInt32(start)
             evidence.end = UInt32(end)
-            evidence.excerpt = String(scalars[from..<scalars.index(from, offsetBy: end - start)])
+            evidence.excerpt = String(reply[from..<reply.index(from, offsetBy: end - start)])
             evidence.rule = warnings.patterns[match.pattern].id
             return evidence
         }
@@ -340,11 +349,19 @@ public struct ScreeningEngine: Sendable {
     /// Threats the patterns or phrases raised on a contact whose probability is below the policy's
     /// `threatModel.doubt`, and coercion below `threatModel.doubtCoercion`: two readers disagree, so
     /// a supervisor decides. Lowered to SEVERITY_MEDIUM, each evidence naming the probability
-    /// (`ThreatModel.doubtedNote`, `ThreatModel.coercionDoubtedNote`).
+    /// (`ThreatModel.doubtedNote`, `ThreatModel.coercionDoubtedNote`). A threat the agent warned
+    /// about afterwards (`agentWarnings`) is not doubted: the agent's words join its evidence.
     private func doubtReadings(scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings) {
         guard let scores else { return }
         if let doubt = policy.threatModel?.doubt, scores.threat < doubt {
             for kind in [SignalKind.signalThreatViolence, .signalThreatExposure] {
+                // The agent who warned about it heard a threat too: that reading outweighs the model's doubt.
+                if let signal = findings.signals[kind], let read = signal.evidence.map(\.utteranceIndex).min(),
+                    let warning = agentWarning(after: Int(read), in: record)
+                {
+                    findings.add(kind, signal.severity, evidence: warning)
+                    continue
+                }
                 Self.doubt(kind, note: ThreatModel.doubtedNote + ThreatModel.shown(scores.threat), in: &findings)
             }
         }

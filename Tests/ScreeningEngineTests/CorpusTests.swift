@@ -21,10 +21,10 @@ import Testing
     enum Floor {
         static let heldOutAccuracy = 0.90
         static let heldOutThreatRecall = 0.95
-        static let heldOutLegitimateJudgedUnjust = 0.0065
+        static let heldOutLegitimateJudgedUnjust = 0.0062
         static let developmentAccuracy = 0.90
         static let developmentThreatRecall = 0.98
-        static let developmentLegitimateJudgedUnjust = 0.0008
+        static let developmentLegitimateJudgedUnjust = 0.0003
         static let threatSentences = (en: 0.85, ja: 0.92)
         static let abuseSentences = (en: 0.62, ja: 0.74)
         static let cleanFlagged = 0.03

@@ -249,6 +249,36 @@ import Testing
         #expect(warned.verdict == .unjustDemand)
     }
 
+    @Test func onlyTheOpeningOfALongReplyIsReadForAWarning() {
+        let filler = String(repeating: "The box was fine otherwise. ", count: 40)
+        let opening = engine.screen(
+            record(
+                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)],
+                agent: ["I have to log that as a threat. " + filler], language: "en"))
+        #expect(opening.signals.first { $0.kind == .signalThreatViolence }?.severity == .high)
+        let buried = engine.screen(
+            record(
+                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)],
+                agent: [filler + "I have to log that as a threat."], language: "en"))
+        #expect(buried.signals.first { $0.kind == .signalThreatViolence }?.severity == .medium)
+    }
+
+    @Test func aThreatTheAgentWarnedAboutIsNotDoubted() throws {
+        let lines = [
+            "My daughter broke out in hives on Monday because the sub let her eat a shrimp cracker.",
+            "Thankfully it was mild. But she could've ended up in the hospital.",
+            "I'd like him fired. I'm saying that calmly, I'm not trying to make a scene.",
+        ]
+        let warned = engine.screen(
+            record(
+                lines, category: .incidentServiceQuality, demands: [(.demandStaffDiscipline, nil)],
+                agent: ["I have to log that as a threat."], language: "en"))
+        let threat = try #require(warned.signals.first { $0.kind == .signalThreatViolence })
+        #expect(!threat.evidence.contains { $0.rule.contains(ThreatModel.doubtedMarker) })
+        #expect(threat.evidence.contains { $0.rule == "agent.en.logged-as-threat" })
+        #expect(threat.severity.rawValue > Severity.medium.rawValue)
+    }
+
     @Test func anAgentsReplyThatWarnsOfNothingOrComesFirstConfirmsNothing() throws {
         let replied = engine.screen(
             record(
