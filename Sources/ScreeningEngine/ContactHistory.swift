@@ -234,9 +234,9 @@ public enum HistoryWindows {
 
     /// The flags a result raises on its claimant: the signals of a contact that was not a
     /// legitimate claim, of medium severity or more. A recurring issue is the business's alert,
-    /// never the claimant's flag, a threat only the threat model read, or a threat or coercion it
-    /// doubts, is for a supervisor to weigh, not a mark on a person, and a legitimate claim never lowers its
-    /// claimant's standing.
+    /// never the claimant's flag, a threat only the threat model read (unless an agent's warning
+    /// joined its evidence), or a threat or coercion it doubts, is for a supervisor to weigh, not a
+    /// mark on a person, and a legitimate claim never lowers its claimant's standing.
     public static func flags(raisedBy result: ScreeningResult) -> [Signal] {
         guard result.verdict == .needsReview || result.verdict == .unjustDemand else { return [] }
         return result.signals.filter { signal in

@@ -33,7 +33,8 @@ public struct JudgmentRules: Sendable {
     /// the claim (default: the pressure signals and SIGNAL_EXCESSIVE_DEMAND).
     public var notAFollowUpSignals: Set<SignalKind>
     /// Menace that makes a demand unjust beside any demand out of proportion (SIGNAL_EXCESSIVE_DEMAND,
-    /// whatever its severity): the means serve the excess (empty when the policy leaves it out).
+    /// whatever its severity): the means serve the excess (empty when the policy leaves it out). A
+    /// threat only the threat model read does not count.
     public var leverageSignals: Set<SignalKind>
     /// A claim with any of these is not judged legitimate outright.
     public var inDoubtSignals: Set<SignalKind>

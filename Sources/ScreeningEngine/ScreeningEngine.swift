@@ -269,7 +269,7 @@ public struct ScreeningEngine: Sendable {
         _ reading: ModelReading, scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings
     ) {
         guard let scores, let threatModel, let thresholds = policy.threatModel else { return }
-        let least = min(thresholds.warned ?? thresholds.medium, thresholds.medium)
+        let least = thresholds.warned ?? thresholds.medium
         guard scores.threat >= least else { return }
         let raised = [SignalKind.signalThreatViolence, .signalThreatExposure].filter { findings.signals[$0] != nil }
         // The kind, the probability its severity is weighed on and the output its evidence is read
@@ -617,10 +617,13 @@ public struct ScreeningEngine: Sendable {
         // Pressure the threat model doubts (two readers disagree) is a supervisor's to weigh, not proof.
         let pressure = rules.pressureSignals.contains { findings.presses($0) }
         if grossDemand && pressure { return .unjustDemand }
-        // Menace beside a demand out of proportion: the means serve the excess.
-        if findings.signals[.signalExcessiveDemand] != nil && rules.leverageSignals.contains(where: { findings.presses($0) }) {
-            return .unjustDemand
+        // Menace beside a demand out of proportion: the means serve the excess. A threat only the
+        // model read is no such menace (it also reads a victim's account of one).
+        let leverage = rules.leverageSignals.contains { kind in
+            findings.presses(kind)
+                && findings.signals[kind]?.evidence.contains { !$0.rule.hasPrefix(ThreatModel.evidenceRule) } == true
         }
+        if leverage && findings.signals[.signalExcessiveDemand] != nil { return .unjustDemand }
         // Weak content alone (money asked where no fault was found, on a long or repeated call too) is
         // a supervisor's to weigh: a low legitimacy makes the demand unjust only beside unacceptable
         // means or a gross demand.

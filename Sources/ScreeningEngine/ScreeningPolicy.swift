@@ -120,10 +120,10 @@ public struct ThreatModelThresholds: Sendable, Equatable {
         warned: Double? = nil
     ) {
         self.medium = medium
-        self.warned = warned
         self.high = high
         self.confirm = confirm
         self.doubt = doubt
         self.doubtCoercion = doubtCoercion
+        self.warned = warned
     }
 }

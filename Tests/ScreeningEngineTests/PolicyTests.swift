@@ -169,16 +169,18 @@ import Testing
 
     @Test(arguments: [
         (
-            "{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}", "{id: agent.ja.not-overlooked, tokens: \"@overlook_ja できる\"}",
-            "unknown concept '@overlook_ja'"
+            "{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
+            "{id: agent.ja.harm-hinted, tokens: \"@hint_ja ~4 ご発言|発言|お言葉\"}",
+            "unknown concept '@hint_ja'"
         ),
         (
-            "{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}",
-            "{id: agent.ja.not-overlooked, signal: SIGNAL_COERCION, tokens: \"看過 できる\"}", "unknown key 'signal'"
+            "{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
+            "{id: agent.ja.harm-hinted, signal: SIGNAL_COERCION, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}", "unknown key 'signal'"
         ),
-        ("{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}", "{id: agent.ja.not-overlooked}", "tokens): missing"),
+        ("{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}", "{id: agent.ja.harm-hinted}", "tokens): missing"),
         (
-            "{id: agent.ja.not-overlooked, tokens: \"看過 できる\"}", "{id: threat.ja.harm-with-intent, tokens: \"看過 できる\"}",
+            "{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
+            "{id: threat.ja.harm-with-intent, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
             "another pattern has this id"
         ),
     ])
@@ -195,7 +197,8 @@ import Testing
     }
 
     @Test func agentWarningWordsTheAnalyzerCannotReadAreNamed() throws {
-        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "tokens: \"看過 できる\"", with: "tokens: \"Привет できる\"")
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
+            of: "tokens: \"示唆|ほのめかす|におわせる ~4", with: "tokens: \"Привет ~4")
         #expect(ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml)).unreadablePatternWords == ["Привет"])
     }
 

@@ -193,17 +193,22 @@ import Testing
     static let busTaken = "担当の方、毎朝7時のバスに乗っておられますよね。"
     static let vanParked = "Your driver parks that white van on Elm Street every night, doesn't he."
 
-    @Test func aThreatOnlyTheModelReadIsUnjustBesideAnExcessiveDemand() throws {
-        let asked = record([Self.busTaken], loss: 3000, demands: [(.demandCompensation, 15000)])
+    @Test func aThreatBesideAnExcessiveDemandIsUnjust() throws {
+        let line = "Fix it by Friday, or else."
+        let asked = record([line], loss: 3000, demands: [(.demandCompensation, 15000)], language: "en")
         let result = engine.screen(asked)
-        let threat = try #require(result.signals.first { $0.kind == .signalThreatViolence })
-        #expect(threat.severity == .medium)
-        #expect(threat.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) })
+        #expect(result.signals.contains { $0.kind == .signalThreatViolence && $0.severity == .medium })
         #expect(result.signals.contains { $0.kind == .signalExcessiveDemand && $0.severity == .medium })
         #expect(result.verdict == .unjustDemand)
         // The same with a proportionate demand goes to a supervisor.
-        let proportionate = engine.screen(record([Self.busTaken], loss: 3000, demands: [(.demandCompensation, 3000)]))
+        let proportionate = engine.screen(record([line], loss: 3000, demands: [(.demandCompensation, 3000)], language: "en"))
         #expect(proportionate.verdict == .needsReview)
+        // A threat only the model read is no leverage: it also reads a victim's account of one.
+        let modelOnly = engine.screen(
+            record([Self.vanParked], loss: 3000, demands: [(.demandCompensation, 15000)], language: "en"))
+        let read = try #require(modelOnly.signals.first { $0.kind == .signalThreatViolence })
+        #expect(read.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) })
+        #expect(modelOnly.verdict == .needsReview)
         // A policy without `signalGroups.leverage` leaves it to a supervisor too.
         let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
             of: "  leverage: [SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE]\n", with: "")
@@ -213,8 +218,9 @@ import Testing
     }
 
     @Test(arguments: [
-        (busTaken, "ただいまのご発言は記録させていただきます。返金の手続きは進めます。", "agent.ja.statement-recorded", "ja"),
-        (busTaken, "そのようなお話はお控えいただけますでしょうか。", "agent.ja.refrain", "ja"),
+        (busTaken, "ただいまのご発言は脅迫にあたるおそれがあります。返金の手続きは進めます。", "agent.ja.remark-named-a-threat", "ja"),
+        (busTaken, "担当者の安全に関わるお言葉はお控えいただけますでしょうか。", "agent.ja.harm-remark-refused", "ja"),
+        (vanParked, "I can't offer anything in exchange for you not posting that video.", "agent.en.no-deal-for-silence", "en"),
         (vanParked, "I have to log that as a threat. The refund is still going through.", "agent.en.logged-as-threat", "en"),
         (vanParked, "Sir, that sounds like a threat to our staff.", "agent.en.that-is-a-threat", "en"),
     ])
@@ -238,7 +244,7 @@ import Testing
         let warned = engine.screen(
             record(
                 [line], loss: 3000, demands: [(.demandRefund, 3000)],
-                agent: ["That sounds like a threat to a member of our staff. Your refund is on its way."], language: "en"))
+                agent: ["That sounds like a threat to our staff. Your refund is on its way."], language: "en"))
         let threat = try #require(warned.signals.first { $0.kind == .signalThreatViolence })
         #expect(threat.severity == .high)
         let read = try #require(threat.evidence.first { $0.rule.hasPrefix(ThreatModel.evidenceRule + " p=") })
@@ -277,6 +283,35 @@ import Testing
         #expect(!threat.evidence.contains { $0.rule.contains(ThreatModel.doubtedMarker) })
         #expect(threat.evidence.contains { $0.rule == "agent.en.logged-as-threat" })
         #expect(threat.severity.rawValue > Severity.medium.rawValue)
+    }
+
+    /// A caller who was threatened, by staff or anyone: the model may read a threat in the account,
+    /// and the agent's concern is no warning about the caller's words.
+    @Test(arguments: [
+        (
+            "Your delivery driver shoved me and said he would come back and beat me up if I complained.",
+            "That sounds like a threat to you. Please report it to the police, and we will too."
+        ),
+        (
+            "Your employee at the counter told me he knows where I live and he will hurt me.",
+            "I'm recording this as a threat against you and escalating it today."
+        ),
+        ("Your engineer threatened to come back and sort me out. He's a thug.", "Please don't make statements like that about our staff."),
+        (
+            "I was attacked in your car park last night and your cameras were not working.",
+            "We have informed the police and our security team, and I've noted your comment."
+        ),
+        ("御社の配達員に殴ってやると言われて突き飛ばされました。怖くて外に出られません。", "危害を加えると言われたとのお話、警察にもご相談ください。当社も警察へ相談いたします。"),
+        ("あのクソ配達員に殴ってやるって言われたんですよ！ふざけんな！", "そのようなお言葉はお控えいただけますか。いただいたお話は記録し、共有いたします。"),
+        ("店員に胸ぐらをつかまれて、次来たら殺すって脅されたんです。", "当該の者には、そのような行為はやめるよう厳しく指導いたしました。従業員の個人情報はお答えできかねます。"),
+    ])
+    func anAgentsConcernForACallerWhoWasThreatenedIsNoWarning(account: String, reply: String) {
+        let result = engine.screen(
+            record(
+                [account], category: .incidentStaffConduct, loss: 3000, demands: [(.demandApology, nil), (.demandRefund, 3000)],
+                agent: [reply]))
+        #expect(!result.signals.flatMap(\.evidence).contains { $0.rule.hasPrefix("agent.") }, "\(result.signals)")
+        #expect(result.verdict != .unjustDemand)
     }
 
     @Test func anAgentsReplyThatWarnsOfNothingOrComesFirstConfirmsNothing() throws {
