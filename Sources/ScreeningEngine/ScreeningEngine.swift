@@ -349,19 +349,11 @@ public struct ScreeningEngine: Sendable {
     /// Threats the patterns or phrases raised on a contact whose probability is below the policy's
     /// `threatModel.doubt`, and coercion below `threatModel.doubtCoercion`: two readers disagree, so
     /// a supervisor decides. Lowered to SEVERITY_MEDIUM, each evidence naming the probability
-    /// (`ThreatModel.doubtedNote`, `ThreatModel.coercionDoubtedNote`). A threat the agent warned
-    /// about afterwards (`agentWarnings`) is not doubted: the agent's words join its evidence.
+    /// (`ThreatModel.doubtedNote`, `ThreatModel.coercionDoubtedNote`).
     private func doubtReadings(scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings) {
         guard let scores else { return }
         if let doubt = policy.threatModel?.doubt, scores.threat < doubt {
             for kind in [SignalKind.signalThreatViolence, .signalThreatExposure] {
-                // The agent who warned about it heard a threat too: that reading outweighs the model's doubt.
-                if let signal = findings.signals[kind], let read = signal.evidence.map(\.utteranceIndex).min(),
-                    let warning = agentWarning(after: Int(read), in: record)
-                {
-                    findings.add(kind, signal.severity, evidence: warning)
-                    continue
-                }
                 Self.doubt(kind, note: ThreatModel.doubtedNote + ThreatModel.shown(scores.threat), in: &findings)
             }
         }

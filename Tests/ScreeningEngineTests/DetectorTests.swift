@@ -263,7 +263,7 @@ import Testing
         (
             [
                 "I know exactly whose inbox to put it in.",
-                "Refund all hundred and five, plus a thousand for what this has put me through, and nobody needs to write anything.",
+                "Pay the hundred and five plus a thousand by Friday, and nobody needs to write anything.",
             ], .signalThreatExposure
         ),
         (["She'd love a story like this. You make it right, I got no reason to call her."], .signalThreatExposure),

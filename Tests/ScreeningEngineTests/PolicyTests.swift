@@ -111,7 +111,7 @@ import Testing
             "answerableDemands: [DEMAND_EXPLANATION, DEMAND_IMPROVEMENT]", "answerableDemands: [DEMAND_EXPLANATION, DEMAND_ANSWER]",
             "DEMAND_ANSWER"
         ),
-        ("  warned: 0.2\n", "  warned: 0.9\n", "threatModel.warned"),
+        ("  doubtCoercion: 0.01\n", "  doubtCoercion: 0.01\n  warned: 0.9\n", "threatModel.warned"),
         (
             "  leverage: [SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE]", "  leverage: [SIGNAL_MENACE]",
             "unknown signal kind 'SIGNAL_MENACE'"
@@ -167,28 +167,21 @@ import Testing
         #expect(engine.unreadablePatternWords == ["Привет"])
     }
 
+    static let siteWarning = "{id: site.warning-script, tokens: \"=ご 発言 =は 記録 ~8 警察 ~2 相談\"}"
+
     @Test(arguments: [
-        (
-            "{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
-            "{id: agent.ja.harm-hinted, tokens: \"@hint_ja ~4 ご発言|発言|お言葉\"}",
-            "unknown concept '@hint_ja'"
-        ),
-        (
-            "{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
-            "{id: agent.ja.harm-hinted, signal: SIGNAL_COERCION, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}", "unknown key 'signal'"
-        ),
-        ("{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}", "{id: agent.ja.harm-hinted}", "tokens): missing"),
-        (
-            "{id: agent.ja.harm-hinted, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
-            "{id: threat.ja.harm-with-intent, tokens: \"示唆|ほのめかす|におわせる ~4 ご発言|発言|お言葉\"}",
-            "another pattern has this id"
-        ),
+        ("{id: site.warning-script, tokens: \"@script_ja ~8 警察\"}", "unknown concept '@script_ja'"),
+        ("{id: site.warning-script, signal: SIGNAL_COERCION, tokens: \"警察 ~2 相談\"}", "unknown key 'signal'"),
+        ("{id: site.warning-script}", "tokens): missing"),
+        ("{id: threat.ja.harm-with-intent, tokens: \"警察 ~2 相談\"}", "another pattern has this id"),
     ])
-    func aBrokenAgentWarningIsNamedByItsID(original: String, broken: String, problem: String) throws {
-        let yaml = ScreeningPolicy.builtInYAML()
-        #expect(yaml.contains(original), "the built-in policy no longer has \(original)")
+    func aBrokenAgentWarningIsNamedByItsID(entry: String, problem: String) throws {
+        let yaml = ScreeningPolicy.builtInYAML() + "\nagentWarnings:\n  - " + entry + "\n"
+        #expect(
+            try ScreeningPolicy(yaml: ScreeningPolicy.builtInYAML() + "\nagentWarnings:\n  - " + Self.siteWarning + "\n")
+                .agentWarnings.map(\.id) == ["site.warning-script"])
         do {
-            _ = try ScreeningPolicy(yaml: yaml.replacingOccurrences(of: original, with: broken))
+            _ = try ScreeningPolicy(yaml: yaml)
             Issue.record("a broken agent warning was accepted")
         } catch {
             #expect(error.description.contains("agentWarnings["), "\(error)")
@@ -197,8 +190,7 @@ import Testing
     }
 
     @Test func agentWarningWordsTheAnalyzerCannotReadAreNamed() throws {
-        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
-            of: "tokens: \"示唆|ほのめかす|におわせる ~4", with: "tokens: \"Привет ~4")
+        let yaml = ScreeningPolicy.builtInYAML() + "\nagentWarnings:\n  - {id: site.warning-script, tokens: \"Привет ~8 警察\"}\n"
         #expect(ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml)).unreadablePatternWords == ["Привет"])
     }
 

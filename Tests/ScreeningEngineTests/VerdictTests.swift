@@ -217,16 +217,36 @@ import Testing
         #expect(without.screen(asked).verdict == .needsReview)
     }
 
+    /// A site whose agents are trained to answer a threat with a fixed warning lists it as an
+    /// `agentWarnings` pattern (none are built in), with `threatModel.warned`.
+    static func scripted() throws -> ScreeningEngine {
+        let yaml =
+            ScreeningPolicy.builtInYAML().replacingOccurrences(
+                of: "  doubtCoercion: 0.01\n", with: "  doubtCoercion: 0.01\n  warned: 0.2\n")
+                + """
+
+                agentWarnings:
+                  - {id: site.ja.warning-script, tokens: "=ご 発言 =は 記録 ~8 警察 ~2 相談"}
+                  - {id: site.en.warning-script, tokens: "i have to log that as a threat"}
+                """
+        return ScreeningEngine(policy: try ScreeningPolicy(yaml: yaml))
+    }
+
+    static let scriptedJA = "ただいまのご発言は記録し、警察に相談いたします。返金の手続きは進めます。"
+    static let scriptedEN = "I have to log that as a threat. The refund is still going through."
+
     @Test(arguments: [
-        (busTaken, "ただいまのご発言は脅迫にあたるおそれがあります。返金の手続きは進めます。", "agent.ja.remark-named-a-threat", "ja"),
-        (busTaken, "担当者の安全に関わるお言葉はお控えいただけますでしょうか。", "agent.ja.harm-remark-refused", "ja"),
-        (vanParked, "I can't offer anything in exchange for you not posting that video.", "agent.en.no-deal-for-silence", "en"),
-        (vanParked, "I have to log that as a threat. The refund is still going through.", "agent.en.logged-as-threat", "en"),
-        (vanParked, "Sir, that sounds like a threat to our staff.", "agent.en.that-is-a-threat", "en"),
+        (busTaken, scriptedJA, "site.ja.warning-script", "ja"),
+        (vanParked, scriptedEN, "site.en.warning-script", "en"),
     ])
-    func theAgentsWarningConfirmsAThreatOnlyTheModelRead(line: String, warning: String, rule: String, language: String) throws {
-        let warned = engine.screen(
-            record([line], loss: 3000, demands: [(.demandRefund, 3000)], agent: [warning], language: language))
+    func aSitesScriptedWarningConfirmsAThreatOnlyTheModelRead(line: String, warning: String, rule: String, language: String)
+        throws
+    {
+        let asked = record([line], loss: 3000, demands: [(.demandRefund, 3000)], agent: [warning], language: language)
+        // The built-in policy has no agent warnings: the model's reading stays for a supervisor.
+        #expect(engine.policy.agentWarnings.isEmpty)
+        #expect(engine.screen(asked).signals.first { $0.kind == .signalThreatViolence }?.severity == .medium)
+        let warned = try Self.scripted().screen(asked)
         let threat = try #require(warned.signals.first { $0.kind == .signalThreatViolence })
         #expect(threat.severity == .high)
         let agents = try #require(threat.evidence.first { $0.rule == rule })
@@ -237,96 +257,49 @@ import Testing
         #expect(HistoryWindows.flags(raisedBy: warned).contains { $0.kind == .signalThreatViolence })
     }
 
-    @Test func theAgentsWarningRaisesAThreatTheModelReadsBelowMedium() throws {
+    @Test func aScriptedWarningRaisesAThreatTheModelReadsBelowMedium() throws {
         let line = "The girl at the front desk, she finishes at six, right?"
-        let unanswered = engine.screen(record([line], loss: 3000, demands: [(.demandRefund, 3000)], language: "en"))
+        let scripted = try Self.scripted()
+        let unanswered = scripted.screen(record([line], loss: 3000, demands: [(.demandRefund, 3000)], language: "en"))
         #expect(!unanswered.signals.contains { $0.kind == .signalThreatViolence })
-        let warned = engine.screen(
-            record(
-                [line], loss: 3000, demands: [(.demandRefund, 3000)],
-                agent: ["That sounds like a threat to our staff. Your refund is on its way."], language: "en"))
+        let warned = scripted.screen(
+            record([line], loss: 3000, demands: [(.demandRefund, 3000)], agent: [Self.scriptedEN], language: "en"))
         let threat = try #require(warned.signals.first { $0.kind == .signalThreatViolence })
         #expect(threat.severity == .high)
         let read = try #require(threat.evidence.first { $0.rule.hasPrefix(ThreatModel.evidenceRule + " p=") })
         let probability = try #require(Double(read.rule.dropFirst((ThreatModel.evidenceRule + " p=").count)))
-        let thresholds = try #require(engine.policy.threatModel)
+        let thresholds = try #require(scripted.policy.threatModel)
         #expect(probability >= thresholds.warned ?? 1 && probability < thresholds.medium, "\(read.rule)")
-        #expect(threat.evidence.contains { $0.rule == "agent.en.that-is-a-threat" })
         #expect(warned.verdict == .unjustDemand)
     }
 
-    @Test func onlyTheOpeningOfALongReplyIsReadForAWarning() {
+    @Test func onlyTheOpeningOfALongReplyIsReadForAWarning() throws {
+        let scripted = try Self.scripted()
         let filler = String(repeating: "The box was fine otherwise. ", count: 40)
-        let opening = engine.screen(
+        let opening = scripted.screen(
             record(
-                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)],
-                agent: ["I have to log that as a threat. " + filler], language: "en"))
+                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)], agent: [Self.scriptedEN + " " + filler],
+                language: "en"))
         #expect(opening.signals.first { $0.kind == .signalThreatViolence }?.severity == .high)
-        let buried = engine.screen(
+        let buried = scripted.screen(
             record(
-                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)],
-                agent: [filler + "I have to log that as a threat."], language: "en"))
+                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)], agent: [filler + Self.scriptedEN],
+                language: "en"))
         #expect(buried.signals.first { $0.kind == .signalThreatViolence }?.severity == .medium)
     }
 
-    @Test func aThreatTheAgentWarnedAboutIsNotDoubted() throws {
-        let lines = [
-            "My daughter broke out in hives on Monday because the sub let her eat a shrimp cracker.",
-            "Thankfully it was mild. But she could've ended up in the hospital.",
-            "I'd like him fired. I'm saying that calmly, I'm not trying to make a scene.",
-        ]
-        let warned = engine.screen(
-            record(
-                lines, category: .incidentServiceQuality, demands: [(.demandStaffDiscipline, nil)],
-                agent: ["I have to log that as a threat."], language: "en"))
-        let threat = try #require(warned.signals.first { $0.kind == .signalThreatViolence })
-        #expect(!threat.evidence.contains { $0.rule.contains(ThreatModel.doubtedMarker) })
-        #expect(threat.evidence.contains { $0.rule == "agent.en.logged-as-threat" })
-        #expect(threat.severity.rawValue > Severity.medium.rawValue)
-    }
-
-    /// A caller who was threatened, by staff or anyone: the model may read a threat in the account,
-    /// and the agent's concern is no warning about the caller's words.
-    @Test(arguments: [
-        (
-            "Your delivery driver shoved me and said he would come back and beat me up if I complained.",
-            "That sounds like a threat to you. Please report it to the police, and we will too."
-        ),
-        (
-            "Your employee at the counter told me he knows where I live and he will hurt me.",
-            "I'm recording this as a threat against you and escalating it today."
-        ),
-        ("Your engineer threatened to come back and sort me out. He's a thug.", "Please don't make statements like that about our staff."),
-        (
-            "I was attacked in your car park last night and your cameras were not working.",
-            "We have informed the police and our security team, and I've noted your comment."
-        ),
-        ("御社の配達員に殴ってやると言われて突き飛ばされました。怖くて外に出られません。", "危害を加えると言われたとのお話、警察にもご相談ください。当社も警察へ相談いたします。"),
-        ("あのクソ配達員に殴ってやるって言われたんですよ！ふざけんな！", "そのようなお言葉はお控えいただけますか。いただいたお話は記録し、共有いたします。"),
-        ("店員に胸ぐらをつかまれて、次来たら殺すって脅されたんです。", "当該の者には、そのような行為はやめるよう厳しく指導いたしました。従業員の個人情報はお答えできかねます。"),
-    ])
-    func anAgentsConcernForACallerWhoWasThreatenedIsNoWarning(account: String, reply: String) {
-        let result = engine.screen(
-            record(
-                [account], category: .incidentStaffConduct, loss: 3000, demands: [(.demandApology, nil), (.demandRefund, 3000)],
-                agent: [reply]))
-        #expect(!result.signals.flatMap(\.evidence).contains { $0.rule.hasPrefix("agent.") }, "\(result.signals)")
-        #expect(result.verdict != .unjustDemand)
-    }
-
-    @Test func anAgentsReplyThatWarnsOfNothingOrComesFirstConfirmsNothing() throws {
-        let replied = engine.screen(
-            record(
-                [Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)],
-                agent: ["I'll note it on the job and ring you when the parts arrive."], language: "en"))
-        #expect(replied.signals.first { $0.kind == .signalThreatViolence }?.severity == .medium)
-        #expect(replied.verdict == .needsReview)
+    @Test func aWarningBeforeTheCallersWordsOrFromTheCallerConfirmsNothing() throws {
+        let scripted = try Self.scripted()
         var early = record([Self.vanParked], loss: 3000, demands: [(.demandRefund, 3000)], language: "en")
         var warning = Utterance()
         warning.speaker = .agent
-        warning.text = "I have to log that as a threat."
+        warning.text = Self.scriptedEN
         early.utterances.insert(warning, at: 0)
-        #expect(engine.screen(early).verdict == .needsReview)
+        #expect(scripted.screen(early).verdict == .needsReview)
+        let fromTheCaller = scripted.screen(
+            record([Self.vanParked, Self.scriptedEN], loss: 3000, demands: [(.demandRefund, 3000)], language: "en"))
+        #expect(!fromTheCaller.signals.flatMap(\.evidence).contains { $0.rule.hasPrefix("site.") })
+        #expect(fromTheCaller.signals.first { $0.kind == .signalThreatViolence }?.severity != .high)
     }
 
     @Test func writtenApologyUnderPressureIsDeclined() {
