@@ -262,9 +262,9 @@ public struct ScreeningEngine: Sendable {
     /// later "I'll come round with a few lads". The evidence is the sentence that weighs most toward
     /// a threat (toward its own kind, for a second kind) in the utterance that weighs most, with the
     /// probability of a threat at all. When the agent warned about it in a later utterance (the
-    /// policy's `agentWarnings`: そのようなご発言は記録いたします, "I have to log that as a threat"), two
-    /// readers agree: SEVERITY_HIGH from `threatModel.warned` (or `medium`), the agent's words its
-    /// second evidence.
+    /// policy's `agentWarnings`, a site's fixed warning script: ただいまのご発言は記録し、警察に相談いたします),
+    /// two readers agree: SEVERITY_HIGH from `threatModel.warned` (or `medium`), the agent's words
+    /// its second evidence.
     private func addModelThreat(
         _ reading: ModelReading, scores: ThreatModel.Scores?, record: DemandRecord, to findings: inout Findings
     ) {

@@ -82,8 +82,8 @@ public struct ScreeningPolicy: Sendable {
     public var concepts: [String: [String]] = [:]
     /// Rules over tokens: how threats, exposure, coercion and abuse are phrased.
     public var tokenPatterns: [TokenPatternRule] = []
-    /// The agent's own warnings (そのようなご発言はお控えください, "I have to log that as a threat"):
-    /// after a threat only the model read, one makes it SEVERITY_HIGH.
+    /// A site's fixed warning script for its agents (ただいまのご発言は記録し、警察に相談いたします), as
+    /// token patterns: after a threat only the model read, one makes it SEVERITY_HIGH. None built in.
     public var agentWarnings: [AgentWarning] = []
     /// The threat model's probabilities in the judgment; nil leaves the model out.
     public var threatModel: ThreatModelThresholds?

@@ -44,8 +44,8 @@ public struct TokenPatternRule: Sendable, Hashable {
     }
 }
 
-/// A token pattern over the agent's words: the agent warns the caller about what was just said
-/// (そのようなご発言は記録いたします, "that's a threat and I have to note it").
+/// A token pattern over the agent's words: a site's fixed warning about what the caller just said
+/// (ただいまのご発言は記録し、警察に相談いたします).
 public struct AgentWarning: Sendable, Hashable {
     public var id: String
     public var tokens: TokenPatternSyntax
