@@ -242,7 +242,7 @@ public enum HistoryWindows {
         return result.signals.filter { signal in
             let forASupervisor =
                 !signal.evidence.isEmpty
-                && signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) || ThreatModel.doubts($0) }
+                && signal.evidence.allSatisfy { ThreatModel.reads($0) || ThreatModel.doubts($0) }
             return signal.kind != .signalRecurringIssue && signal.severity.rawValue >= Severity.medium.rawValue && !forASupervisor
         }
     }

@@ -318,9 +318,7 @@ public struct ScreeningEngine: Sendable {
         let window = (index + 1)..<min(record.utterances.count, index + 1 + Self.warningWindow.utterances)
         for later in window where record.utterances[later].speaker == .agent {
             let reply = record.utterances[later].text.unicodeScalars
-            var text = String.UnicodeScalarView()
-            text.append(contentsOf: reply.prefix(Self.warningWindow.scalars))
-            let tokens = warnings.analyzer.analyze(String(text))
+            let tokens = warnings.analyzer.analyze(String(String.UnicodeScalarView(reply.prefix(Self.warningWindow.scalars))))
             guard let match = warnings.matches(in: warnings.keys(of: tokens)).first else { continue }
             let start = tokens[match.tokens.lowerBound].source.lowerBound
             let end = tokens[match.tokens.upperBound - 1].source.upperBound
@@ -613,7 +611,7 @@ public struct ScreeningEngine: Sendable {
         // model read is no such menace (it also reads a victim's account of one).
         let leverage = rules.leverageSignals.contains { kind in
             findings.presses(kind)
-                && findings.signals[kind]?.evidence.contains { !$0.rule.hasPrefix(ThreatModel.evidenceRule) } == true
+                && findings.signals[kind]?.evidence.contains { !ThreatModel.reads($0) } == true
         }
         if leverage && findings.signals[.signalExcessiveDemand] != nil { return .unjustDemand }
         // Weak content alone (money asked where no fault was found, on a long or repeated call too) is

@@ -225,6 +225,11 @@ public struct ThreatModel: Sendable {
     /// supervisor to weigh.
     public static let doubtedMarker = ", doubted by "
 
+    /// Whether this evidence is the model's own reading (a threat no pattern phrased).
+    public static func reads(_ evidence: Evidence) -> Bool {
+        evidence.rule.hasPrefix(evidenceRule)
+    }
+
     /// Whether the model doubts this evidence (its rule carries `doubtedMarker`).
     public static func doubts(_ evidence: Evidence) -> Bool {
         evidence.rule.contains(doubtedMarker)
