@@ -393,7 +393,7 @@ private struct PolicyReader {
             let id = try string(entry["id"], "patterns[\(index)].id")
             let path = "patterns[\(index)] '\(id)'"
             guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
-            let keys = ["id", "signal", "severity", "tokens", "then", "cancels", "confirmedByModel"]
+            let keys = ["id", "signal", "severity", "tokens", "then", "cancels", "reach", "confirmedByModel"]
             for (key, _) in entry {
                 guard let name = key.string, keys.contains(name) else {
                     throw fail(key, path, "unknown key '\(key.string ?? "")'; expected \(keys.joined(separator: ", "))")
@@ -404,6 +404,16 @@ private struct PolicyReader {
                 try entry["confirmedByModel"].map { node throws(PolicyError) in try boolean(node, "\(path).confirmedByModel") } ?? false
             if cancels && confirmedByModel {
                 throw fail(entry["confirmedByModel"], "\(path).confirmedByModel", "a cancelling pattern raises nothing to confirm")
+            }
+            var reach = TokenPatternRule.Reach.match
+            if let node = entry["reach"] {
+                let name = try string(node, "\(path).reach")
+                guard cancels else { throw fail(node, "\(path).reach", "only a cancelling pattern has a reach") }
+                guard let value = TokenPatternRule.Reach(rawValue: name) else {
+                    let names = TokenPatternRule.Reach.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw fail(node, "\(path).reach", "unknown reach '\(name)'; expected \(names)")
+                }
+                reach = value
             }
             var signal = SignalKind.signalUnspecified
             var severity = Severity.unspecified
@@ -431,7 +441,7 @@ private struct PolicyReader {
                 TokenPatternRule(
                     id: id, signal: signal, severity: severity, tokens: tokens,
                     then: try patternSyntax(entry, "then", path, concepts: concepts), cancels: cancels,
-                    confirmedByModel: confirmedByModel))
+                    reach: reach, confirmedByModel: confirmedByModel))
         }
         var warnings: [AgentWarning] = []
         let warningNodes = try top["agentWarnings"].map { node throws(PolicyError) in try sequence(node, "agentWarnings") } ?? []

@@ -32,6 +32,7 @@ final class TokenMatcher: Sendable {
         var tokens: Range<Int>
         var then: Range<Int>?
         var cancels: Bool
+        var reach: TokenPatternRule.Reach
         var confirmedByModel: Bool
     }
 
@@ -212,7 +213,7 @@ final class TokenMatcher: Sendable {
             patterns.append(
                 Pattern(
                     id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels,
-                    confirmedByModel: rule.confirmedByModel))
+                    reach: rule.reach, confirmedByModel: rule.confirmedByModel))
         }
         let wordsPerRow = max(1, (keyIDs.count + 63) / 64)
         var bits = [UInt64](repeating: 0, count: wordsPerRow * drafts.count)
@@ -270,6 +271,23 @@ final class TokenMatcher: Sendable {
                 lemma: keyIDs[UTF8Key(token.lemma)] ?? -1, alternate: keyIDs[UTF8Key(token.alternate)] ?? -1,
                 surface: surfaceKeyIDs[UTF8Key(Self.surfaceText(of: token))] ?? -1,
                 endsSentence: token.partOfSpeech == .symbol && Self.sentenceEnds.contains(token.surface))
+        }
+    }
+
+    /// The tokens a cancelling pattern's match takes hits away from: the match, or on to its
+    /// sentence's end, or back to its sentence's start.
+    static func reach(_ reach: TokenPatternRule.Reach, of match: Range<Int>, in keys: [Key]) -> Range<Int> {
+        switch reach {
+        case .match:
+            return match
+        case .toSentenceEnd:
+            var end = match.upperBound
+            while end < keys.count && !keys[end - 1].endsSentence { end += 1 }
+            return match.lowerBound..<end
+        case .fromSentenceStart:
+            var start = match.lowerBound
+            while start > 0 && !keys[start - 1].endsSentence { start -= 1 }
+            return start..<match.upperBound
         }
     }
 

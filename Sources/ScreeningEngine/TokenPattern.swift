@@ -18,8 +18,20 @@ import Foundation
 /// A pattern with `then` is met when `then` follows `tokens` in the same utterance or the
 /// caller's next one (a waiting place, then a weapon). A pattern with `cancels: true` raises no
 /// signal: it takes away every hit that overlaps it (ゴキブリを殺す, "he said"), or only the hits of
-/// its `signal` when it names one.
+/// its `signal` when it names one; with `reach` it takes them away from its match to the end of
+/// its sentence (he said …) or from the sentence's start to its match (…って言われた): the
+/// reported clause, however long, is someone else's words.
 public struct TokenPatternRule: Sendable, Hashable {
+    /// How far a cancelling pattern takes hits away.
+    public enum Reach: String, Sendable, Hashable, CaseIterable {
+        /// The tokens it matched.
+        case match
+        /// From its match to the end of its sentence: the clause a report verb introduces.
+        case toSentenceEnd = "to-sentence-end"
+        /// From the start of its sentence to its match: the clause a quotative verb closes.
+        case fromSentenceStart = "from-sentence-start"
+    }
+
     public var id: String
     /// The signal raised; for a cancelling pattern, the one it cancels (`.signalUnspecified`: all).
     public var signal: SignalKind
@@ -27,12 +39,14 @@ public struct TokenPatternRule: Sendable, Hashable {
     public var tokens: TokenPatternSyntax
     public var then: TokenPatternSyntax?
     public var cancels: Bool
+    /// For a cancelling pattern, how far it takes hits away.
+    public var reach: Reach
     /// Raises its signal only where the threat model's probability reaches `threatModel.confirm`.
     public var confirmedByModel: Bool
 
     public init(
         id: String, signal: SignalKind, severity: Severity, tokens: TokenPatternSyntax, then: TokenPatternSyntax? = nil,
-        cancels: Bool = false, confirmedByModel: Bool = false
+        cancels: Bool = false, reach: Reach = .match, confirmedByModel: Bool = false
     ) {
         self.id = id
         self.signal = signal
@@ -40,6 +54,7 @@ public struct TokenPatternRule: Sendable, Hashable {
         self.tokens = tokens
         self.then = then
         self.cancels = cancels
+        self.reach = reach
         self.confirmedByModel = confirmedByModel
     }
 }

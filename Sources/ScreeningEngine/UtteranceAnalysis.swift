@@ -45,8 +45,9 @@ struct UtteranceAnalysis {
     ) {
         scratch.folded.refold(text)
         matcher.matches(in: scratch.folded, into: &scratch.matches)
-        // Ranges whose hits are taken away: of every signal, or of one.
-        var cancelled: [(range: Range<Int>, signal: SignalKind)] = []
+        // Ranges whose hits are taken away: of every signal, or of one. A reported clause takes
+        // away the hits that begin in it; other ranges every hit they overlap.
+        var cancelled: [(range: Range<Int>, signal: SignalKind, clause: Bool)] = []
         var reports = false
         var demand = false
         var dissatisfaction = false
@@ -54,7 +55,7 @@ struct UtteranceAnalysis {
         for match in scratch.matches {
             let meaning = matcher.meanings[match.pattern]
             switch meaning.kind {
-            case .exception: cancelled.append((scratch.folded.sourceRange(ofBytes: match.start..<match.end), .signalUnspecified))
+            case .exception: cancelled.append((scratch.folded.sourceRange(ofBytes: match.start..<match.end), .signalUnspecified, false))
             case .reportingCue: reports = true
             case .writtenStatement: demandsWrittenStatement = true
             case .element:
@@ -135,7 +136,8 @@ struct UtteranceAnalysis {
             let pattern = tokenMatcher.patterns[match.pattern]
             let range = source(match.tokens)
             if pattern.cancels {
-                cancelled.append((range, pattern.signal))
+                let reached = TokenMatcher.reach(pattern.reach, of: match.tokens, in: keys)
+                cancelled.append((source(reached), pattern.signal, pattern.reach != .match))
             } else if pattern.then != nil {
                 if let second = secondPart(of: match.pattern, from: match.tokens.upperBound) {
                     pairs += 1
@@ -155,7 +157,10 @@ struct UtteranceAnalysis {
             candidates.isEmpty && firstParts.isEmpty && open.isEmpty
             ? [] : (scanned ?? Self.quotationRanges(in: text)).filter { reports || $0.isJapaneseBracket }.map(\.range)
         func dropped(_ range: Range<Int>, _ signal: SignalKind) -> Bool {
-            if cancelled.contains(where: { $0.range.overlaps(range) && ($0.signal == .signalUnspecified || $0.signal == signal) }) {
+            if cancelled.contains(where: {
+                ($0.clause ? $0.range.contains(range.lowerBound) : $0.range.overlaps(range))
+                    && ($0.signal == .signalUnspecified || $0.signal == signal)
+            }) {
                 return true
             }
             // Quoted when the hit begins or ends inside quotation marks (たら、「うるせえ、殺す」).

@@ -20,11 +20,11 @@ import Testing
     /// sentences: threats and violent sentences 0.60, abuse 0.40, clean ones flagged 3 %).
     enum Floor {
         static let heldOutAccuracy = 0.88
-        static let heldOutThreatRecall = 0.935
-        static let heldOutLegitimateJudgedUnjust = 0.0058
+        static let heldOutThreatRecall = 0.93
+        static let heldOutLegitimateJudgedUnjust = 0.0056
         static let developmentAccuracy = 0.875
         static let developmentThreatRecall = 0.98
-        static let developmentLegitimateJudgedUnjust = 0.0023
+        static let developmentLegitimateJudgedUnjust = 0.0016
         static let threatSentences = (en: 0.85, ja: 0.92)
         static let abuseSentences = (en: 0.62, ja: 0.74)
         static let cleanFlagged = 0.03

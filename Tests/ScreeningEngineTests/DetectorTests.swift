@@ -530,6 +530,43 @@ import Testing
         }
     }
 
+    /// Someone else's threat as a caller tells it, without quotation marks (a stranger or a member
+    /// of staff, to the end of the sentence; a Japanese quotative verb of being told, back to the
+    /// sentence's start): the patterns leave it to the caller who was threatened, so it is never
+    /// judged unjust (the model may still send it to a supervisor).
+    @Test(arguments: [
+        "I asked him to stop speeding. He pulls over and says get out or I'll knock your teeth in.",
+        "The driver said, get on that ramp again and I'll run you over, mate.",
+        "I go to show him the placard and he goes, you want me to knock you on your ass?",
+        "Another player has been sending him messages saying he knows which school he goes to.",
+        "次文句言うたらしばくぞって言うてん。子どもも横におったんやで。",
+        "道が違う言うたら、運転手が急に車止めて、降りろ、ぶっ飛ばすぞ言うてきたんよ。",
+        "配達の人に、今度文句言ったら家に火つけるぞって言われたんです。",
+    ])
+    func aReportedThreatIsTheVictimsAccount(line: String) {
+        let result = Self.engine.screen(record([line]))
+        #expect(result.verdict != .unjustDemand, "\(line): \(result.signals)")
+        for signal in result.signals {
+            #expect(signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) }, "\(line): \(signal)")
+        }
+    }
+
+    /// The caller's own threat next to a report stays the caller's: in the next sentence, said in
+    /// the present (〜って言ってんだよ), or in a clause that only imagines someone speaking (the next
+    /// person who tells me…).
+    @Test(arguments: [
+        "He said the refund was denied. I'll burn your store down.",
+        "お前の店燃やすぞって言ってんだよ！",
+        "Next person who tells me to hold, I'm gonna k1ll them, I swear.",
+        "店員に「殺すぞ」って言われた。ふざけるな、殺すぞ",
+    ])
+    func theCallersOwnThreatBesideAReportStays(line: String) {
+        let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
+        #expect(
+            violence?.evidence.contains { !$0.rule.hasPrefix(ThreatModel.evidenceRule) } == true, "\(line): \(String(describing: violence))"
+        )
+    }
+
     /// A lawsuit's paperwork is coercion, and the caller's own self-harm forces a demand: neither
     /// is a threat of violence from the patterns.
     @Test(arguments: ["I will bury you in paperwork until you retire.", "If the refund isn't here by noon I'm going to kill myself."])

@@ -96,6 +96,15 @@ import Testing
             "a cancelling pattern raises nothing to confirm"
         ),
         (
+            "{id: coercion.ja.kneel,", "{id: coercion.ja.kneel, reach: to-sentence-end,",
+            "'coercion.ja.kneel'.reach): only a cancelling pattern has a reach"
+        ),
+        (
+            "{id: reported.en.someone-said, cancels: true, reach: to-sentence-end,",
+            "{id: reported.en.someone-said, cancels: true, reach: sentence,",
+            "'reported.en.someone-said'.reach): unknown reach 'sentence'; expected match, to-sentence-end, from-sentence-start"
+        ),
+        (
             "{id: coercion.ja.kneel,", "{id: coercion.ja.kneel, confirmedByModel: true,",
             "'coercion.ja.kneel'.confirmedByModel): the threat model confirms threats only"
         ),
