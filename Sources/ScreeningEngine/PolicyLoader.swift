@@ -393,7 +393,7 @@ private struct PolicyReader {
             let id = try string(entry["id"], "patterns[\(index)].id")
             let path = "patterns[\(index)] '\(id)'"
             guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
-            let keys = ["id", "signal", "severity", "tokens", "then", "cancels", "reach", "confirmedByModel"]
+            let keys = ["id", "signal", "severity", "tokens", "then", "cancels", "reach", "until", "confirmedByModel"]
             for (key, _) in entry {
                 guard let name = key.string, keys.contains(name) else {
                     throw fail(key, path, "unknown key '\(key.string ?? "")'; expected \(keys.joined(separator: ", "))")
@@ -414,6 +414,10 @@ private struct PolicyReader {
                     throw fail(node, "\(path).reach", "unknown reach '\(name)'; expected \(names)")
                 }
                 reach = value
+            }
+            let until = try patternSyntax(entry, "until", path, concepts: concepts)
+            if until != nil && reach == .match {
+                throw fail(entry["until"], "\(path).until", "only a pattern with a reach has an until")
             }
             var signal = SignalKind.signalUnspecified
             var severity = Severity.unspecified
@@ -441,7 +445,7 @@ private struct PolicyReader {
                 TokenPatternRule(
                     id: id, signal: signal, severity: severity, tokens: tokens,
                     then: try patternSyntax(entry, "then", path, concepts: concepts), cancels: cancels,
-                    reach: reach, confirmedByModel: confirmedByModel))
+                    reach: reach, until: until, confirmedByModel: confirmedByModel))
         }
         var warnings: [AgentWarning] = []
         let warningNodes = try top["agentWarnings"].map { node throws(PolicyError) in try sequence(node, "agentWarnings") } ?? []

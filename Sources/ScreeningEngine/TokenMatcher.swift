@@ -33,6 +33,8 @@ final class TokenMatcher: Sendable {
         var then: Range<Int>?
         var cancels: Bool
         var reach: TokenPatternRule.Reach
+        /// Where a reported clause stops, in `elements`.
+        var until: Range<Int>?
         var confirmedByModel: Bool
     }
 
@@ -210,10 +212,11 @@ final class TokenMatcher: Sendable {
         for rule in rules {
             let tokens = compile(rule.tokens)
             let then = rule.then.map(compile)
+            let until = rule.until.map(compile)
             patterns.append(
                 Pattern(
                     id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels,
-                    reach: rule.reach, confirmedByModel: rule.confirmedByModel))
+                    reach: rule.reach, until: until, confirmedByModel: rule.confirmedByModel))
         }
         let wordsPerRow = max(1, (keyIDs.count + 63) / 64)
         var bits = [UInt64](repeating: 0, count: wordsPerRow * drafts.count)
@@ -275,19 +278,23 @@ final class TokenMatcher: Sendable {
     }
 
     /// The tokens a cancelling pattern's match takes hits away from: the match, or on to its
-    /// sentence's end, or back to its sentence's start.
-    static func reach(_ reach: TokenPatternRule.Reach, of match: Range<Int>, in keys: [Key]) -> Range<Int> {
-        switch reach {
+    /// sentence's end, or back to its sentence's start, stopping where its `until` part matches.
+    func reach(of match: Match, in keys: [Key]) -> Range<Int> {
+        let pattern = patterns[match.pattern]
+        let stops = pattern.until.map { matchRanges($0, in: keys) } ?? []
+        switch pattern.reach {
         case .match:
-            return match
+            return match.tokens
         case .toSentenceEnd:
-            var end = match.upperBound
-            while end < keys.count && !keys[end - 1].endsSentence { end += 1 }
-            return match.lowerBound..<end
+            var end = match.tokens.upperBound
+            let stop = stops.first { $0.lowerBound >= end }?.lowerBound ?? keys.count
+            while end < stop && !keys[end - 1].endsSentence { end += 1 }
+            return match.tokens.lowerBound..<end
         case .fromSentenceStart:
-            var start = match.lowerBound
-            while start > 0 && !keys[start - 1].endsSentence { start -= 1 }
-            return start..<match.upperBound
+            var start = match.tokens.lowerBound
+            let stop = stops.last { $0.upperBound <= start }?.upperBound ?? 0
+            while start > stop && !keys[start - 1].endsSentence { start -= 1 }
+            return start..<match.tokens.upperBound
         }
     }
 

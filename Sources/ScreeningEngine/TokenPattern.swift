@@ -18,9 +18,10 @@ import Foundation
 /// A pattern with `then` is met when `then` follows `tokens` in the same utterance or the
 /// caller's next one (a waiting place, then a weapon). A pattern with `cancels: true` raises no
 /// signal: it takes away every hit that overlaps it (ゴキブリを殺す, "he said"), or only the hits of
-/// its `signal` when it names one; with `reach` it takes them away from its match to the end of
-/// its sentence (he said …) or from the sentence's start to its match (…って言われた): the
-/// reported clause, however long, is someone else's words.
+/// its `signal` when it names one. With `reach` it marks a reported clause, someone else's words
+/// however long: from its match to the end of its sentence (he said, …), taking away the hits
+/// that begin there, or from the sentence's start to its match (…って言われた), taking away the
+/// hits that end there; `until` names where the caller takes over (so, but; 、) and the clause stops.
 public struct TokenPatternRule: Sendable, Hashable {
     /// How far a cancelling pattern takes hits away.
     public enum Reach: String, Sendable, Hashable, CaseIterable {
@@ -41,12 +42,14 @@ public struct TokenPatternRule: Sendable, Hashable {
     public var cancels: Bool
     /// For a cancelling pattern, how far it takes hits away.
     public var reach: Reach
+    /// With a `reach`: where the clause stops short of the sentence's end (or start).
+    public var until: TokenPatternSyntax?
     /// Raises its signal only where the threat model's probability reaches `threatModel.confirm`.
     public var confirmedByModel: Bool
 
     public init(
         id: String, signal: SignalKind, severity: Severity, tokens: TokenPatternSyntax, then: TokenPatternSyntax? = nil,
-        cancels: Bool = false, reach: Reach = .match, confirmedByModel: Bool = false
+        cancels: Bool = false, reach: Reach = .match, until: TokenPatternSyntax? = nil, confirmedByModel: Bool = false
     ) {
         self.id = id
         self.signal = signal
@@ -55,6 +58,7 @@ public struct TokenPatternRule: Sendable, Hashable {
         self.then = then
         self.cancels = cancels
         self.reach = reach
+        self.until = until
         self.confirmedByModel = confirmedByModel
     }
 }

@@ -46,8 +46,9 @@ struct UtteranceAnalysis {
         scratch.folded.refold(text)
         matcher.matches(in: scratch.folded, into: &scratch.matches)
         // Ranges whose hits are taken away: of every signal, or of one. A reported clause takes
-        // away the hits that begin in it; other ranges every hit they overlap.
-        var cancelled: [(range: Range<Int>, signal: SignalKind, clause: Bool)] = []
+        // away the hits that begin in it (after a report verb) or end in it (before a quotative
+        // verb); other ranges every hit they overlap.
+        var cancelled: [(range: Range<Int>, signal: SignalKind, reach: TokenPatternRule.Reach)] = []
         var reports = false
         var demand = false
         var dissatisfaction = false
@@ -55,7 +56,7 @@ struct UtteranceAnalysis {
         for match in scratch.matches {
             let meaning = matcher.meanings[match.pattern]
             switch meaning.kind {
-            case .exception: cancelled.append((scratch.folded.sourceRange(ofBytes: match.start..<match.end), .signalUnspecified, false))
+            case .exception: cancelled.append((scratch.folded.sourceRange(ofBytes: match.start..<match.end), .signalUnspecified, .match))
             case .reportingCue: reports = true
             case .writtenStatement: demandsWrittenStatement = true
             case .element:
@@ -136,8 +137,7 @@ struct UtteranceAnalysis {
             let pattern = tokenMatcher.patterns[match.pattern]
             let range = source(match.tokens)
             if pattern.cancels {
-                let reached = TokenMatcher.reach(pattern.reach, of: match.tokens, in: keys)
-                cancelled.append((source(reached), pattern.signal, pattern.reach != .match))
+                cancelled.append((source(tokenMatcher.reach(of: match, in: keys)), pattern.signal, pattern.reach))
             } else if pattern.then != nil {
                 if let second = secondPart(of: match.pattern, from: match.tokens.upperBound) {
                     pairs += 1
@@ -157,9 +157,14 @@ struct UtteranceAnalysis {
             candidates.isEmpty && firstParts.isEmpty && open.isEmpty
             ? [] : (scanned ?? Self.quotationRanges(in: text)).filter { reports || $0.isJapaneseBracket }.map(\.range)
         func dropped(_ range: Range<Int>, _ signal: SignalKind) -> Bool {
-            if cancelled.contains(where: {
-                ($0.clause ? $0.range.contains(range.lowerBound) : $0.range.overlaps(range))
-                    && ($0.signal == .signalUnspecified || $0.signal == signal)
+            if cancelled.contains(where: { cancel in
+                let taken =
+                    switch cancel.reach {
+                    case .match: cancel.range.overlaps(range)
+                    case .toSentenceEnd: cancel.range.contains(range.lowerBound)
+                    case .fromSentenceStart: cancel.range.contains(range.upperBound - 1)
+                    }
+                return taken && (cancel.signal == .signalUnspecified || cancel.signal == signal)
             }) {
                 return true
             }

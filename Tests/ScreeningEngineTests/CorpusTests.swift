@@ -21,7 +21,7 @@ import Testing
     enum Floor {
         static let heldOutAccuracy = 0.88
         static let heldOutThreatRecall = 0.93
-        static let heldOutLegitimateJudgedUnjust = 0.0056
+        static let heldOutLegitimateJudgedUnjust = 0.0066
         static let developmentAccuracy = 0.875
         static let developmentThreatRecall = 0.98
         static let developmentLegitimateJudgedUnjust = 0.0016

@@ -535,7 +535,7 @@ import Testing
     /// sentence's start): the patterns leave it to the caller who was threatened, so it is never
     /// judged unjust (the model may still send it to a supervisor).
     @Test(arguments: [
-        "I asked him to stop speeding. He pulls over and says get out or I'll knock your teeth in.",
+        "I asked him to stop speeding. He pulls over and says, get out or I'll knock your teeth in.",
         "The driver said, get on that ramp again and I'll run you over, mate.",
         "I go to show him the placard and he goes, you want me to knock you on your ass?",
         "Another player has been sending him messages saying he knows which school he goes to.",
@@ -551,11 +551,16 @@ import Testing
         }
     }
 
-    /// The caller's own threat next to a report stays the caller's: in the next sentence, said in
-    /// the present (〜って言ってんだよ), or in a clause that only imagines someone speaking (the next
-    /// person who tells me…).
+    /// The caller's own threat next to a report stays the caller's: in the next sentence, after the
+    /// caller takes over (…, so I'll…), before a Japanese report (殺すぞお前ら、…って言われた), passed
+    /// on from the caller's own people (my guys said…), said in the present (〜って言ってんだよ), or in
+    /// a clause that only imagines someone speaking (the next person who tells me…).
     @Test(arguments: [
         "He said the refund was denied. I'll burn your store down.",
+        "The manager told me no refund, so I'll be waiting for him in the car park with a bat.",
+        "Your email said delivery on Tuesday, it's Friday, so I'll burn the place down.",
+        "マジで殺すぞお前ら、電話の兄ちゃんにも折り返すって言われたのに。",
+        "My guys said they know where your CEO lives and they'll pay him a visit with baseball bats.",
         "お前の店燃やすぞって言ってんだよ！",
         "Next person who tells me to hold, I'm gonna k1ll them, I swear.",
         "店員に「殺すぞ」って言われた。ふざけるな、殺すぞ",

@@ -100,6 +100,10 @@ import Testing
             "'coercion.ja.kneel'.reach): only a cancelling pattern has a reach"
         ),
         (
+            "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, until: \"から\",",
+            "'threat.ja.not-a-threat.pest'.until): only a pattern with a reach has an until"
+        ),
+        (
             "{id: reported.en.someone-said, cancels: true, reach: to-sentence-end,",
             "{id: reported.en.someone-said, cancels: true, reach: sentence,",
             "'reported.en.someone-said'.reach): unknown reach 'sentence'; expected match, to-sentence-end, from-sentence-start"
