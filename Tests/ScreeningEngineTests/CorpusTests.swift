@@ -24,8 +24,8 @@ import Testing
         static let heldOutLegitimateJudgedUnjust = 0.0066
         static let developmentAccuracy = 0.875
         static let developmentThreatRecall = 0.98
-        static let developmentLegitimateJudgedUnjust = 0.0016
-        static let threatSentences = (en: 0.85, ja: 0.92)
+        static let developmentLegitimateJudgedUnjust = 0.0017
+        static let threatSentences = (en: 0.83, ja: 0.92)
         static let abuseSentences = (en: 0.62, ja: 0.74)
         static let cleanFlagged = 0.03
         /// Of the ordinary complaint wording (`dev-sentences/complaint-wording-clean.jsonl`), how
