@@ -32,6 +32,7 @@ final class TokenMatcher: Sendable {
         var tokens: Range<Int>
         var then: Range<Int>?
         var cancels: Bool
+        /// For a cancelling pattern: its match, or the reported clause it marks.
         var reach: TokenPatternRule.Reach
         /// Where a reported clause stops, in `elements`.
         var until: Range<Int>?
@@ -277,24 +278,75 @@ final class TokenMatcher: Sendable {
         }
     }
 
-    /// The tokens a cancelling pattern's match takes hits away from: the match, or on to its
-    /// sentence's end, or back to its sentence's start, stopping where its `until` part matches.
-    func reach(of match: Match, in keys: [Key]) -> Range<Int> {
-        let pattern = patterns[match.pattern]
-        let stops = pattern.until.map { matchRanges($0, in: keys) } ?? []
-        switch pattern.reach {
-        case .match:
-            return match.tokens
-        case .toSentenceEnd:
-            var end = match.tokens.upperBound
-            let stop = stops.first { $0.lowerBound >= end }?.lowerBound ?? keys.count
-            while end < stop && !keys[end - 1].endsSentence { end += 1 }
-            return match.tokens.lowerBound..<end
-        case .fromSentenceStart:
-            var start = match.tokens.lowerBound
-            let stop = stops.last { $0.upperBound <= start }?.upperBound ?? 0
-            while start > stop && !keys[start - 1].endsSentence { start -= 1 }
-            return start..<match.tokens.upperBound
+    /// The tokens the cancelling patterns' matches in one utterance take hits away from: a match,
+    /// or its reported clause, on to its sentence's end or back to its sentence's start, short of
+    /// where the pattern's `until` part matches. The sentences' bounds and each pattern's stops are
+    /// found once per utterance, so that many reports in a long one stay linear.
+    struct Clauses {
+        let matcher: TokenMatcher
+        let keys: [Key]
+        /// Per token: the index of its sentence's first token, and the index after its last.
+        private var sentenceStarts: [Int] = []
+        private var sentenceEnds: [Int] = []
+        /// Per pattern: where its `until` part starts, and where it ends, each in order.
+        private var stops: [Int: (starts: [Int], ends: [Int])] = [:]
+
+        init(matcher: TokenMatcher, keys: [Key]) {
+            self.matcher = matcher
+            self.keys = keys
+        }
+
+        mutating func tokens(of match: Match) -> Range<Int> {
+            let pattern = matcher.patterns[match.pattern]
+            switch pattern.reach {
+            case .match:
+                return match.tokens
+            case .toSentenceEnd:
+                findSentences()
+                // The first stop that starts at or after the match's end.
+                let starts = stops(of: match.pattern).starts
+                let next = Self.firstIndex(in: starts) { $0 >= match.tokens.upperBound }
+                let stop = next < starts.count ? starts[next] : keys.count
+                return match.tokens.lowerBound..<max(match.tokens.upperBound, min(sentenceEnds[match.tokens.upperBound - 1], stop))
+            case .fromSentenceStart:
+                findSentences()
+                // The last stop that ends at or before the match's start.
+                let ends = stops(of: match.pattern).ends
+                let after = Self.firstIndex(in: ends) { $0 > match.tokens.lowerBound }
+                let stop = after > 0 ? ends[after - 1] : 0
+                return max(sentenceStarts[match.tokens.lowerBound], stop)..<match.tokens.upperBound
+            }
+        }
+
+        private mutating func findSentences() {
+            guard sentenceEnds.isEmpty else { return }
+            sentenceStarts = [Int](repeating: 0, count: keys.count)
+            sentenceEnds = [Int](repeating: keys.count, count: keys.count)
+            for index in keys.indices.dropFirst() {
+                sentenceStarts[index] = keys[index - 1].endsSentence ? index : sentenceStarts[index - 1]
+            }
+            for index in keys.indices.reversed() where index + 1 < keys.count {
+                sentenceEnds[index] = keys[index].endsSentence ? index + 1 : sentenceEnds[index + 1]
+            }
+        }
+
+        private mutating func stops(of pattern: Int) -> (starts: [Int], ends: [Int]) {
+            if let found = stops[pattern] { return found }
+            let ranges = matcher.patterns[pattern].until.map { matcher.matchRanges($0, in: keys) } ?? []
+            let found = (starts: ranges.map(\.lowerBound), ends: ranges.map(\.upperBound).sorted())
+            stops[pattern] = found
+            return found
+        }
+
+        /// The first index of sorted `values` where `condition` holds (it holds from there on).
+        private static func firstIndex(in values: [Int], where condition: (Int) -> Bool) -> Int {
+            var low = 0
+            var high = values.count
+            while low < high {
+                let middle = (low + high) / 2
+                if condition(values[middle]) { high = middle } else { low = middle + 1 }
+            }
+            return low
         }
     }
 

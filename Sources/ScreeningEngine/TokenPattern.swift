@@ -40,9 +40,11 @@ public struct TokenPatternRule: Sendable, Hashable {
     public var tokens: TokenPatternSyntax
     public var then: TokenPatternSyntax?
     public var cancels: Bool
-    /// For a cancelling pattern, how far it takes hits away.
+    /// For a cancelling pattern, how far it takes hits away (`PolicyLoader` refuses a reach on
+    /// any other).
     public var reach: Reach
-    /// With a `reach`: where the clause stops short of the sentence's end (or start).
+    /// With a `reach` other than `.match`: where the clause stops short of the sentence's end (or
+    /// start).
     public var until: TokenPatternSyntax?
     /// Raises its signal only where the threat model's probability reaches `threatModel.confirm`.
     public var confirmedByModel: Bool

@@ -130,6 +130,7 @@ struct UtteranceAnalysis {
             }
             return low < ranges.count ? ranges[low] : nil
         }
+        var clauses = TokenMatcher.Clauses(matcher: tokenMatcher, keys: keys)
         var pairs = 0
         var firstParts: [(pattern: Int, range: Range<Int>)] = []
         var waitingPatterns: Set<Int> = []
@@ -137,7 +138,7 @@ struct UtteranceAnalysis {
             let pattern = tokenMatcher.patterns[match.pattern]
             let range = source(match.tokens)
             if pattern.cancels {
-                cancelled.append((source(tokenMatcher.reach(of: match, in: keys)), pattern.signal, pattern.reach))
+                cancelled.append((source(clauses.tokens(of: match)), pattern.signal, pattern.reach))
             } else if pattern.then != nil {
                 if let second = secondPart(of: match.pattern, from: match.tokens.upperBound) {
                     pairs += 1

@@ -542,6 +542,10 @@ import Testing
         "次文句言うたらしばくぞって言うてん。子どもも横におったんやで。",
         "道が違う言うたら、運転手が急に車止めて、降りろ、ぶっ飛ばすぞ言うてきたんよ。",
         "配達の人に、今度文句言ったら家に火つけるぞって言われたんです。",
+        "He said, get out now or I'll kill you.",
+        "ぶん殴るからなって言われた。",
+        "Someone just screamed I'll kill you at me at the registration desk.",
+        "百円くらいでうるせえな、帰り道気をつけろよ、家まで付いて行ってやろうか、と言われました。",
     ])
     func aReportedThreatIsTheVictimsAccount(line: String) {
         let result = Self.engine.screen(record([line]))
@@ -556,8 +560,10 @@ import Testing
     /// on from the caller's own people (my guys said…), said in the present (〜って言ってんだよ), or in
     /// a clause that only imagines someone speaking (the next person who tells me…).
     @Test(arguments: [
-        "He said the refund was denied. I'll burn your store down.",
-        "The manager told me no refund, so I'll be waiting for him in the car park with a bat.",
+        "He said, that's our policy. I'll burn your store down.",
+        "The manager told me no refund, so I'll burn your store down.",
+        "They refused again so I told them I'll burn the shop down.",
+        "お前の店燃やすぞ、って言ってんだよ！",
         "Your email said delivery on Tuesday, it's Friday, so I'll burn the place down.",
         "マジで殺すぞお前ら、電話の兄ちゃんにも折り返すって言われたのに。",
         "My guys said they know where your CEO lives and they'll pay him a visit with baseball bats.",
