@@ -389,16 +389,8 @@ private struct PolicyReader {
         var rules: [TokenPatternRule] = []
         var ids: Set<String> = []
         for (index, node) in try (top["patterns"].map { node throws(PolicyError) in try sequence(node, "patterns") } ?? []).enumerated() {
-            let entry = try mapping(node, "patterns[\(index)]")
-            let id = try string(entry["id"], "patterns[\(index)].id")
-            let path = "patterns[\(index)] '\(id)'"
-            guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
-            let keys = ["id", "signal", "severity", "tokens", "then", "cancels", "reach", "until", "confirmedByModel"]
-            for (key, _) in entry {
-                guard let name = key.string, keys.contains(name) else {
-                    throw fail(key, path, "unknown key '\(key.string ?? "")'; expected \(keys.joined(separator: ", "))")
-                }
-            }
+            let (entry, id, path) = try patternEntry(node, "patterns", index, ids: &ids)
+            try onlyKeys(entry, ["id", "signal", "severity", "tokens", "then", "cancels", "reach", "until", "confirmedByModel"], path)
             let cancels = try entry["cancels"].map { node throws(PolicyError) in try boolean(node, "\(path).cancels") } ?? false
             let confirmedByModel =
                 try entry["confirmedByModel"].map { node throws(PolicyError) in try boolean(node, "\(path).confirmedByModel") } ?? false
@@ -438,9 +430,7 @@ private struct PolicyReader {
             } else if entry["severity"] != nil {
                 throw fail(node, path, "a cancelling pattern has no severity")
             }
-            guard let tokens = try patternSyntax(entry, "tokens", path, concepts: concepts) else {
-                throw fail(node, "\(path).tokens", "missing")
-            }
+            let tokens = try patternTokens(entry, node, path, concepts: concepts)
             rules.append(
                 TokenPatternRule(
                     id: id, signal: signal, severity: severity, tokens: tokens,
@@ -450,23 +440,39 @@ private struct PolicyReader {
         var warnings: [AgentWarning] = []
         let warningNodes = try top["agentWarnings"].map { node throws(PolicyError) in try sequence(node, "agentWarnings") } ?? []
         for (index, node) in warningNodes.enumerated() {
-            let entry = try mapping(node, "agentWarnings[\(index)]")
-            let id = try string(entry["id"], "agentWarnings[\(index)].id")
-            let path = "agentWarnings[\(index)] '\(id)'"
-            guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
+            let (entry, id, path) = try patternEntry(node, "agentWarnings", index, ids: &ids)
             try onlyKeys(entry, ["id", "tokens"], path)
-            guard let tokens = try patternSyntax(entry, "tokens", path, concepts: concepts) else {
-                throw fail(node, "\(path).tokens", "missing")
-            }
-            warnings.append(AgentWarning(id: id, tokens: tokens))
+            warnings.append(AgentWarning(id: id, tokens: try patternTokens(entry, node, path, concepts: concepts)))
         }
         policy.concepts = concepts
         policy.tokenPatterns = rules
         policy.agentWarnings = warnings
     }
 
-    /// A pattern's `key` part (`tokens`, `then`), parsed and checked against the concepts; nil
-    /// when the entry has none.
+    /// Entry `index` of a list of token patterns (`patterns`, `agentWarnings`): its mapping, its id
+    /// (unique among both lists, recorded in `ids`) and the path errors name it by.
+    private func patternEntry(
+        _ node: Node, _ list: String, _ index: Int, ids: inout Set<String>
+    ) throws(PolicyError) -> (entry: Node.Mapping, id: String, path: String) {
+        let entry = try mapping(node, "\(list)[\(index)]")
+        let id = try string(entry["id"], "\(list)[\(index)].id")
+        let path = "\(list)[\(index)] '\(id)'"
+        guard ids.insert(id).inserted else { throw fail(entry["id"], path, "another pattern has this id") }
+        return (entry, id, path)
+    }
+
+    /// A pattern's required `tokens` part, parsed and checked against the concepts.
+    private func patternTokens(
+        _ entry: Node.Mapping, _ node: Node, _ path: String, concepts: [String: [String]]
+    ) throws(PolicyError) -> TokenPatternSyntax {
+        guard let tokens = try patternSyntax(entry, "tokens", path, concepts: concepts) else {
+            throw fail(node, "\(path).tokens", "missing")
+        }
+        return tokens
+    }
+
+    /// A pattern's `key` part (`tokens`, `then`, `until`), parsed and checked against the concepts;
+    /// nil when the entry has none.
     private func patternSyntax(
         _ entry: Node.Mapping, _ key: String, _ path: String, concepts: [String: [String]]
     ) throws(PolicyError) -> TokenPatternSyntax? {
