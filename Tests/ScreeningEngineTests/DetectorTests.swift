@@ -506,7 +506,7 @@ import Testing
                 "Refund me by Friday or the video goes on TikTok with your name on it. Maybe I'll come round with a few lads and we'll see how chatty you are then."
             ]))
         let exposure = try #require(result.signals.first { $0.kind == .signalThreatExposure })
-        #expect(exposure.evidence.contains { !$0.rule.hasPrefix(ThreatModel.evidenceRule) })
+        #expect(exposure.evidence.contains { !ThreatModel.reads($0) })
         let violence = try #require(result.signals.first { $0.kind == .signalThreatViolence })
         #expect(violence.severity == .medium)
         #expect(violence.evidence.map(\.rule).allSatisfy { $0.hasPrefix(ThreatModel.evidenceRule + " p=") })
@@ -526,7 +526,7 @@ import Testing
         #expect(result.verdict != .unjustDemand)
         for signal in result.signals {
             #expect(signal.severity == .medium, "\(line): \(signal)")
-            #expect(signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) }, "\(line): \(signal)")
+            #expect(signal.evidence.allSatisfy { ThreatModel.reads($0) }, "\(line): \(signal)")
         }
     }
 
@@ -551,7 +551,7 @@ import Testing
         let result = Self.engine.screen(record([line]))
         #expect(result.verdict != .unjustDemand, "\(line): \(result.signals)")
         for signal in result.signals {
-            #expect(signal.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) }, "\(line): \(signal)")
+            #expect(signal.evidence.allSatisfy { ThreatModel.reads($0) }, "\(line): \(signal)")
         }
     }
 
@@ -574,7 +574,7 @@ import Testing
     func theCallersOwnThreatBesideAReportStays(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
         #expect(
-            violence?.evidence.contains { !$0.rule.hasPrefix(ThreatModel.evidenceRule) } == true, "\(line): \(String(describing: violence))"
+            violence?.evidence.contains { !ThreatModel.reads($0) } == true, "\(line): \(String(describing: violence))"
         )
     }
 

@@ -207,7 +207,7 @@ import Testing
         let modelOnly = engine.screen(
             record([Self.vanParked], loss: 3000, demands: [(.demandCompensation, 15000)], language: "en"))
         let read = try #require(modelOnly.signals.first { $0.kind == .signalThreatViolence })
-        #expect(read.evidence.allSatisfy { $0.rule.hasPrefix(ThreatModel.evidenceRule) })
+        #expect(read.evidence.allSatisfy { ThreatModel.reads($0) })
         #expect(modelOnly.verdict == .needsReview)
         // A policy without `signalGroups.leverage` leaves it to a supervisor too.
         let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
