@@ -58,7 +58,10 @@ public struct ScreeningEngine: Sendable {
             let analysis = UtteranceAnalysis(
                 index: index, text: utterance.text, matcher: matcher, tokenMatcher: tokenMatcher, wantsFeatures: threatModel != nil,
                 open: &open, scratch: &scratch)
-            if let threatModel { modelReading.add(analysis.features, of: index, model: threatModel) }
+            if let threatModel {
+                modelReading.add(analysis.features, of: index, model: threatModel)
+                if !analysis.reportedSpeech.isEmpty { modelReading.reportedSpeech[index] = analysis.reportedSpeech }
+            }
             for hit in analysis.hits {
                 if hit.awaitsConfirmation {
                     awaitingConfirmation.append(hit)
@@ -176,6 +179,8 @@ public struct ScreeningEngine: Sendable {
         typealias Utterance = (index: Int, weight: Double, located: [ContactFeatures.Located])
         var features: Set<UInt64> = []
         var heaviest: [ThreatModel.Output: Utterance] = [:]
+        /// Per utterance, where it holds someone else's words (`UtteranceAnalysis.reportedSpeech`).
+        var reportedSpeech: [Int: [Range<Int>]] = [:]
 
         mutating func add(_ utterance: [ContactFeatures.Located], of index: Int, model: ThreatModel) {
             guard !utterance.isEmpty else { return }
@@ -256,7 +261,8 @@ public struct ScreeningEngine: Sendable {
 
     /// A threat the token patterns did not phrase but the model reads in the caller's words: the
     /// kind it finds likelier, SEVERITY_MEDIUM (a supervisor reviews) from the policy's
-    /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set. Beside a
+    /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set and the
+    /// evidence sentence is not someone else's words (`UtteranceAnalysis.reportedSpeech`). Beside a
     /// threat of one kind the patterns raised, the other kind where the model's own probability of
     /// it reaches `medium` too (and `high` for SEVERITY_HIGH): "refund it or it's on TikTok" and
     /// later "I'll come round with a few lads". The evidence is the sentence that weighs most toward
@@ -300,7 +306,11 @@ public struct ScreeningEngine: Sendable {
             findings.add(kind, .high, evidence: evidence)
             findings.add(kind, .high, evidence: warning)
         } else if probability >= thresholds.medium {
-            findings.add(kind, thresholds.high.map { probability >= $0 } ?? false ? .high : .medium, evidence: evidence)
+            // SEVERITY_HIGH only for the caller's own words: a victim telling what was said to them
+            // reads as menace too.
+            let reported = reading.reportedSpeech[heaviest.index]?.contains { $0.overlaps(sentence.range) } ?? false
+            let high = !reported && thresholds.high.map { probability >= $0 } ?? false
+            findings.add(kind, high ? .high : .medium, evidence: evidence)
         }
     }
 

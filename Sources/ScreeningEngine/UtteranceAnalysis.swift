@@ -17,6 +17,10 @@ struct UtteranceAnalysis {
     var features: [ContactFeatures.Located] = []
     var demandsWrittenStatement = false
     var element: Element = .fact
+    /// Stretches (in scalars) that hold someone else's words as the policy reads them: reported
+    /// clauses and quotations, so that the threat model's reading of a victim's account is not
+    /// taken for the caller's own menace.
+    var reportedSpeech: [Range<Int>] = []
 
     /// Buffers reused from one utterance to the next, so that screening a record allocates little.
     struct Scratch {
@@ -172,6 +176,11 @@ struct UtteranceAnalysis {
             // Quoted when the hit begins or ends inside quotation marks (たら、「うるせえ、殺す」).
             return quotations.contains { $0.contains(range.lowerBound) || $0.contains(range.upperBound - 1) }
         }
+        if wantsFeatures {
+            reportedSpeech =
+                cancelled.filter { $0.reach != .match && Self.threatsOrAll.contains($0.signal) }.map(\.range)
+                + (scanned ?? []).filter { reports || $0.isJapaneseBracket }.map(\.range)
+        }
         let droppedPairs = Set(candidates.filter { $0.pair != nil && dropped($0.range, $0.signal) }.compactMap(\.pair))
         var kept = candidates.filter { candidate in
             if let pair = candidate.pair { return !droppedPairs.contains(pair) }
@@ -224,6 +233,9 @@ struct UtteranceAnalysis {
             element = .opinion
         }
     }
+
+    /// The signals a reported clause cancels that make it someone else's menace.
+    private static let threatsOrAll: Set<SignalKind> = [.signalUnspecified, .signalThreatViolence, .signalThreatExposure]
 
     /// A stretch inside quotation marks, in scalars, and what marks it.
     struct Quotation {

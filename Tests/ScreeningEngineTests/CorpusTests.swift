@@ -19,10 +19,10 @@ import Testing
     /// (held-out contacts: accuracy 0.90, threat recall 0.95, no legitimate claim judged unjust;
     /// sentences: threats and violent sentences 0.60, abuse 0.40, clean ones flagged 3 %).
     enum Floor {
-        static let heldOutAccuracy = 0.88
+        static let heldOutAccuracy = 0.89
         static let heldOutThreatRecall = 0.93
-        static let heldOutLegitimateJudgedUnjust = 0.0066
-        static let developmentAccuracy = 0.875
+        static let heldOutLegitimateJudgedUnjust = 0.0069
+        static let developmentAccuracy = 0.90
         static let developmentThreatRecall = 0.98
         static let developmentLegitimateJudgedUnjust = 0.0017
         static let threatSentences = (en: 0.83, ja: 0.92)

@@ -70,10 +70,12 @@ import Testing
     }
 
     /// The built-in policy's threatModel lines, as written.
-    static let builtInThreatModel: (medium: String, confirm: String, doubt: String) = {
+    static let builtInThreatModel: (medium: String, high: String, confirm: String, doubt: String) = {
         let section = ScreeningPolicy.builtIn().threatModel!
         func line(_ key: String, _ value: Double?) -> String { "  \(key): \(value.map { String(format: "%.2f", $0) } ?? "")\n" }
-        return (line("medium", section.medium), line("confirm", section.confirm), line("doubt", section.doubt))
+        return (
+            line("medium", section.medium), "  high: \(section.high!)\n", line("confirm", section.confirm), line("doubt", section.doubt)
+        )
     }()
 
     @Test(arguments: [
@@ -87,7 +89,7 @@ import Testing
         ("  escalatingMoneyRatio: 1.5", "  escalatingMoneyRatio: 1", "repeatedContact.escalatingMoneyRatio"),
         ("threatModel:\n", "threatModel:\n  hihg: 0.9\n", "unknown key 'hihg'"),
         (builtInThreatModel.medium, "  medium: 0.4\n", "threatModel.medium"),
-        (builtInThreatModel.medium, "  medium: 0.7\n  high: 0.6\n", "threatModel.high"),
+        (builtInThreatModel.high, "  high: 0.6\n", "threatModel.high"),
         (builtInThreatModel.doubt, "  doubt: 0.99\n", "is above medium ("),
         (builtInThreatModel.confirm, "  confirm: 0.01\n", "is above medium ("),
         (builtInThreatModel.confirm, "", "'.confirmedByModel): needs the policy's threatModel.confirm"),

@@ -136,6 +136,13 @@ import Testing
             policy: try Self.policy("threatModel:\n  medium: 0.6\n  high: 0.6\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
         #expect(high.screen(blue).signals.first { $0.kind == .signalThreatViolence }?.severity == .high)
         #expect(high.screen(blue).verdict == .unjustDemand)
+        // A victim telling what was said to them reads as menace too: where the sentence that weighs
+        // most is someone else's words (a reported clause, reported.en.*), it stays SEVERITY_MEDIUM.
+        let told = record(["The parcel came.", "Your driver told me, blue parcel, blue box too."], demands: [(.demandReplacement, nil)])
+        let reported = try #require(high.screen(told).signals.first { $0.kind == .signalThreatViolence })
+        #expect(reported.severity == .medium, "\(reported)")
+        #expect(reported.evidence.first?.excerpt == "Your driver told me, blue parcel, blue box too.")
+        #expect(high.screen(told).verdict == .needsReview)
 
         // Without the policy's section the model is left out; a late parcel does not reach it.
         let off = ScreeningEngine(policy: try Self.policy(nil), analyzer: Self.analyzer, threatModel: Self.toyModel())
