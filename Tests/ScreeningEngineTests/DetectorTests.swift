@@ -546,6 +546,10 @@ import Testing
         "ぶん殴るからなって言われた。",
         "Someone just screamed I'll kill you at me at the registration desk.",
         "百円くらいでうるせえな、帰り道気をつけろよ、家まで付いて行ってやろうか、と言われました。",
+        "The installer lost his temper, kicked my door and said next time he'd smash my face in.",
+        "We asked the lads behind us to keep it down and one says you'll be sorry after the film.",
+        "出品者に返品をお願いしたら、お前の住所をXに晒すぞって返ってきました。",
+        "配送業者から、次クレーム入れたら家燃やすぞってメールが来たんです。",
     ])
     func aReportedThreatIsTheVictimsAccount(line: String) {
         let result = Self.engine.screen(record([line]))
@@ -570,6 +574,8 @@ import Testing
         "お前の店燃やすぞって言ってんだよ！",
         "Next person who tells me to hold, I'm gonna k1ll them, I swear.",
         "店員に「殺すぞ」って言われた。ふざけるな、殺すぞ",
+        "I rang him twice about the refund and said, if it isn't here Monday I'll smash your windows in.",
+        "お前の店燃やすぞって書き込んでやるからな。",
     ])
     func theCallersOwnThreatBesideAReportStays(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
