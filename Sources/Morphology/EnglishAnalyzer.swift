@@ -184,6 +184,14 @@ public final class EnglishAnalyzer: Sendable {
         "ppl": ["people"], "dont": ["do", "not"], "wont": ["will", "not"], "cant": ["can", "not"], "didnt": ["did", "not"],
         "isnt": ["is", "not"], "aint": ["is", "not"], "ive": ["i", "have"], "id": ["i", "would"], "ull": ["you", "will"],
         "youll": ["you", "will"], "theyll": ["they", "will"], "hell": ["hell"], "gon": ["going", "to"], "let's": ["let", "us"],
+        "boutta": ["about", "to"], "bouta": ["about", "to"], "ya'll": ["you", "all"], "yuh": ["you"],
+        // Scots, Irish and Northern English: ah'll come doon an' batter ye; ye'll get a sore face.
+        "ah'll": ["i", "will"], "a'll": ["i", "will"], "ah'm": ["i", "am"], "ah've": ["i", "have"], "ah'd": ["i", "would"],
+        "ye": ["you"], "ye'll": ["you", "will"], "ye're": ["you", "are"], "ye'd": ["you", "would"], "yer": ["your"],
+        "youse": ["you"], "yous": ["you"], "yese": ["you"], "gonnae": ["going", "to"], "doon": ["down"], "aff": ["off"],
+        "dae": ["do"], "cannae": ["can", "not"], "canna": ["can", "not"], "dinnae": ["do", "not"], "dinna": ["do", "not"],
+        "didnae": ["did", "not"], "wullnae": ["will", "not"], "willnae": ["will", "not"], "wouldnae": ["would", "not"],
+        "isnae": ["is", "not"], "wisnae": ["was", "not"], "wis": ["was"], "intae": ["into"], "tae": ["to"],
     ]
     private static let leet: [Unicode.Scalar: Unicode.Scalar] = [
         "1": "i", "!": "i", "|": "l", "0": "o", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s", "7": "t", "*": "u",

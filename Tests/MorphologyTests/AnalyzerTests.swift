@@ -37,6 +37,10 @@ import Testing
         #expect(lemmas("k!lled") == ["kill"])
         #expect(lemmas("ki11ing") == ["kill"])
         #expect(lemmas("the manager's car") == ["the", "manag", "car"])
+        // Dialect spellings meet the standard words: Scots, Irish, Northern English.
+        #expect(lemmas("ah'll come doon an' batter ye") == ["i", "will", "come", "down", "an", "batter", "you"])
+        #expect(
+            lemmas("ye'll get a sore face, ah cannae wait") == ["you", "will", "get", "a", "sore", "face", ",", "ah", "can", "not", "wait"])
     }
 
     @Test func mixedUtterancesAreAnalysedRunByRun() {

@@ -19,13 +19,13 @@ import Testing
     /// (held-out contacts: accuracy 0.90, threat recall 0.95, no legitimate claim judged unjust;
     /// sentences: threats and violent sentences 0.60, abuse 0.40, clean ones flagged 3 %).
     enum Floor {
-        static let heldOutAccuracy = 0.89
+        static let heldOutAccuracy = 0.885
         static let heldOutThreatRecall = 0.93
-        static let heldOutLegitimateJudgedUnjust = 0.0069
+        static let heldOutLegitimateJudgedUnjust = 0.0087
         static let developmentAccuracy = 0.90
         static let developmentThreatRecall = 0.98
         static let developmentLegitimateJudgedUnjust = 0.0012
-        static let threatSentences = (en: 0.83, ja: 0.92)
+        static let threatSentences = (en: 0.84, ja: 0.92)
         static let abuseSentences = (en: 0.62, ja: 0.74)
         static let cleanFlagged = 0.03
         /// Of the ordinary complaint wording (`dev-sentences/complaint-wording-clean.jsonl`), how

@@ -308,6 +308,17 @@ import Testing
         #expect(result.signals.contains { $0.kind == expected }, "\(lines): \(result.signals.map(\.kind))")
     }
 
+    /// The patterns, not the model alone, compose these: the body part before its owner (break the
+    /// head of that manager) and Scots spellings folded to the words they stand for (ah'll, ye).
+    @Test(arguments: [
+        "If the money is not in by tomorrow I will break the head of that manager.",
+        "Sort it the day or ah'll batter ye.",
+    ])
+    func patternsComposeThreatsInOtherWordOrdersAndDialects(line: String) {
+        let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
+        #expect(violence?.evidence.contains { !ThreatModel.reads($0) } == true, "\(line): \(String(describing: violence))")
+    }
+
     @Test(arguments: [
         "配達員に「次は殺すぞ」って言われたんです",
         "ゴキブリを殺したいので殺虫剤を買いました",
