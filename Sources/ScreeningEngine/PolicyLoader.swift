@@ -47,7 +47,7 @@ extension ScreeningPolicy {
         } catch let error as PolicyError {
             throw error
         } catch let error as YamlError {
-            throw PolicyError(line: Self.line(of: error), path: "", problem: "not valid YAML: \(error)")
+            throw PolicyError(line: Self.line(of: error), path: "", problem: "not valid YAML: \(Self.problem(of: error))")
         } catch {
             throw PolicyError(line: nil, path: "", problem: "not valid YAML: \(error)")
         }
@@ -59,9 +59,17 @@ extension ScreeningPolicy {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
             return mark.line
+        case .duplicatedKeysInMapping(_, let context):
+            return context.mark.line
         default:
             return nil
         }
+    }
+
+    /// What is wrong, without the whole document Yams puts in its context for duplicated keys.
+    private static func problem(of error: YamlError) -> String {
+        guard case .duplicatedKeysInMapping(let duplicates, _) = error else { return "\(error)" }
+        return "a key given twice in one mapping: " + duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
     }
 }
 

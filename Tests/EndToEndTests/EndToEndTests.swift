@@ -215,7 +215,8 @@ import Testing
 
         let policy = data + "/policy.yaml"
         try await runCLI(["policy", "default"], dataDirectory: data).stdout
-            .replacingOccurrences(of: #"  medium: 0\.\d+\n"#, with: "  medium: 0.6\n  high: 0.6\n", options: .regularExpression)
+            .replacingOccurrences(of: #"  medium: 0\.\d+\n"#, with: "  medium: 0.6\n", options: .regularExpression)
+            .replacingOccurrences(of: #"  high: 0\.\d+\n"#, with: "  high: 0.6\n", options: .regularExpression)
             .write(toFile: policy, atomically: true, encoding: .utf8)
         let record = try contact("new", "So. The green folder.", threat: true)
         let output = try await runCLI(

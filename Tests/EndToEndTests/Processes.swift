@@ -91,23 +91,28 @@ func runProgram(_ path: String, _ arguments: [String]) async throws -> CommandOu
 }
 
 /// Runs `process` to completion, off the concurrency pool, with `stdin` as its input (an empty one
-/// when nil), and returns how it exited and what it wrote.
+/// when nil), and returns how it exited and what it wrote. Its input is written and its two outputs
+/// read each on a thread of its own, so that a process that fills one pipe while the test waits on
+/// another fails or finishes instead of hanging.
 func runToCompletion(_ process: Process, stdin: String? = nil) async throws -> CommandOutput {
-    try await offThePool {
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return CommandOutput(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    let (writer, outReader, errReader) = (input.fileHandleForWriting, out.fileHandleForReading, err.fileHandleForReading)
+    async let written: Void = offThePool {
+        if let stdin { writer.write(Data(stdin.utf8)) }
+        try writer.close()
     }
+    async let stdout = offThePool { String(decoding: outReader.readDataToEndOfFile(), as: UTF8.self) }
+    async let stderr = offThePool { String(decoding: errReader.readDataToEndOfFile(), as: UTF8.self) }
+    let (standardOutput, standardError) = try await (stdout, stderr)
+    try await written
+    try await offThePool { process.waitUntilExit() }
+    return CommandOutput(status: process.terminationStatus, stdout: standardOutput, stderr: standardError)
 }
 
 /// A system command that exited non-zero, with what it said.

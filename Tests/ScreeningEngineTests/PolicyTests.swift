@@ -224,6 +224,18 @@ import Testing
         }
     }
 
+    /// A key given twice is named with its line, in a line of its own: not the whole policy, which
+    /// the YAML parser's own message quotes.
+    @Test func aKeyGivenTwiceIsNamedWithItsLine() throws {
+        let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "  doubt: 0.10\n", with: "  doubt: 0.10\n  high: 0.9\n")
+        let lines = yaml.components(separatedBy: "\n")
+        let error = try #require(throws: PolicyError.self) { try ScreeningPolicy(yaml: yaml) }
+        #expect(error.description.contains("a key given twice in one mapping: 'high'"), "\(error)")
+        let line = try #require(error.line)
+        #expect(lines[line - 1].hasPrefix("  high: "), "\(error)")
+        #expect(error.description.count < 200, "\(error)")
+    }
+
     @Test func outOfRangeWeightIsRefused() {
         let yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(of: "conduct: 0.30", with: "conduct: 3")
         #expect(throws: PolicyError.self) { try ScreeningPolicy(yaml: yaml) }
