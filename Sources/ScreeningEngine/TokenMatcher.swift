@@ -20,7 +20,7 @@ final class TokenMatcher: Sendable {
     /// One element of a pattern; units by their index in `units`.
     enum Element: Sendable {
         case match(unit: Int, optional: Bool)
-        case gap(Int, acrossSentences: Bool)
+        case gap(Int, acrossSentences: Bool, except: Int?)
         case not(unit: Int)
     }
 
@@ -200,8 +200,9 @@ final class TokenMatcher: Sendable {
                 case .match(let items, let optional):
                     drafts.append(draft(items))
                     elements.append(.match(unit: drafts.count - 1, optional: optional))
-                case .gap(let count, let across):
-                    elements.append(.gap(count, acrossSentences: across))
+                case .gap(let count, let across, let except):
+                    if !except.isEmpty { drafts.append(draft(except)) }
+                    elements.append(.gap(count, acrossSentences: across, except: except.isEmpty ? nil : drafts.count - 1))
                 case .not(let items):
                     drafts.append(draft(items))
                     elements.append(.not(unit: drafts.count - 1))
@@ -433,11 +434,12 @@ final class TokenMatcher: Sendable {
             case .match(let unit, let optional):
                 if let result = forEachEnd(of: unit, at: position, { match(rest, at: $0) }) { return result }
                 return optional ? match(rest, at: position) : nil
-            case .gap(let count, let across):
+            case .gap(let count, let across, let except):
                 var end = position
                 while true {
                     if let result = match(rest, at: end) { return result }
                     guard end < keys.count, end - position < count, across || !keys[end].endsSentence else { return nil }
+                    if let except, forEachEnd(of: except, at: end, { $0 }) != nil { return nil }
                     end += 1
                 }
             case .not(let unit):

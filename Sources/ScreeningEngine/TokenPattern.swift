@@ -89,8 +89,9 @@ public struct TokenPatternSyntax: Sendable, Hashable {
     public enum Element: Sendable, Hashable {
         /// One of the alternatives, or nothing when optional.
         case match([Item], optional: Bool)
-        /// Up to this many tokens of anything, within a sentence unless `acrossSentences`.
-        case gap(Int, acrossSentences: Bool)
+        /// Up to this many tokens, within a sentence unless `acrossSentences`, none of them one of
+        /// `except` (`~10!i|we`: the subject does not change in between).
+        case gap(Int, acrossSentences: Bool, except: [Item])
         /// The next token is none of these (zero-width).
         case not([Item])
     }
@@ -106,10 +107,13 @@ public struct TokenPatternSyntax: Sendable, Hashable {
             var piece = Substring(part)
             if piece.first == "~" {
                 let across = piece.hasPrefix("~~")
-                guard let count = Int(piece.dropFirst(across ? 2 : 1)), (0...40).contains(count) else {
-                    throw PatternSyntaxError("'\(piece)': a gap is ~N or ~~N with N from 0 to 40")
+                let parts = piece.dropFirst(across ? 2 : 1).split(separator: "!", maxSplits: 1, omittingEmptySubsequences: false)
+                let (length, except) = (parts[0], parts.count > 1 ? parts[1] : nil)
+                guard let count = Int(length), (0...40).contains(count), except?.isEmpty != true else {
+                    throw PatternSyntaxError("'\(piece)': a gap is ~N or ~~N with N from 0 to 40, then optionally !words it does not cross")
                 }
-                elements.append(.gap(count, acrossSentences: across))
+                let excluded = try except.map { (words) throws(PatternSyntaxError) in try Self.items(of: words, in: part) } ?? []
+                elements.append(.gap(count, acrossSentences: across, except: excluded))
                 continue
             }
             var negated = false
@@ -122,22 +126,7 @@ public struct TokenPatternSyntax: Sendable, Hashable {
                 optional = true
                 piece = piece.dropLast()
             }
-            var items: [Item] = []
-            for alternative in piece.split(separator: "|", omittingEmptySubsequences: false) {
-                if alternative == "_" {
-                    items.append(.any)
-                } else if alternative.first == "@" {
-                    let name = alternative.dropFirst()
-                    guard !name.isEmpty else { throw PatternSyntaxError("'\(part)': '@' must be followed by a concept name") }
-                    items.append(.concept(String(name)))
-                } else if alternative.first == "=" {
-                    guard alternative.count > 1 else { throw PatternSyntaxError("'\(part)': '=' must be followed by a word") }
-                    items.append(.surface(String(alternative.dropFirst())))
-                } else {
-                    guard !alternative.isEmpty else { throw PatternSyntaxError("'\(part)': an empty alternative") }
-                    items.append(.word(String(alternative).replacingOccurrences(of: "_", with: " ")))
-                }
-            }
+            let items = try Self.items(of: piece, in: part)
             if negated {
                 guard !optional else { throw PatternSyntaxError("'\(part)': a negated element cannot be optional") }
                 elements.append(.not(items))
@@ -153,12 +142,32 @@ public struct TokenPatternSyntax: Sendable, Hashable {
         self.elements = elements
     }
 
+    /// The alternatives of one element (`a|@concept|=written|_`); `part` names it in an error.
+    private static func items(of piece: Substring, in part: Substring) throws(PatternSyntaxError) -> [Item] {
+        var items: [Item] = []
+        for alternative in piece.split(separator: "|", omittingEmptySubsequences: false) {
+            if alternative == "_" {
+                items.append(.any)
+            } else if alternative.first == "@" {
+                let name = alternative.dropFirst()
+                guard !name.isEmpty else { throw PatternSyntaxError("'\(part)': '@' must be followed by a concept name") }
+                items.append(.concept(String(name)))
+            } else if alternative.first == "=" {
+                guard alternative.count > 1 else { throw PatternSyntaxError("'\(part)': '=' must be followed by a word") }
+                items.append(.surface(String(alternative.dropFirst())))
+            } else {
+                guard !alternative.isEmpty else { throw PatternSyntaxError("'\(part)': an empty alternative") }
+                items.append(.word(String(alternative).replacingOccurrences(of: "_", with: " ")))
+            }
+        }
+        return items
+    }
+
     /// Every item of every element, in order.
     var items: [Item] {
         elements.flatMap { element -> [Item] in
             switch element {
-            case .match(let items, _), .not(let items): items
-            case .gap: []
+            case .match(let items, _), .not(let items), .gap(_, _, let items): items
             }
         }
     }

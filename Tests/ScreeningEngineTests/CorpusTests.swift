@@ -24,7 +24,7 @@ import Testing
         static let heldOutLegitimateJudgedUnjust = 0.0087
         static let developmentAccuracy = 0.90
         static let developmentThreatRecall = 0.98
-        static let developmentLegitimateJudgedUnjust = 0.0012
+        static let developmentLegitimateJudgedUnjust = 0.0015
         static let threatSentences = (en: 0.84, ja: 0.92)
         static let abuseSentences = (en: 0.62, ja: 0.74)
         static let cleanFlagged = 0.03

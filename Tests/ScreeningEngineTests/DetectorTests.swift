@@ -558,7 +558,7 @@ import Testing
         "Someone just screamed I'll kill you at me at the registration desk.",
         "百円くらいでうるせえな、帰り道気をつけろよ、家まで付いて行ってやろうか、と言われました。",
         "The installer lost his temper, kicked my door and said next time he'd smash my face in.",
-        "We asked the lads behind us to keep it down and one says you'll be sorry after the film.",
+        "We asked the man behind us to keep it down and he says you'll be sorry after the film.",
         "出品者に返品をお願いしたら、お前の住所をXに晒すぞって返ってきました。",
         "配送業者から、次クレーム入れたら家燃やすぞってメールが来たんです。",
     ])
@@ -587,6 +587,8 @@ import Testing
         "店員に「殺すぞ」って言われた。ふざけるな、殺すぞ",
         "I rang him twice about the refund and said, if it isn't here Monday I'll smash your windows in.",
         "お前の店燃やすぞって書き込んでやるからな。",
+        "The manager hung up on me, and I rang back and said I'll burn your shop down tonight.",
+        "店のアンケート用紙に、次来たら店長刺すって書いてきたわ。",
     ])
     func theCallersOwnThreatBesideAReportStays(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }

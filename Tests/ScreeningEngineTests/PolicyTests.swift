@@ -159,6 +159,11 @@ import Testing
         ("tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"@harm_jaa ~3 @intent_ja\"", "unknown concept '@harm_jaa'"),
         ("tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"@harm_ja ~99 @intent_ja\"", "a gap is ~N or ~~N"),
         ("tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"~2 @harm_ja\"", "cannot start with a gap"),
+        ("tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"@harm_ja ~3! @intent_ja\"", "then optionally !words"),
+        (
+            "tokens: \"@harm_ja|@harm_intent_only_ja ~3 @intent_ja\"", "tokens: \"@harm_ja ~3!@nothing @intent_ja\"",
+            "unknown concept '@nothing'"
+        ),
     ])
     func aBrokenPatternIsNamedByItsIDAndLine(original: String, broken: String, problem: String) throws {
         let yaml = ScreeningPolicy.builtInYAML()
