@@ -261,8 +261,9 @@ public struct ScreeningEngine: Sendable {
 
     /// A threat the token patterns did not phrase but the model reads in the caller's words: the
     /// kind it finds likelier, SEVERITY_MEDIUM (a supervisor reviews) from the policy's
-    /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set and the
-    /// evidence sentence is not someone else's words (`UtteranceAnalysis.reportedSpeech`). Beside a
+    /// `threatModel.medium` probability, SEVERITY_HIGH from `threatModel.high` if set (also over a
+    /// pattern's SEVERITY_MEDIUM of the kind) where what weighs in the evidence sentence is not
+    /// someone else's words (`weighsMostInReportedSpeech`). Beside a
     /// threat of one kind the patterns raised, the other kind where the model's own probability of
     /// it reaches `medium` too (and `high` for SEVERITY_HIGH): "refund it or it's on TikTok" and
     /// later "I'll come round with a few lads". The evidence is the sentence that weighs most toward
@@ -277,7 +278,13 @@ public struct ScreeningEngine: Sendable {
         guard let scores, let threatModel, let thresholds = policy.threatModel else { return }
         let least = thresholds.warned ?? thresholds.medium
         guard scores.threat >= least else { return }
-        let raised = [SignalKind.signalThreatViolence, .signalThreatExposure].filter { findings.signals[$0] != nil }
+        // A kind the patterns raised below SEVERITY_HIGH does not keep the model from raising it to
+        // SEVERITY_HIGH: more menace ("…, or else") never makes a milder verdict.
+        let reachesHigh = thresholds.high.map { scores.threat >= $0 } ?? false
+        let raised = [SignalKind.signalThreatViolence, .signalThreatExposure].filter { kind in
+            guard let signal = findings.signals[kind] else { return false }
+            return !reachesHigh || signal.severity.rawValue >= Severity.high.rawValue
+        }
         // The kind, the probability its severity is weighed on and the output its evidence is read
         // toward: the threat at all for the likelier kind, the kind's own for a second one.
         let kind: SignalKind
@@ -308,10 +315,28 @@ public struct ScreeningEngine: Sendable {
         } else if probability >= thresholds.medium {
             // SEVERITY_HIGH only for the caller's own words: a victim telling what was said to them
             // reads as menace too.
-            let reported = reading.reportedSpeech[heaviest.index]?.contains { $0.overlaps(sentence.range) } ?? false
+            let reported = Self.weighsMostInReportedSpeech(
+                sentence.range, heaviest.located, reading.reportedSpeech[heaviest.index] ?? [], model: threatModel, toward: output)
             let high = !reported && thresholds.high.map { probability >= $0 } ?? false
             findings.add(kind, high ? .high : .medium, evidence: evidence)
         }
+    }
+
+    /// Whether the features read in `sentence` weigh more toward `output` inside `reported` (someone
+    /// else's words: reported clauses, quotations) than outside it: "they told me you get nothing,
+    /// so…" followed by the caller's own menace is the caller's.
+    static func weighsMostInReportedSpeech(
+        _ sentence: Range<Int>, _ located: [ContactFeatures.Located], _ reported: [Range<Int>], model: ThreatModel,
+        toward output: ThreatModel.Output
+    ) -> Bool {
+        guard reported.contains(where: { $0.overlaps(sentence) }) else { return false }
+        var inside = 0.0
+        var outside = 0.0
+        for feature in located where sentence.contains(feature.source.lowerBound) {
+            let weight = model.weight(of: feature.feature, toward: output)
+            if reported.contains(where: { $0.contains(feature.source.lowerBound) }) { inside += weight } else { outside += weight }
+        }
+        return inside >= outside
     }
 
     /// How far after the caller's words an agent's warning is looked for: the agent's replies among

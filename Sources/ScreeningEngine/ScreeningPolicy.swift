@@ -99,8 +99,8 @@ public struct ScreeningPolicy: Sendable {
 public struct ThreatModelThresholds: Sendable, Equatable {
     /// From this probability the model raises a threat no token pattern phrased, SEVERITY_MEDIUM.
     public var medium: Double
-    /// From this one, SEVERITY_HIGH, where the sentence it points at is the caller's own words (not
-    /// a reported clause or a quotation); nil: the model alone never raises SEVERITY_HIGH.
+    /// From this one, SEVERITY_HIGH, where what weighs in the sentence it points at is the caller's
+    /// own words (not a reported clause or a quotation); nil: the model alone never raises SEVERITY_HIGH.
     public var high: Double?
     /// A token pattern marked `confirmedByModel` raises its signal only from this probability: broad
     /// patterns (a channel near a condition word) whose hits the model must not find unlikely.

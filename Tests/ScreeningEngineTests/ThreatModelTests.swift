@@ -143,6 +143,16 @@ import Testing
         #expect(reported.severity == .medium, "\(reported)")
         #expect(reported.evidence.first?.excerpt == "Your driver told me, blue parcel, blue box too.")
         #expect(high.screen(told).verdict == .needsReview)
+        // The caller's own words after a report are the caller's: what weighs is outside the clause.
+        let own = record(["The parcel came.", "Your driver told me, no way, so a blue parcel, blue box too."])
+        #expect(high.screen(own).signals.first { $0.kind == .signalThreatViolence }?.severity == .high, "\(high.screen(own).signals)")
+        // A phrase that raised the kind at SEVERITY_MEDIUM ("or else") does not keep the model from
+        // raising it to SEVERITY_HIGH: more menace never makes a milder verdict.
+        let orElse = high.screen(record(["The parcel came.", "A blue parcel, blue box, or else."]))
+        let raised = try #require(orElse.signals.first { $0.kind == .signalThreatViolence })
+        #expect(raised.severity == .high, "\(raised)")
+        #expect(raised.evidence.contains { ThreatModel.reads($0) } && raised.evidence.contains { !ThreatModel.reads($0) }, "\(raised)")
+        #expect(orElse.verdict == .unjustDemand)
 
         // Without the policy's section the model is left out; a late parcel does not reach it.
         let off = ScreeningEngine(policy: try Self.policy(nil), analyzer: Self.analyzer, threatModel: Self.toyModel())
