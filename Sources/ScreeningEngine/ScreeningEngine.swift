@@ -322,9 +322,9 @@ public struct ScreeningEngine: Sendable {
         }
     }
 
-    /// Whether the features read in `sentence` weigh more toward `output` inside `reported` (someone
-    /// else's words: reported clauses, quotations) than outside it: "they told me you get nothing,
-    /// so…" followed by the caller's own menace is the caller's.
+    /// Whether the features read in `sentence` weigh at least as much toward `output` inside
+    /// `reported` (someone else's words: reported clauses, quotations) as outside it: "they told me
+    /// you get nothing, so…" followed by the caller's own menace is the caller's.
     static func weighsMostInReportedSpeech(
         _ sentence: Range<Int>, _ located: [ContactFeatures.Located], _ reported: [Range<Int>], model: ThreatModel,
         toward output: ThreatModel.Output
