@@ -309,10 +309,12 @@ import Testing
     }
 
     /// The patterns, not the model alone, compose these: the body part before its owner (break the
-    /// head of that manager) and Scots spellings folded to the words they stand for (ah'll, ye).
+    /// head of that manager), Scots spellings folded to the words they stand for (ah'll, ye), and a
+    /// threat after a denial of joking (a negation reaches no further than the next I).
     @Test(arguments: [
         "If the money is not in by tomorrow I will break the head of that manager.",
         "Sort it the day or ah'll batter ye.",
+        "I'm not joking, I'll stab you if that van comes down my road again.",
     ])
     func patternsComposeThreatsInOtherWordOrdersAndDialects(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
