@@ -157,9 +157,10 @@ struct UtteranceAnalysis {
         }
 
         // Japanese brackets (「」『』) hold someone's words as said; other marks are also used for
-        // emphasis, so they quote only where the utterance reports speech.
+        // emphasis, so they quote only where the utterance reports speech. Scanned only when a hit
+        // or the model's reading needs them.
         let quotations =
-            candidates.isEmpty && firstParts.isEmpty && open.isEmpty
+            !wantsFeatures && candidates.isEmpty && firstParts.isEmpty && open.isEmpty
             ? [] : (scanned ?? Self.quotationRanges(in: text)).filter { reports || $0.isJapaneseBracket }.map(\.range)
         func dropped(_ range: Range<Int>, _ signal: SignalKind) -> Bool {
             if cancelled.contains(where: { cancel in
@@ -177,9 +178,7 @@ struct UtteranceAnalysis {
             return quotations.contains { $0.contains(range.lowerBound) || $0.contains(range.upperBound - 1) }
         }
         if wantsFeatures {
-            reportedSpeech =
-                cancelled.filter { $0.reach != .match && Self.threatsOrAll.contains($0.signal) }.map(\.range)
-                + (scanned ?? []).filter { reports || $0.isJapaneseBracket }.map(\.range)
+            reportedSpeech = cancelled.filter { $0.reach != .match && Self.threatsOrAll.contains($0.signal) }.map(\.range) + quotations
         }
         let droppedPairs = Set(candidates.filter { $0.pair != nil && dropped($0.range, $0.signal) }.compactMap(\.pair))
         var kept = candidates.filter { candidate in
