@@ -192,6 +192,7 @@ public final class EnglishAnalyzer: Sendable {
         "dae": ["do"], "cannae": ["can", "not"], "canna": ["can", "not"], "dinnae": ["do", "not"], "dinna": ["do", "not"],
         "didnae": ["did", "not"], "wullnae": ["will", "not"], "willnae": ["will", "not"], "wouldnae": ["would", "not"],
         "isnae": ["is", "not"], "wisnae": ["was", "not"], "wis": ["was"], "intae": ["into"], "tae": ["to"],
+        "windae": ["window"], "windaes": ["windows"], "bate": ["beat"], "heid": ["head"],
     ]
     private static let leet: [Unicode.Scalar: Unicode.Scalar] = [
         "1": "i", "!": "i", "|": "l", "0": "o", "3": "e", "4": "a", "@": "a", "$": "s", "5": "s", "7": "t", "*": "u",

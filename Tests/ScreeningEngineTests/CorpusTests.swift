@@ -21,7 +21,7 @@ import Testing
     enum Floor {
         static let heldOutAccuracy = 0.885
         static let heldOutThreatRecall = 0.93
-        static let heldOutLegitimateJudgedUnjust = 0.0087
+        static let heldOutLegitimateJudgedUnjust = 0.0083
         static let developmentAccuracy = 0.90
         static let developmentThreatRecall = 0.98
         static let developmentLegitimateJudgedUnjust = 0.0015

@@ -315,6 +315,10 @@ import Testing
         "If the money is not in by tomorrow I will break the head of that manager.",
         "Sort it the day or ah'll batter ye.",
         "I'm not joking, I'll stab you if that van comes down my road again.",
+        "I'm tellin' ye now, ah'll bate the heid aff him, so I will.",
+        "Refund me or I'll hoy a brick through yer windae.",
+        "I will beat the head off that driver if he comes back.",
+        "I'm gonna beat the hell out of that driver.",
     ])
     func patternsComposeThreatsInOtherWordOrdersAndDialects(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
@@ -327,6 +331,9 @@ import Testing
         "This delay is killing me.",
         "My coworker said he'd kill me if I ate his lunch again, we laughed.",
         "I'll shoot you an email with the order number.",
+        "I thought he was gonna kill them all that day, the rats are still in the garage.",
+        "We beat them in the final and the trophy arrived broken.",
+        "The heat beat the hell out of that.",
         "このポンコツ洗濯機、また止まった",
         "I felt like an idiot for forgetting my password.",
         "弁護士に相談しようと思っています。",
@@ -560,6 +567,7 @@ import Testing
         "Someone just screamed I'll kill you at me at the registration desk.",
         "百円くらいでうるせえな、帰り道気をつけろよ、家まで付いて行ってやろうか、と言われました。",
         "The installer lost his temper, kicked my door and said next time he'd smash my face in.",
+        "Your engineer got wound up when it took too long, kicked the cupboard under my sink and said, this dump could go up in flames for all I care.",
         "We asked the man behind us to keep it down and he says you'll be sorry after the film.",
         "出品者に返品をお願いしたら、お前の住所をXに晒すぞって返ってきました。",
         "配送業者から、次クレーム入れたら家燃やすぞってメールが来たんです。",
@@ -590,6 +598,7 @@ import Testing
         "I rang him twice about the refund and said, if it isn't here Monday I'll smash your windows in.",
         "お前の店燃やすぞって書き込んでやるからな。",
         "The manager hung up on me, and I rang back and said I'll burn your shop down tonight.",
+        "Me and the lads went to your branch and one says we'll torch the place if they don't pay up.",
         "店のアンケート用紙に、次来たら店長刺すって書いてきたわ。",
     ])
     func theCallersOwnThreatBesideAReportStays(line: String) {

@@ -98,6 +98,20 @@ import Testing
         #expect(result.verdict == .unjustDemand)
     }
 
+    /// Repairing what a member of staff or a billing error damaged is related to the incident, and
+    /// so is any remedy of an incident of no listed kind (INCIDENT_OTHER): no unrelated demand.
+    @Test(arguments: [
+        (IncidentCategory.incidentStaffConduct, DemandKind.demandRepair, "The installer dented my cupboard door. Please repair it."),
+        (.incidentBilling, .demandRepair, "Your billing error cut my line and the engineer broke the socket. Please repair it."),
+        (.incidentOther, .demandCompensation, "I slipped on the spill in your aisle. Please cover the clinic bill."),
+        (.incidentOther, .demandRepair, "Your sign fell on my car in the car park. Please repair the dent."),
+    ])
+    func remediesOfTheDamageAreRelated(category: IncidentCategory, kind: DemandKind, line: String) {
+        let result = engine.screen(record([line], category: category, loss: 12000, demands: [(kind, 12000)]))
+        #expect(!result.signals.contains { $0.kind == .signalUnrelatedDemand }, "\(result.signals)")
+        #expect(result.verdict == .legitimateClaim, "\(result.criteria)")
+    }
+
     @Test func disciplineForConfirmedRudenessIsWarranted() {
         let confirmed = engine.screen(
             record(
