@@ -551,8 +551,9 @@ import Testing
     }
 
     /// Someone else's threat as a caller tells it, without quotation marks (a stranger or a member
-    /// of staff, to the end of the sentence; a Japanese quotative verb of being told, back to the
-    /// sentence's start): the patterns leave it to the caller who was threatened, so it is never
+    /// of staff, to the end of the sentence; what one wrote to the caller, after a colon; a Japanese
+    /// quotative verb of being told, or a sentence ending on 、と。, back to the sentence's start):
+    /// the patterns leave it to the caller who was threatened, so it is never
     /// judged unjust (the model may still send it to a supervisor).
     @Test(arguments: [
         "I asked him to stop speeding. He pulls over and says, get out or I'll knock your teeth in.",
@@ -568,6 +569,11 @@ import Testing
         "百円くらいでうるせえな、帰り道気をつけろよ、家まで付いて行ってやろうか、と言われました。",
         "The installer lost his temper, kicked my door and said next time he'd smash my face in.",
         "Your engineer got wound up when it took too long, kicked the cupboard under my sink and said, this dump could go up in flames for all I care.",
+        "Your collector texted me this: pay up by Friday or we'll break your legs.",
+        "The driver messaged me: i know where you live now.",
+        "Got a text from your technician last night: you'll regret complaining, I know your street.",
+        "業者からLINEで、次文句言ったら家燃やすぞ、と。",
+        "あの店員、お前の顔覚えたからな、だって。信じられない。",
         "We asked the man behind us to keep it down and he says you'll be sorry after the film.",
         "出品者に返品をお願いしたら、お前の住所をXに晒すぞって返ってきました。",
         "配送業者から、次クレーム入れたら家燃やすぞってメールが来たんです。",
@@ -599,6 +605,9 @@ import Testing
         "お前の店燃やすぞって書き込んでやるからな。",
         "The manager hung up on me, and I rang back and said I'll burn your shop down tonight.",
         "Me and the lads went to your branch and one says we'll torch the place if they don't pay up.",
+        "I texted your manager: refund me or I'll smash your shop.",
+        "Got an email from your CEO: no refund. I'll burn your store down.",
+        "返金しないなら店を燃やすぞ、と伝えておけ。",
         "店のアンケート用紙に、次来たら店長刺すって書いてきたわ。",
     ])
     func theCallersOwnThreatBesideAReportStays(line: String) {
