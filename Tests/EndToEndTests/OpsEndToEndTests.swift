@@ -9,8 +9,10 @@ import Testing
 /// and Prometheus metrics that count real calls.
 @Suite struct OpsEndToEndTests {
     /// GET (or another method) on the ops port: status and body.
-    static func get(_ port: Int, _ path: String, method: String = "GET") async throws -> (status: Int, body: String) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    static func get(
+        _ port: Int, _ path: String, method: String = "GET", timeout: TimeInterval = 60
+    ) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: timeout)
         request.httpMethod = method
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))

@@ -319,6 +319,9 @@ import Testing
         "Refund me or I'll hoy a brick through yer windae.",
         "I will beat the head off that driver if he comes back.",
         "I'm gonna beat the hell out of that driver.",
+        "I'll beat the crap out of that useless driver.",
+        "She was so rude I will kill her.",
+        "I could beat him to death for this.",
     ])
     func patternsComposeThreatsInOtherWordOrdersAndDialects(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
@@ -334,6 +337,11 @@ import Testing
         "I thought he was gonna kill them all that day, the rats are still in the garage.",
         "We beat them in the final and the trophy arrived broken.",
         "The heat beat the hell out of that.",
+        "I knocked the head off a nail and the hammer you sold me snapped.",
+        "I used to beat him at chess every week.",
+        "The noise from the boiler is doing ma heid in.",
+        "Someone lobbed a brick through my window last night and your glazier never came.",
+        "I'm going to beat them at darts on Friday, so the board needs to arrive.",
         "このポンコツ洗濯機、また止まった",
         "I felt like an idiot for forgetting my password.",
         "弁護士に相談しようと思っています。",
@@ -568,7 +576,6 @@ import Testing
         "Someone just screamed I'll kill you at me at the registration desk.",
         "百円くらいでうるせえな、帰り道気をつけろよ、家まで付いて行ってやろうか、と言われました。",
         "The installer lost his temper, kicked my door and said next time he'd smash my face in.",
-        "Your engineer got wound up when it took too long, kicked the cupboard under my sink and said, this dump could go up in flames for all I care.",
         "Your collector texted me this: pay up by Friday or we'll break your legs.",
         "The driver messaged me: i know where you live now.",
         "Got a text from your technician last night: you'll regret complaining, I know your street.",

@@ -98,18 +98,28 @@ import Testing
         #expect(result.verdict == .unjustDemand)
     }
 
-    /// Repairing what a member of staff or a billing error damaged is related to the incident, and
-    /// so is any remedy of an incident of no listed kind (INCIDENT_OTHER): no unrelated demand.
+    /// Putting a billing error right is asked as a repair, and an incident of no listed kind
+    /// (INCIDENT_OTHER: a fall in the aisle) is compensated: both related, no unrelated demand.
     @Test(arguments: [
-        (IncidentCategory.incidentStaffConduct, DemandKind.demandRepair, "The installer dented my cupboard door. Please repair it."),
-        (.incidentBilling, .demandRepair, "Your billing error cut my line and the engineer broke the socket. Please repair it."),
+        (IncidentCategory.incidentBilling, DemandKind.demandRepair, "You billed me on estimates for a year. Please put my account right."),
         (.incidentOther, .demandCompensation, "I slipped on the spill in your aisle. Please cover the clinic bill."),
-        (.incidentOther, .demandRepair, "Your sign fell on my car in the car park. Please repair the dent."),
     ])
-    func remediesOfTheDamageAreRelated(category: IncidentCategory, kind: DemandKind, line: String) {
+    func remediesOfTheIncidentAreRelated(category: IncidentCategory, kind: DemandKind, line: String) {
         let result = engine.screen(record([line], category: category, loss: 12000, demands: [(kind, 12000)]))
         #expect(!result.signals.contains { $0.kind == .signalUnrelatedDemand }, "\(result.signals)")
         #expect(result.verdict == .legitimateClaim, "\(result.criteria)")
+    }
+
+    /// A repair asked after a rude call, or of anything after an incident of no listed kind, is for
+    /// a supervisor to weigh.
+    @Test(arguments: [
+        (IncidentCategory.incidentStaffConduct, "Your agent was rude to me on the phone. Repair my washing machine for free."),
+        (.incidentOther, "Your survey email was annoying. Repair my fence for free."),
+    ])
+    func aRepairUnrelatedToTheIncidentGoesToASupervisor(category: IncidentCategory, line: String) {
+        let result = engine.screen(record([line], category: category, demands: [(.demandRepair, nil)]))
+        #expect(result.signals.contains { $0.kind == .signalUnrelatedDemand }, "\(result.signals)")
+        #expect(result.verdict == .needsReview, "\(result.criteria)")
     }
 
     @Test func disciplineForConfirmedRudenessIsWarranted() {
