@@ -134,11 +134,11 @@ import Testing
         // Readiness turns as soon as the signal is handled (a request made within half a second of
         // it answers 503, however loaded the daemon), and never back, until the port closes. A
         // request that fails while the port still listens is asked again.
-        var asked: [(after: Duration, answer: ReadyzAnswer)] = []
+        var asked: [(after: Duration, took: Duration, answer: ReadyzAnswer)] = []
         while ContinuousClock.now - signalled < .seconds(3) {
             let after = ContinuousClock.now - signalled
             let answer = await Self.readyz(ops)
-            asked.append((after, answer))
+            asked.append((after, ContinuousClock.now - signalled - after, answer))
             if answer == .closed { break }
         }
         let statuses = asked.compactMap { ask -> (after: Duration, status: Int?)? in
@@ -148,13 +148,15 @@ import Testing
             case .failed: nil
             }
         }
-        // One failed request is the loaded client's; more (a request unanswered for 2 s fails too),
-        // or no 503 while the port still listened half a second after the signal, is the daemon's.
-        let failures = asked.filter { if case .failed = $0.answer { true } else { false } }
-        #expect(failures.count <= 1, "\(asked)")
-        if asked.contains(where: { $0.after >= .milliseconds(500) && $0.answer != .closed }) {
-            #expect(statuses.contains { $0.status == 503 }, "\(asked)")
-        }
+        // A failed request is forgiven when it fails at once: one while the daemon still answers
+        // (the loaded client's), a few more once it stops answering (the port closing resets a
+        // kept-alive connection). A request held a second without an answer, or failures without
+        // end, are the daemon's.
+        let failures = asked.indices.filter { if case .failed = asked[$0].answer { true } else { false } }
+        let lastAnswered = asked.lastIndex { if case .status = $0.answer { true } else { false } } ?? -1
+        #expect(failures.filter { $0 < lastAnswered }.count <= 1, "\(asked)")
+        #expect(failures.filter { $0 > lastAnswered }.count <= 3, "\(asked)")
+        #expect(!failures.contains { asked[$0].took >= .seconds(1) }, "\(asked)")
         // (Asked: the test's own tasks may be late to ask when the machine is busy.)
         let turned = try #require(statuses.firstIndex { $0.status != 200 }, "\(asked)")
         #expect(!statuses.contains { $0.after >= .milliseconds(500) && $0.status == 200 }, "\(asked)")

@@ -302,6 +302,8 @@ import Testing
         (["返金してくれないなら、もう死ぬしかないですね。"], .signalCoercion),
         (["日本語しゃべれるやつ出せ。"], .signalAbusiveLanguage),
         (["顔は覚えたからな。逃げられると思うなよ"], .signalThreatViolence),
+        (["Are you thick or what? I said it won't charge."], .signalAbusiveLanguage),
+        (["Ye're that thick, pal, put someone else on."], .signalAbusiveLanguage),
     ])
     func composedSignals(lines: [String], expected: SignalKind) {
         let result = Self.engine.screen(record(lines))
@@ -319,9 +321,10 @@ import Testing
         "Refund me or I'll hoy a brick through yer windae.",
         "I will beat the head off that driver if he comes back.",
         "I'm gonna beat the hell out of that driver.",
-        "I'll beat the crap out of that useless driver.",
         "She was so rude I will kill her.",
         "I could beat him to death for this.",
+        "I'll knock the head off the driver if he comes back.",
+        "If that driver comes back I beat him to a pulp.",
     ])
     func patternsComposeThreatsInOtherWordOrdersAndDialects(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
@@ -342,6 +345,10 @@ import Testing
         "The noise from the boiler is doing ma heid in.",
         "Someone lobbed a brick through my window last night and your glazier never came.",
         "I'm going to beat them at darts on Friday, so the board needs to arrive.",
+        "I'll destroy him at chess once the set arrives.",
+        "I had to knock the head off a nail to get the panel out.",
+        "I'm not saying you're thick, I'm saying the system is broken.",
+        "Are you thick crust or thin crust on the deal? The menu doesn't say.",
         "このポンコツ洗濯機、また止まった",
         "I felt like an idiot for forgetting my password.",
         "弁護士に相談しようと思っています。",
