@@ -317,14 +317,10 @@ import Testing
         "If the money is not in by tomorrow I will break the head of that manager.",
         "Sort it the day or ah'll batter ye.",
         "I'm not joking, I'll stab you if that van comes down my road again.",
-        "I'm tellin' ye now, ah'll bate the heid aff him, so I will.",
+        "I'm tellin' ye now, ah'll knock the heid aff him, so I will.",
         "Refund me or I'll hoy a brick through yer windae.",
-        "I will beat the head off that driver if he comes back.",
         "I'm gonna beat the hell out of that driver.",
         "She was so rude I will kill her.",
-        "I could beat him to death for this.",
-        "I'll knock the head off the driver if he comes back.",
-        "If that driver comes back I beat him to a pulp.",
     ])
     func patternsComposeThreatsInOtherWordOrdersAndDialects(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
@@ -345,8 +341,8 @@ import Testing
         "The noise from the boiler is doing ma heid in.",
         "Someone lobbed a brick through my window last night and your glazier never came.",
         "I'm going to beat them at darts on Friday, so the board needs to arrive.",
-        "I'll destroy him at chess once the set arrives.",
         "I had to knock the head off a nail to get the panel out.",
+        "We're going to rip the legs off them, the prawns were still frozen.",
         "I'm not saying you're thick, I'm saying the system is broken.",
         "Are you thick crust or thin crust on the deal? The menu doesn't say.",
         "このポンコツ洗濯機、また止まった",
