@@ -321,6 +321,8 @@ import Testing
         "Refund me or I'll hoy a brick through yer windae.",
         "I'm gonna beat the hell out of that driver.",
         "She was so rude I will kill her.",
+        "He was rude, watch me kill him.",
+        "They were useless so gonna batter them.",
     ])
     func patternsComposeThreatsInOtherWordOrdersAndDialects(line: String) {
         let violence = Self.engine.screen(record([line])).signals.first { $0.kind == .signalThreatViolence }
@@ -343,6 +345,7 @@ import Testing
         "I'm going to beat them at darts on Friday, so the board needs to arrive.",
         "I had to knock the head off a nail to get the panel out.",
         "We're going to rip the legs off them, the prawns were still frozen.",
+        "The hail beat the hell out of that driver's van before it got to me.",
         "I'm not saying you're thick, I'm saying the system is broken.",
         "Are you thick crust or thin crust on the deal? The menu doesn't say.",
         "このポンコツ洗濯機、また止まった",
