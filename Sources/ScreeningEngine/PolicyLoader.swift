@@ -247,7 +247,8 @@ private struct PolicyReader {
     }
 
     /// `threatModel` (optional): the probabilities from which the threat model raises a signal
-    /// (`high` optional: without it the model alone never raises SEVERITY_HIGH), from which it
+    /// (`high` optional: without it the model alone never raises SEVERITY_HIGH; `highOwnWords`, optional,
+    /// between them, where the caller reports no one's words), from which it
     /// confirms a pattern marked `confirmedByModel` (`confirm`, required by such a pattern), and
     /// below which it doubts a threat the patterns raised (`doubt`, optional) and coercion they
     /// raised (`doubtCoercion`, optional), and from which a threat the agent warned about is raised
@@ -255,9 +256,13 @@ private struct PolicyReader {
     func readThreatModel(_ top: Node.Mapping, into policy: inout ScreeningPolicy) throws(PolicyError) {
         if let node = top["threatModel"] {
             let section = try mapping(node, "threatModel")
-            try onlyKeys(section, ["medium", "high", "confirm", "doubt", "doubtCoercion", "warned"], "threatModel")
+            try onlyKeys(section, ["medium", "high", "highOwnWords", "confirm", "doubt", "doubtCoercion", "warned"], "threatModel")
             let medium = try number(section["medium"], "threatModel.medium", in: 0.5...1)
             let high = try section["high"].map { node throws(PolicyError) in try number(node, "threatModel.high", in: medium...1) }
+            let highOwnWords = try section["highOwnWords"].map { node throws(PolicyError) in
+                guard let high else { throw fail(node, "threatModel.highOwnWords", "needs threatModel.high, which it lowers") }
+                return try number(node, "threatModel.highOwnWords", in: medium...high)
+            }
             let confirm = try section["confirm"].map { node throws(PolicyError) in try number(node, "threatModel.confirm", in: 0...1) }
             let doubt = try section["doubt"].map { node throws(PolicyError) in
                 let doubt = try number(node, "threatModel.doubt", in: 0...1)
@@ -276,7 +281,8 @@ private struct PolicyReader {
                 try number(node, "threatModel.warned", in: 0.05...medium)
             }
             policy.threatModel = ThreatModelThresholds(
-                medium: medium, high: high, confirm: confirm, doubt: doubt, doubtCoercion: doubtCoercion, warned: warned)
+                medium: medium, high: high, highOwnWords: highOwnWords, confirm: confirm, doubt: doubt, doubtCoercion: doubtCoercion,
+                warned: warned)
         }
         for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.confirmedByModel {
             let key = top["patterns"]?.sequence?[index].mapping?["confirmedByModel"]

@@ -61,6 +61,7 @@ public struct ScreeningEngine: Sendable {
             if let threatModel {
                 modelReading.add(analysis.features, of: index, model: threatModel)
                 if !analysis.reportedSpeech.isEmpty { modelReading.reportedSpeech[index] = analysis.reportedSpeech }
+                modelReading.reportsSpeech = modelReading.reportsSpeech || analysis.reportsSpeech
             }
             for hit in analysis.hits {
                 if hit.awaitsConfirmation {
@@ -181,6 +182,8 @@ public struct ScreeningEngine: Sendable {
         var heaviest: [ThreatModel.Output: Utterance] = [:]
         /// Per utterance, where it holds someone else's words (`UtteranceAnalysis.reportedSpeech`).
         var reportedSpeech: [Int: [Range<Int>]] = [:]
+        /// Whether any customer utterance reports anyone's words (`UtteranceAnalysis.reportsSpeech`).
+        var reportsSpeech = false
 
         mutating func add(_ utterance: [ContactFeatures.Located], of index: Int, model: ThreatModel) {
             guard !utterance.isEmpty else { return }
@@ -317,7 +320,8 @@ public struct ScreeningEngine: Sendable {
             // reads as menace too.
             let reported = Self.weighsMostInReportedSpeech(
                 sentence.range, heaviest.located, reading.reportedSpeech[heaviest.index] ?? [], model: threatModel, toward: output)
-            let high = !reported && thresholds.high.map { probability >= $0 } ?? false
+            let highFrom = reading.reportsSpeech ? thresholds.high : thresholds.highOwnWords ?? thresholds.high
+            let high = !reported && highFrom.map { probability >= $0 } ?? false
             findings.add(kind, high ? .high : .medium, evidence: evidence)
         }
     }

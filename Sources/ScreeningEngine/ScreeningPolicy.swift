@@ -102,6 +102,10 @@ public struct ThreatModelThresholds: Sendable, Equatable {
     /// From this one, SEVERITY_HIGH, where what weighs in the sentence it points at is the caller's
     /// own words (not a reported clause or a quotation); nil: the model alone never raises SEVERITY_HIGH.
     public var high: Double?
+    /// From this probability (between `medium` and `high`), SEVERITY_HIGH too where no customer
+    /// utterance of the contact reports anyone's words (no reporting cue, reported clause or
+    /// quotation): the menace read is the caller's own, not a victim's account; nil: `high` only.
+    public var highOwnWords: Double?
     /// A token pattern marked `confirmedByModel` raises its signal only from this probability: broad
     /// patterns (a channel near a condition word) whose hits the model must not find unlikely.
     public var confirm: Double?
@@ -117,11 +121,12 @@ public struct ThreatModelThresholds: Sendable, Equatable {
     public var warned: Double?
 
     public init(
-        medium: Double, high: Double? = nil, confirm: Double? = nil, doubt: Double? = nil, doubtCoercion: Double? = nil,
-        warned: Double? = nil
+        medium: Double, high: Double? = nil, highOwnWords: Double? = nil, confirm: Double? = nil, doubt: Double? = nil,
+        doubtCoercion: Double? = nil, warned: Double? = nil
     ) {
         self.medium = medium
         self.high = high
+        self.highOwnWords = highOwnWords
         self.confirm = confirm
         self.doubt = doubt
         self.doubtCoercion = doubtCoercion

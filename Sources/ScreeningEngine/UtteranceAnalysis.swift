@@ -21,6 +21,9 @@ struct UtteranceAnalysis {
     /// clauses and quotations, so that the threat model's reading of a victim's account is not
     /// taken for the caller's own menace.
     var reportedSpeech: [Range<Int>] = []
+    /// Whether the utterance reports anyone's words: a reporting cue, a reported clause or a quotation
+    /// (read when the threat model wants the features).
+    var reportsSpeech = false
 
     /// Buffers reused from one utterance to the next, so that screening a record allocates little.
     struct Scratch {
@@ -179,6 +182,7 @@ struct UtteranceAnalysis {
         }
         if wantsFeatures {
             reportedSpeech = cancelled.filter { $0.reach != .match && Self.threatsOrAll.contains($0.signal) }.map(\.range) + quotations
+            reportsSpeech = reports || !reportedSpeech.isEmpty
         }
         let droppedPairs = Set(candidates.filter { $0.pair != nil && dropped($0.range, $0.signal) }.compactMap(\.pair))
         var kept = candidates.filter { candidate in

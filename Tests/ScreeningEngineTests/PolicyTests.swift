@@ -90,6 +90,8 @@ import Testing
         ("threatModel:\n", "threatModel:\n  hihg: 0.9\n", "unknown key 'hihg'"),
         (builtInThreatModel.medium, "  medium: 0.4\n", "threatModel.medium"),
         (builtInThreatModel.high, "  high: 0.6\n", "threatModel.high"),
+        (builtInThreatModel.high, builtInThreatModel.high + "  highOwnWords: 0.999\n", "threatModel.highOwnWords"),
+        (builtInThreatModel.high, "  highOwnWords: 0.9\n", "needs threatModel.high"),
         (builtInThreatModel.doubt, "  doubt: 0.99\n", "is above medium ("),
         (builtInThreatModel.confirm, "  confirm: 0.01\n", "is above medium ("),
         (builtInThreatModel.confirm, "", "'.confirmedByModel): needs the policy's threatModel.confirm"),

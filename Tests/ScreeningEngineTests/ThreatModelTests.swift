@@ -146,6 +146,18 @@ import Testing
         // The caller's own words after a report are the caller's: what weighs is outside the clause.
         let own = record(["The parcel came.", "Your driver told me, no way, so a blue parcel, blue box too."])
         #expect(high.screen(own).signals.first { $0.kind == .signalThreatViolence }?.severity == .high, "\(high.screen(own).signals)")
+        // `highOwnWords` raises it from a lower probability where the caller reports no one's words
+        // anywhere in the contact; a reporting cue in any utterance keeps the policy's `high`.
+        let ownWords = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.6\n  high: 0.999\n  highOwnWords: 0.6\n"), analyzer: Self.analyzer,
+            threatModel: Self.toyModel())
+        #expect(ownWords.screen(blue).signals.first { $0.kind == .signalThreatViolence }?.severity == .high)
+        #expect(ownWords.screen(blue).verdict == .unjustDemand)
+        let elsewhere = record(["The driver said it came.", "A blue parcel, blue box too."])
+        #expect(ownWords.screen(elsewhere).signals.first { $0.kind == .signalThreatViolence }?.severity == .medium)
+        let strict = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.6\n  high: 0.999\n"), analyzer: Self.analyzer, threatModel: Self.toyModel())
+        #expect(strict.screen(blue).signals.first { $0.kind == .signalThreatViolence }?.severity == .medium)
         // A phrase that raised the kind at SEVERITY_MEDIUM ("or else") does not keep the model from
         // raising it to SEVERITY_HIGH: more menace never makes a milder verdict.
         let orElse = high.screen(record(["The parcel came.", "A blue parcel, blue box, or else."]))
