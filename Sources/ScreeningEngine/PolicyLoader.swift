@@ -294,6 +294,11 @@ private struct PolicyReader {
                 throw fail(key, path, "needs the policy's threatModel.confirm, the probability from which the model confirms it")
             }
         }
+        for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.hint != nil && policy.threatModel?.confirm == nil {
+            let key = top["patterns"]?.sequence?[index].mapping?["hint"]
+            let path = "patterns[\(index)] '\(pattern.id)'.hint"
+            throw fail(key, path, "a cue needs the policy's threatModel.confirm, the probability from which the model confirms it")
+        }
     }
 
     /// `scores`, `signalGroups`, `demandSignals` and `rationales`: every value the judgment needs
@@ -404,12 +409,24 @@ private struct PolicyReader {
         var ids: Set<String> = []
         for (index, node) in try (top["patterns"].map { node throws(PolicyError) in try sequence(node, "patterns") } ?? []).enumerated() {
             let (entry, id, path) = try patternEntry(node, "patterns", index, ids: &ids)
-            try onlyKeys(entry, ["id", "signal", "severity", "tokens", "then", "cancels", "reach", "until", "confirmedByModel"], path)
+            let keys = ["id", "signal", "severity", "tokens", "then", "cancels", "reach", "until", "confirmedByModel", "hint"]
+            try onlyKeys(entry, keys, path)
             let cancels = try entry["cancels"].map { node throws(PolicyError) in try boolean(node, "\(path).cancels") } ?? false
             let confirmedByModel =
                 try entry["confirmedByModel"].map { node throws(PolicyError) in try boolean(node, "\(path).confirmedByModel") } ?? false
             if cancels && confirmedByModel {
                 throw fail(entry["confirmedByModel"], "\(path).confirmedByModel", "a cancelling pattern raises nothing to confirm")
+            }
+            let hint = try entry["hint"].map { node throws(PolicyError) in
+                let group = try string(node, "\(path).hint")
+                guard !group.isEmpty, group.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                    throw fail(node, "\(path).hint", "a hint group is a name of letters, digits, _ and -")
+                }
+                guard !cancels else { throw fail(node, "\(path).hint", "a cancelling pattern is no cue") }
+                guard !confirmedByModel else {
+                    throw fail(node, "\(path).hint", "a cue is always confirmed by the model: leave out confirmedByModel")
+                }
+                return group
             }
             var reach = TokenPatternRule.Reach.match
             if let node = entry["reach"] {
@@ -449,7 +466,7 @@ private struct PolicyReader {
                 TokenPatternRule(
                     id: id, signal: signal, severity: severity, tokens: tokens,
                     then: try patternSyntax(entry, "then", path, concepts: concepts), cancels: cancels,
-                    reach: reach, until: until, confirmedByModel: confirmedByModel))
+                    reach: reach, until: until, confirmedByModel: confirmedByModel, hint: hint))
         }
         var warnings: [AgentWarning] = []
         let warningNodes = try top["agentWarnings"].map { node throws(PolicyError) in try sequence(node, "agentWarnings") } ?? []

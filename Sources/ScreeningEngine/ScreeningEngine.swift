@@ -54,6 +54,7 @@ public struct ScreeningEngine: Sendable {
         var open: [UtteranceAnalysis.OpenPattern] = []
         var modelReading = ModelReading()
         var awaitingConfirmation: [UtteranceAnalysis.Hit] = []
+        var cues: [UtteranceAnalysis.Hit] = []
         for (index, utterance) in record.utterances.enumerated() where utterance.speaker == .customer {
             let analysis = UtteranceAnalysis(
                 index: index, text: utterance.text, matcher: matcher, tokenMatcher: tokenMatcher, wantsFeatures: threatModel != nil,
@@ -64,7 +65,9 @@ public struct ScreeningEngine: Sendable {
                 modelReading.reportsSpeech = modelReading.reportsSpeech || analysis.reportsSpeech
             }
             for hit in analysis.hits {
-                if hit.awaitsConfirmation {
+                if hit.hint != nil {
+                    cues.append(hit)
+                } else if hit.awaitsConfirmation {
                     awaitingConfirmation.append(hit)
                 } else {
                     findings.add(hit.signal, hit.severity, evidence: hit.evidence)
@@ -107,6 +110,7 @@ public struct ScreeningEngine: Sendable {
         }
         let scores = threatModel?.scores(modelReading.features)
         addConfirmedHits(awaitingConfirmation, scores: scores, to: &findings)
+        addCues(cues, scores: scores, to: &findings)
         doubtReadings(scores: scores, record: record, to: &findings)
         addModelThreat(modelReading, scores: scores, record: record, to: &findings)
         addProlongedContact(record, to: &findings)
@@ -380,6 +384,21 @@ public struct ScreeningEngine: Sendable {
         for var hit in hits {
             hit.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
             findings.add(hit.signal, hit.severity, evidence: hit.evidence)
+        }
+    }
+
+    /// The hits of patterns with a `hint` group (cues of an insinuated threat: a routine known, "it
+    /// gets dark early"), where cues of two groups or more raised one signal and the model's
+    /// probability reaches the policy's `threatModel.confirm`: the model finds menace likely, and two
+    /// kinds of cue say where. Their evidence names the probability beside the pattern.
+    private func addCues(_ hits: [UtteranceAnalysis.Hit], scores: ThreatModel.Scores?, to findings: inout Findings) {
+        guard let scores, let confirm = policy.threatModel?.confirm, scores.threat >= confirm else { return }
+        for (_, cues) in Dictionary(grouping: hits, by: \.signal).sorted(by: { $0.key.rawValue < $1.key.rawValue })
+        where Set(cues.compactMap(\.hint)).count >= 2 {
+            for var cue in cues {
+                cue.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
+                findings.add(cue.signal, cue.severity, evidence: cue.evidence)
+            }
         }
     }
 

@@ -37,6 +37,7 @@ final class TokenMatcher: Sendable {
         /// Where a reported clause stops, in `elements`.
         var until: Range<Int>?
         var confirmedByModel: Bool
+        var hint: String?
     }
 
     /// A token of the caller's as the matcher sees it: its keys (-1 where the policy never
@@ -218,7 +219,7 @@ final class TokenMatcher: Sendable {
             patterns.append(
                 Pattern(
                     id: rule.id, signal: rule.signal, severity: rule.severity, tokens: tokens, then: then, cancels: rule.cancels,
-                    reach: rule.reach, until: until, confirmedByModel: rule.confirmedByModel))
+                    reach: rule.reach, until: until, confirmedByModel: rule.confirmedByModel, hint: rule.hint))
         }
         let wordsPerRow = max(1, (keyIDs.count + 63) / 64)
         var bits = [UInt64](repeating: 0, count: wordsPerRow * drafts.count)

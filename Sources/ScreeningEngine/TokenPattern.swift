@@ -22,6 +22,9 @@ import Foundation
 /// however long: from its match to the end of its sentence (he said, …), taking away the hits
 /// that begin there, or from the sentence's start to its match (…って言われた), taking away the
 /// hits that end there; `until` names where the caller takes over (so, but; 、) and the clause stops.
+/// A pattern with a `hint` group is one cue of an insinuated threat (a staff member's routine known,
+/// "it gets dark early", "my brothers aren't as patient"): it raises its signal only beside a cue of
+/// another group in the caller's words and where the threat model finds a threat likely (`ScreeningEngine`).
 public struct TokenPatternRule: Sendable, Hashable {
     /// How far a cancelling pattern takes hits away.
     public enum Reach: String, Sendable, Hashable, CaseIterable {
@@ -48,10 +51,15 @@ public struct TokenPatternRule: Sendable, Hashable {
     public var until: TokenPatternSyntax?
     /// Raises its signal only where the threat model's probability reaches `threatModel.confirm`.
     public var confirmedByModel: Bool
+    /// The group of cues this pattern is one of: it raises its signal only beside a hit of another
+    /// group's pattern of the same signal in the contact, where the threat model's probability
+    /// reaches `threatModel.confirm`.
+    public var hint: String?
 
     public init(
         id: String, signal: SignalKind, severity: Severity, tokens: TokenPatternSyntax, then: TokenPatternSyntax? = nil,
-        cancels: Bool = false, reach: Reach = .match, until: TokenPatternSyntax? = nil, confirmedByModel: Bool = false
+        cancels: Bool = false, reach: Reach = .match, until: TokenPatternSyntax? = nil, confirmedByModel: Bool = false,
+        hint: String? = nil
     ) {
         self.id = id
         self.signal = signal
@@ -62,6 +70,7 @@ public struct TokenPatternRule: Sendable, Hashable {
         self.reach = reach
         self.until = until
         self.confirmedByModel = confirmedByModel
+        self.hint = hint
     }
 }
 

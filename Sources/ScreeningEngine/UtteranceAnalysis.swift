@@ -10,6 +10,8 @@ struct UtteranceAnalysis {
         var evidence: Evidence
         /// A hit of a pattern marked `confirmedByModel`: it counts only if the threat model confirms it.
         var awaitsConfirmation = false
+        /// A hit of a pattern with a `hint` group: it counts only beside a cue of another group.
+        var hint: String?
     }
 
     var hits: [Hit] = []
@@ -84,12 +86,17 @@ struct UtteranceAnalysis {
             var rule: String
             var pair: Int?
             var awaitsConfirmation = false
+            var hint: String?
+
+            /// Hits kept apart from each other where they overlap: plain ones, those awaiting the
+            /// model's confirmation, and each hint group's.
+            var part: String { hint.map { "hint " + $0 } ?? (awaitsConfirmation ? "confirm" : "") }
         }
         /// A token pattern's hit at `range` (in scalars).
         func candidate(_ pattern: TokenMatcher.Pattern, at range: Range<Int>, pair: Int? = nil) -> Candidate {
             Candidate(
                 signal: pattern.signal, severity: pattern.severity, range: range, rule: pattern.id, pair: pair,
-                awaitsConfirmation: pattern.confirmedByModel)
+                awaitsConfirmation: pattern.confirmedByModel, hint: pattern.hint)
         }
         func evidence(_ source: Range<Int>, rule: String) -> Evidence {
             var evidence = Evidence()
@@ -190,24 +197,24 @@ struct UtteranceAnalysis {
             return !dropped(candidate.range, candidate.signal)
         }
         // Keep the longest hit where hits of one signal overlap (殺すぞ inside ぶっ殺すぞ), with the
-        // run's highest severity; hits the model must confirm apart, so that a broad pattern never
-        // swallows one that needs no confirmation.
+        // run's highest severity; hits the model must confirm, and each hint group's, apart, so that
+        // a broad pattern never swallows one that needs no confirmation, nor one cue another.
         if kept.count > 1 {
-            let awaiting = kept.filter(\.awaitsConfirmation)
-            kept = [kept.filter { !$0.awaitsConfirmation }, awaiting].flatMap { part in
-                Self.longestPerOverlap(part, range: \.range, signal: \.signal, severity: \.severity) { $0.severity = $1 }
+            let parts = Dictionary(grouping: kept, by: \.part)
+            kept = parts.keys.sorted().flatMap { part in
+                Self.longestPerOverlap(parts[part]!, range: \.range, signal: \.signal, severity: \.severity) { $0.severity = $1 }
             }
         }
-        // Evidence for the first hits of each signal only: the excerpts cost a walk of the text.
-        var perSignal: [SignalKind: Int] = [:]
+        // Evidence for the first hits of each signal (and part) only: the excerpts cost a walk of the text.
+        var perSignal: [String: Int] = [:]
         for candidate in kept.sorted(by: { $0.severity.rawValue > $1.severity.rawValue }) {
-            let counted = candidate.awaitsConfirmation ? SignalKind.signalUnspecified : candidate.signal
+            let counted = candidate.part.isEmpty ? String(candidate.signal.rawValue) : candidate.part
             perSignal[counted, default: 0] += 1
             guard perSignal[counted]! <= Findings.evidenceLimit else { continue }
             hits.append(
                 Hit(
                     signal: candidate.signal, severity: candidate.severity, evidence: evidence(candidate.range, rule: candidate.rule),
-                    awaitsConfirmation: candidate.awaitsConfirmation))
+                    awaitsConfirmation: candidate.awaitsConfirmation, hint: candidate.hint))
         }
         hits.sort { ($0.evidence.start, $0.evidence.end) < ($1.evidence.start, $1.evidence.end) }
 
@@ -219,11 +226,14 @@ struct UtteranceAnalysis {
             let pattern = tokenMatcher.patterns[waiting.pattern]
             guard !dropped(range, pattern.signal) else { continue }
             let awaits = pattern.confirmedByModel
-            hits.append(Hit(signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence, awaitsConfirmation: awaits))
+            hits.append(
+                Hit(
+                    signal: pattern.signal, severity: pattern.severity, evidence: waiting.evidence, awaitsConfirmation: awaits,
+                    hint: pattern.hint))
             hits.append(
                 Hit(
                     signal: pattern.signal, severity: pattern.severity, evidence: evidence(range, rule: pattern.id),
-                    awaitsConfirmation: awaits))
+                    awaitsConfirmation: awaits, hint: pattern.hint))
         }
         open = firstParts.filter { !dropped($0.range, tokenMatcher.patterns[$0.pattern].signal) }.map { first in
             OpenPattern(pattern: first.pattern, evidence: evidence(first.range, rule: tokenMatcher.patterns[first.pattern].id))

@@ -148,9 +148,9 @@ import Testing
             let output = try await runCLI(["screen", file] + server, dataDirectory: data)
             return try ScreeningResult(jsonString: try #require(output.lines.first)).policyVersion
         }
-        #expect(try await version() == "builtin-2026.12.7.12")
+        #expect(try await version() == "builtin-2026.12.8.1")
 
-        let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.7.12\"", with: "version: \"site-2\"")
+        let renamed = defaultPolicy.replacingOccurrences(of: "version: \"builtin-2026.12.8.1\"", with: "version: \"site-2\"")
         try renamed.write(toFile: policyFile, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         try await waitFor { daemon.output.contains("policy reloaded") }

@@ -96,6 +96,15 @@ import Testing
         (builtInThreatModel.confirm, "  confirm: 0.01\n", "is above medium ("),
         (builtInThreatModel.confirm, "", "'.confirmedByModel): needs the policy's threatModel.confirm"),
         (
+            "{id: hint.en.dark-alone, hint: menace,", "{id: hint.en.dark-alone, hint: menace, confirmedByModel: true,",
+            "'hint.en.dark-alone'.hint): a cue is always confirmed by the model"
+        ),
+        ("{id: hint.en.dark-alone, hint: menace,", "{id: hint.en.dark-alone, hint: \"dark menace\",", "a hint group is a name"),
+        (
+            "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, hint: menace,",
+            "a cancelling pattern is no cue"
+        ),
+        (
             "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, confirmedByModel: true,",
             "a cancelling pattern raises nothing to confirm"
         ),

@@ -92,7 +92,10 @@ import Testing
         // The built-in section, whatever its probabilities, gives way to `section`.
         var yaml = ScreeningPolicy.builtInYAML().replacingOccurrences(
             of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: section ?? "", options: .regularExpression)
-        if section?.contains("confirm") != true { yaml = yaml.replacingOccurrences(of: "confirmedByModel: true, ", with: "") }
+        if section?.contains("confirm") != true {
+            yaml = yaml.replacingOccurrences(of: "confirmedByModel: true, ", with: "")
+                .replacingOccurrences(of: #"  - \{id: [^,]+, hint: [^\n]+\n"#, with: "", options: .regularExpression)
+        }
         return try ScreeningPolicy(yaml: yaml)
     }
 
@@ -237,6 +240,36 @@ import Testing
 
     /// Coercion the patterns raised where the model reads none goes to a supervisor the same way;
     /// coercion the demands name (a kneeling apology) is the agent's record and stands.
+    /// Cues of an insinuated threat (patterns with a `hint` group) count only where cues of two
+    /// groups meet in the caller's words and the model finds a threat likely.
+    @Test func cuesOfTwoGroupsMakeAThreatWhereTheModelFindsOneLikely() throws {
+        let engine = ScreeningEngine(
+            policy: try Self.policy("threatModel:\n  medium: 0.99\n  confirm: 0.5\n"), analyzer: Self.analyzer,
+            threatModel: Self.toyModel())
+        // hint.en.routine-theirs (knowledge) and hint.en.dark-alone (menace), in two utterances.
+        let (blue, routine, dark) = ("A blue parcel, blue box, blue parcel.", "He parks out back every morning.", "It gets dark early.")
+        func cues(_ result: ScreeningResult) -> [String] {
+            result.signals.flatMap(\.evidence).map(\.rule).filter { $0.hasPrefix("hint.") }
+        }
+        let both = engine.screen(record([blue, routine, dark]))
+        let threat = try #require(both.signals.first { $0.kind == .signalThreatViolence }, "\(both.signals)")
+        #expect(threat.severity == .high)
+        #expect(Set(cues(both).map { $0.components(separatedBy: " + ")[0] }) == ["hint.en.routine-theirs", "hint.en.dark-alone"])
+        #expect(cues(both).allSatisfy { $0.contains(" + model.threat p=0.") }, "\(cues(both))")
+        #expect(both.verdict == .unjustDemand)
+        // One group alone, two where the model finds no threat likely, or a cue in someone else's
+        // words raise nothing.
+        #expect(cues(engine.screen(record([blue, routine]))).isEmpty)
+        #expect(cues(engine.screen(record(["The parcel is late again.", routine, dark]))).isEmpty)
+        #expect(cues(engine.screen(record([blue, routine, "The driver said, it gets dark early."]))).isEmpty)
+        // Without threatModel.confirm a policy with cues is refused, naming the first cue.
+        let unconfirmed = ScreeningPolicy.builtInYAML().replacingOccurrences(
+            of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n", options: .regularExpression
+        ).replacingOccurrences(of: "confirmedByModel: true, ", with: "")
+        let error = try #require(throws: PolicyError.self) { try ScreeningPolicy(yaml: unconfirmed) }
+        #expect("\(error)".contains("'.hint): a cue needs the policy's threatModel.confirm"), "\(error)")
+    }
+
     @Test func theModelDoubtsUnlikelyCoercion() throws {
         let engine = ScreeningEngine(
             policy: try Self.policy("threatModel:\n  medium: 0.99\n  doubtCoercion: 0.5\n"), analyzer: Self.analyzer,
