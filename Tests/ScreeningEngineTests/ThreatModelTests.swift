@@ -247,7 +247,9 @@ import Testing
             policy: try Self.policy("threatModel:\n  medium: 0.99\n  confirm: 0.5\n"), analyzer: Self.analyzer,
             threatModel: Self.toyModel())
         // hint.en.routine-theirs (knowledge) and hint.en.dark-alone (menace), in two utterances.
-        let (blue, routine, dark) = ("A blue parcel, blue box, blue parcel.", "He parks out back every morning.", "It gets dark early.")
+        let (blue, routine, dark) = (
+            "A blue parcel, blue box, blue parcel.", "He parks out back every morning.", "It is a dark car park at night, mind."
+        )
         func cues(_ result: ScreeningResult) -> [String] {
             result.signals.flatMap(\.evidence).map(\.rule).filter { $0.hasPrefix("hint.") }
         }
@@ -261,7 +263,7 @@ import Testing
         // words raise nothing.
         #expect(cues(engine.screen(record([blue, routine]))).isEmpty)
         #expect(cues(engine.screen(record(["The parcel is late again.", routine, dark]))).isEmpty)
-        #expect(cues(engine.screen(record([blue, routine, "The driver said, it gets dark early."]))).isEmpty)
+        #expect(cues(engine.screen(record([blue, routine, "The driver said, it is a dark car park at night."]))).isEmpty)
         // Without threatModel.confirm a policy with cues is refused, naming the first cue.
         let unconfirmed = ScreeningPolicy.builtInYAML().replacingOccurrences(
             of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n", options: .regularExpression
