@@ -387,14 +387,20 @@ public struct ScreeningEngine: Sendable {
         }
     }
 
-    /// The hits of patterns with a `hint` group (cues of an insinuated threat: a routine known, "it
-    /// gets dark early"), where cues of two groups or more raised one signal and the model's
-    /// probability reaches the policy's `threatModel.confirm`: the model finds menace likely, and two
-    /// kinds of cue say where. Their evidence names the probability beside the pattern.
+    /// The hits of patterns with a `hint` group (cues of an insinuated threat: a routine known, a
+    /// dark car park), where cues of two groups raised one signal in words apart (two groups read in
+    /// the same words, "walk home alone", are one cue) and the model's probability reaches the
+    /// policy's `threatModel.confirm`: the model finds menace likely, and two kinds of cue say where.
+    /// Their evidence names the probability beside the pattern.
     private func addCues(_ hits: [UtteranceAnalysis.Hit], scores: ThreatModel.Scores?, to findings: inout Findings) {
         guard let scores, let confirm = policy.threatModel?.confirm, scores.threat >= confirm else { return }
+        func apart(_ first: UtteranceAnalysis.Hit, _ second: UtteranceAnalysis.Hit) -> Bool {
+            first.hint != second.hint
+                && (first.evidence.utteranceIndex != second.evidence.utteranceIndex
+                    || first.evidence.end <= second.evidence.start || second.evidence.end <= first.evidence.start)
+        }
         for (_, cues) in Dictionary(grouping: hits, by: \.signal).sorted(by: { $0.key.rawValue < $1.key.rawValue })
-        where Set(cues.compactMap(\.hint)).count >= 2 {
+        where cues.indices.contains(where: { first in cues[(first + 1)...].contains { apart(cues[first], $0) } }) {
             for var cue in cues {
                 cue.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
                 findings.add(cue.signal, cue.severity, evidence: cue.evidence)

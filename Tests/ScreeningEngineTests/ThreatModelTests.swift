@@ -264,6 +264,11 @@ import Testing
         #expect(cues(engine.screen(record([blue, routine]))).isEmpty)
         #expect(cues(engine.screen(record(["The parcel is late again.", routine, dark]))).isEmpty)
         #expect(cues(engine.screen(record([blue, routine, "The driver said, it is a dark car park at night."]))).isEmpty)
+        // Two groups read in the same words are one cue ("walk home alone": a routine and solitude);
+        // the same groups in words apart are two.
+        #expect(cues(engine.screen(record([blue, "You walk home alone every night, right?"]))).isEmpty)
+        let apart = cues(engine.screen(record([blue, "You walk to your car every night, right?", "You're on your own then."])))
+        #expect(Set(apart.map { $0.components(separatedBy: " + ")[0] }) == ["hint.en.routine-yours", "hint.en.on-their-own"], "\(apart)")
         // Without threatModel.confirm a policy with cues is refused, naming the first cue.
         let unconfirmed = ScreeningPolicy.builtInYAML().replacingOccurrences(
             of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n", options: .regularExpression
