@@ -294,10 +294,15 @@ private struct PolicyReader {
                 throw fail(key, path, "needs the policy's threatModel.confirm, the probability from which the model confirms it")
             }
         }
-        for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.hint != nil && policy.threatModel?.confirm == nil {
+        for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.hint != nil {
             let key = top["patterns"]?.sequence?[index].mapping?["hint"]
             let path = "patterns[\(index)] '\(pattern.id)'.hint"
-            throw fail(key, path, "a cue needs the policy's threatModel.confirm, the probability from which the model confirms it")
+            guard pattern.signal == .signalThreatViolence || pattern.signal == .signalThreatExposure else {
+                throw fail(key, path, "the threat model confirms threats only (SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE)")
+            }
+            guard policy.threatModel?.confirm != nil else {
+                throw fail(key, path, "a cue needs the policy's threatModel.confirm, the probability from which the model confirms it")
+            }
         }
     }
 

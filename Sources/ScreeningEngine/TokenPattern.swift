@@ -23,8 +23,8 @@ import Foundation
 /// that begin there, or from the sentence's start to its match (…って言われた), taking away the
 /// hits that end there; `until` names where the caller takes over (so, but; 、) and the clause stops.
 /// A pattern with a `hint` group is one cue of an insinuated threat (a staff member's routine known,
-/// "it gets dark early", "my brothers aren't as patient"): it raises its signal only beside a cue of
-/// another group in the caller's words and where the threat model finds a threat likely (`ScreeningEngine`).
+/// a dark car park, "my brothers… a word"): it raises its threat only beside a cue of another group
+/// in the caller's words and where the threat model finds a threat likely (`ScreeningEngine`).
 public struct TokenPatternRule: Sendable, Hashable {
     /// How far a cancelling pattern takes hits away.
     public enum Reach: String, Sendable, Hashable, CaseIterable {

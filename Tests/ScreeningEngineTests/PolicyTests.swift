@@ -101,6 +101,10 @@ import Testing
         ),
         ("{id: hint.en.dark-alone, hint: menace,", "{id: hint.en.dark-alone, hint: \"dark menace\",", "a hint group is a name"),
         (
+            "{id: abuse.en.smartass,", "{id: abuse.en.smartass, hint: insult,",
+            "'abuse.en.smartass'.hint): the threat model confirms threats only"
+        ),
+        (
             "{id: threat.ja.not-a-threat.pest, cancels: true,", "{id: threat.ja.not-a-threat.pest, cancels: true, hint: menace,",
             "a cancelling pattern is no cue"
         ),
