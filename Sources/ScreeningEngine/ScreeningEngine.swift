@@ -394,18 +394,33 @@ public struct ScreeningEngine: Sendable {
     /// Their evidence names the probability beside the pattern.
     private func addCues(_ hits: [UtteranceAnalysis.Hit], scores: ThreatModel.Scores?, to findings: inout Findings) {
         guard let scores, let confirm = policy.threatModel?.confirm, scores.threat >= confirm else { return }
-        func apart(_ first: UtteranceAnalysis.Hit, _ second: UtteranceAnalysis.Hit) -> Bool {
-            first.hint != second.hint
-                && (first.evidence.utteranceIndex != second.evidence.utteranceIndex
-                    || first.evidence.end <= second.evidence.start || second.evidence.end <= first.evidence.start)
-        }
         for (_, cues) in Dictionary(grouping: hits, by: \.signal).sorted(by: { $0.key.rawValue < $1.key.rawValue })
-        where cues.indices.contains(where: { first in cues[(first + 1)...].contains { apart(cues[first], $0) } }) {
+        where Self.twoGroupsApart(cues) {
             for var cue in cues {
                 cue.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
                 findings.add(cue.signal, cue.severity, evidence: cue.evidence)
             }
         }
+    }
+
+    /// Whether two of `cues` of different groups were read in words apart: in two utterances, or in
+    /// one without overlapping. In one pass and a look over the groups, so that thousands of cues in
+    /// a hostile record cost in proportion to them. With two groups or more over two utterances
+    /// there is always such a pair: a cue of another group than one in a second utterance.
+    static func twoGroupsApart(_ cues: [UtteranceAnalysis.Hit]) -> Bool {
+        var earliestEnd: [String: UInt32] = [:]
+        var latestStart: [String: UInt32] = [:]
+        var utterances: Set<UInt32> = []
+        for cue in cues {
+            guard let group = cue.hint else { continue }
+            earliestEnd[group] = min(earliestEnd[group] ?? .max, cue.evidence.end)
+            latestStart[group] = max(latestStart[group] ?? 0, cue.evidence.start)
+            utterances.insert(cue.evidence.utteranceIndex)
+        }
+        guard earliestEnd.count >= 2 else { return false }
+        if utterances.count >= 2 { return true }
+        // One utterance: a group's earliest cue ends before another group's latest cue starts.
+        return earliestEnd.contains { group, end in latestStart.contains { $0.key != group && end <= $0.value } }
     }
 
     /// Threats the patterns or phrases raised on a contact whose probability is below the policy's

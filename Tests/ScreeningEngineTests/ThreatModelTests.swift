@@ -269,6 +269,8 @@ import Testing
         #expect(cues(engine.screen(record([blue, "You walk home alone every night, right?"]))).isEmpty)
         let apart = cues(engine.screen(record([blue, "You walk to your car every night, right?", "You're on your own then."])))
         #expect(Set(apart.map { $0.components(separatedBy: " + ")[0] }) == ["hint.en.routine-yours", "hint.en.on-their-own"], "\(apart)")
+        let oneUtterance = cues(engine.screen(record([blue, "You walk to your car every night, right? You're on your own then."])))
+        #expect(oneUtterance.count == 2, "\(oneUtterance)")
         // Without threatModel.confirm a policy with cues is refused, naming the first cue.
         let unconfirmed = ScreeningPolicy.builtInYAML().replacingOccurrences(
             of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n", options: .regularExpression
