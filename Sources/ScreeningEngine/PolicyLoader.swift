@@ -284,24 +284,16 @@ private struct PolicyReader {
                 medium: medium, high: high, highOwnWords: highOwnWords, confirm: confirm, doubt: doubt, doubtCoercion: doubtCoercion,
                 warned: warned)
         }
-        for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.confirmedByModel {
-            let key = top["patterns"]?.sequence?[index].mapping?["confirmedByModel"]
-            let path = "patterns[\(index)] '\(pattern.id)'.confirmedByModel"
+        // A pattern marked confirmedByModel, and a cue (hint), count only as the model confirms them.
+        for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.confirmedByModel || pattern.hint != nil {
+            let name = pattern.hint == nil ? "confirmedByModel" : "hint"
+            let key = top["patterns"]?.sequence?[index].mapping?[name]
+            let path = "patterns[\(index)] '\(pattern.id)'.\(name)"
             guard pattern.signal == .signalThreatViolence || pattern.signal == .signalThreatExposure else {
                 throw fail(key, path, "the threat model confirms threats only (SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE)")
             }
             guard policy.threatModel?.confirm != nil else {
                 throw fail(key, path, "needs the policy's threatModel.confirm, the probability from which the model confirms it")
-            }
-        }
-        for (index, pattern) in policy.tokenPatterns.enumerated() where pattern.hint != nil {
-            let key = top["patterns"]?.sequence?[index].mapping?["hint"]
-            let path = "patterns[\(index)] '\(pattern.id)'.hint"
-            guard pattern.signal == .signalThreatViolence || pattern.signal == .signalThreatExposure else {
-                throw fail(key, path, "the threat model confirms threats only (SIGNAL_THREAT_VIOLENCE, SIGNAL_THREAT_EXPOSURE)")
-            }
-            guard policy.threatModel?.confirm != nil else {
-                throw fail(key, path, "a cue needs the policy's threatModel.confirm, the probability from which the model confirms it")
             }
         }
     }

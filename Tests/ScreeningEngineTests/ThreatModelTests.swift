@@ -276,7 +276,7 @@ import Testing
             of: #"threatModel:\n(  [a-zA-Z]+: [0-9.]+\n)+"#, with: "threatModel:\n  medium: 0.99\n", options: .regularExpression
         ).replacingOccurrences(of: "confirmedByModel: true, ", with: "")
         let error = try #require(throws: PolicyError.self) { try ScreeningPolicy(yaml: unconfirmed) }
-        #expect("\(error)".contains("'.hint): a cue needs the policy's threatModel.confirm"), "\(error)")
+        #expect("\(error)".contains("'.hint): needs the policy's threatModel.confirm"), "\(error)")
     }
 
     @Test func theModelDoubtsUnlikelyCoercion() throws {
