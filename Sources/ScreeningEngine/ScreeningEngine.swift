@@ -391,16 +391,11 @@ public struct ScreeningEngine: Sendable {
     /// dark car park), where cues of two groups raised one signal in words apart (two groups read in
     /// the same words, "walk home alone", are one cue) and the model's probability reaches the
     /// policy's `threatModel.confirm`: the model finds menace likely, and two kinds of cue say where.
-    /// Their evidence names the probability beside the pattern.
+    /// Confirmed as `addConfirmedHits` confirms: their evidence names the probability beside the pattern.
     private func addCues(_ hits: [UtteranceAnalysis.Hit], scores: ThreatModel.Scores?, to findings: inout Findings) {
-        guard let scores, let confirm = policy.threatModel?.confirm, scores.threat >= confirm else { return }
-        for (_, cues) in Dictionary(grouping: hits, by: \.signal).sorted(by: { $0.key.rawValue < $1.key.rawValue })
-        where Self.twoGroupsApart(cues) {
-            for var cue in cues {
-                cue.evidence.rule += " + " + ThreatModel.evidenceRule + " p=" + ThreatModel.shown(scores.threat)
-                findings.add(cue.signal, cue.severity, evidence: cue.evidence)
-            }
-        }
+        let met = Dictionary(grouping: hits, by: \.signal).sorted(by: { $0.key.rawValue < $1.key.rawValue })
+            .filter { Self.twoGroupsApart($0.value) }.flatMap(\.value)
+        addConfirmedHits(met, scores: scores, to: &findings)
     }
 
     /// Whether two of `cues` of different groups were read in words apart: in two utterances, or in
